@@ -1,0 +1,23 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AuthModule, authOptionsFromEnv } from '@wagw/auth';
+import type { ApiGatewayEnv } from '@wagw/config';
+import { DbModule } from '@wagw/db';
+import { HealthModule } from '@wagw/http';
+import { RedisModule } from '@wagw/queue';
+import { SessionsController } from './sessions/sessions.controller.js';
+
+@Module({})
+export class ApiGatewayModule {
+  static forRoot(env: ApiGatewayEnv): DynamicModule {
+    return {
+      module: ApiGatewayModule,
+      imports: [
+        DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }),
+        RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'api-gateway' }),
+        AuthModule.forRoot(authOptionsFromEnv(env)),
+        HealthModule,
+      ],
+      controllers: [SessionsController],
+    };
+  }
+}

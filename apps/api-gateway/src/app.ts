@@ -1,0 +1,9 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { ApiGatewayEnv } from '@wagw/config';
+import { createHttpApp } from '@wagw/http';
+import type { Logger } from '@wagw/observability';
+import { ApiGatewayModule } from './app.module.js';
+
+export function createApiGateway(env: ApiGatewayEnv, logger: Logger): Promise<NestFastifyApplication> {
+  return createHttpApp(ApiGatewayModule.forRoot(env), { logger, bodyLimitBytes: env.BODY_LIMIT_BYTES });
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { ApiKeysRepository } from '@wagw/db';
+import { createTestTenant, startTestJwks, type TestJwks, type TestTenant } from '@wagw/testing';
+import { startTestGateway, type TestGateway } from './test/gateway-harness.js';
+
+const JWKS_REQUESTS_PER_MINUTE = 2;
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function expectUnauthorized(response: { status: number; body: unknown }): void {
+  expect(response.status).toBe(401);
+  expect(response.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String), details: {} } });
+}
+
+describe('bearer authentication (login JWT, then API key)', () => {
+  let jwks: TestJwks;
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    jwks = await startTestJwks();
+    gateway = await startTestGateway({ jwks, env: { AUTH_JWKS_REQUESTS_PER_MINUTE: String(JWKS_REQUESTS_PER_MINUTE) } });
+    tenant = await createTestTenant(gateway.db, jwks);
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await jwks.close();
+  });
+
+  const listSessions = (token?: string, headers: Record<string, string> = {}) =>
+    gateway.request('/api/v1/sessions', { ...(token === undefined ? {} : { token }), headers });
+
+  it('answers 200 for a valid login JWT', async () => {
+    const response = await listSessions(await tenant.loginJwt('admin'));
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ data: [], nextCursor: null });
+  });
+
+  it('answers 200 for a valid API key', async () => {
+    const response = await listSessions(tenant.apiKey);
+    expect(response.status).toBe(200);
+  });
+
+  it('refuses a missing Authorization header', async () => {
+    const response = await listSessions();
+    expectUnauthorized(response);
+    expect((response.body as { error: { message: string } }).error.message).toMatch(/missing/);
+  });
+
+  it.each([
+    ['a non-Bearer scheme', 'Basic dXNlcjpwYXNz'],
+    ['Bearer without a token', 'Bearer'],
+    ['Bearer with two tokens', 'Bearer a b'],
+    ['lower-case scheme with a space', 'bearer  token'],
+  ])('refuses a malformed header: %s', async (_, header) => {
+    const response = await listSessions(undefined, { authorization: header });
+    expectUnauthorized(response);
+    expect((response.body as { error: { message: string } }).error.message).toMatch(/malformed/);
+  });
+
+  it('refuses an expired JWT', async () => {
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { expiresInSeconds: -120 })));
+  });
+
+  it('refuses a JWT from the wrong issuer', async () => {
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { issuer: 'https://evil.example/' })));
+  });
+
+  it('refuses a JWT for the wrong audience', async () => {
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { audience: 'someone-else' })));
+  });
+
+  it('refuses alg "none"', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = `${base64url({ alg: 'none', typ: 'JWT', kid: jwks.kid })}.${base64url({
+      sub: tenant.userId, org_id: tenant.orgId, role: 'owner', iss: jwks.issuer, aud: jwks.audience, iat: now, exp: now + 300,
+    })}.`;
+    expectUnauthorized(await listSessions(token));
+  });
+
+  it('refuses an HS256 token signed with the RSA public key', async () => {
+    const publicPem = createPublicKey({ key: jwks.publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const token = await new SignJWT({ sub: tenant.userId, org_id: tenant.orgId, role: 'owner' })
+      .setProtectedHeader({ alg: 'HS256', kid: jwks.kid })
+      .setIssuer(jwks.issuer)
+      .setAudience(jwks.audience)
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(publicPem.toString()));
+    expectUnauthorized(await listSessions(token));
+  });
+
+  it('refuses a tampered signature', async () => {
+    const token = await tenant.loginJwt('admin');
+    const [header, payload, signature = ''] = token.split('.');
+    const flipped = `${signature.slice(0, -4)}${signature.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    expectUnauthorized(await listSessions(`${header}.${payload}.${flipped}`));
+  });
+
+  it('refuses a tampered payload (another org) with the original signature', async () => {
+    const token = await tenant.loginJwt('viewer');
+    const [header, , signature] = token.split('.');
+    const forged = base64url({ sub: tenant.userId, org_id: randomUUID(), role: 'owner', iss: jwks.issuer, aud: jwks.audience, exp: Math.floor(Date.now() / 1000) + 300 });
+    expectUnauthorized(await listSessions(`${header}.${forged}.${signature}`));
+  });
+
+  it('refuses a JWT signed by a key the JWKS does not publish', async () => {
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { foreignKey: true })));
+  });
+
+  it('refuses unknown kids, and a flood of them does not hammer the JWKS endpoint', async () => {
+    const before = jwks.fetchCount;
+    const tokens = await Promise.all(
+      Array.from({ length: 40 }, () => jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { kid: randomUUID(), foreignKey: true })),
+    );
+    for (const token of tokens) expectUnauthorized(await listSessions(token));
+    expect(jwks.fetchCount - before).toBeLessThanOrEqual(JWKS_REQUESTS_PER_MINUTE);
+    // The real key still works from the cache.
+    expect((await listSessions(await tenant.loginJwt('member'))).status).toBe(200);
+  });
+
+  it('refuses a JWT whose claims name no org, an unknown org, or no valid role', async () => {
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, role: 'admin' })));
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: randomUUID(), role: 'admin' })));
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'superuser' })));
+  });
+
+  it('refuses an unknown API key of the right shape', async () => {
+    expectUnauthorized(await listSessions(`wagw_0123456789ab_${'A'.repeat(43)}`));
+  });
+
+  it('refuses a key whose secret part is wrong', async () => {
+    const wrongSecret = `${tenant.apiKey.slice(0, 18)}${'B'.repeat(43)}`;
+    expectUnauthorized(await listSessions(wrongSecret));
+  });
+
+  it('refuses a revoked API key at once', async () => {
+    const key = await tenant.createApiKey(['read']);
+    expect((await listSessions(key.key)).status).toBe(200);
+    expect(await new ApiKeysRepository(gateway.db).revoke(tenant.orgId, key.id)).toBe(true);
+    expectUnauthorized(await listSessions(key.key));
+  });
+
+  it('refuses an expired API key', async () => {
+    const key = await tenant.createApiKey(['read']);
+    await gateway.db.apiKey.update({ where: { id: key.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expectUnauthorized(await listSessions(key.key));
+  });
+
+  it('records when a key was last used', async () => {
+    const key = await tenant.createApiKey(['read']);
+    expect((await listSessions(key.key)).status).toBe(200);
+    await expect
+      .poll(async () => (await gateway.db.apiKey.findUnique({ where: { id: key.id } }))?.lastUsedAt ?? null)
+      .not.toBeNull();
+  });
+
+  it('keeps health checks public', async () => {
+    expect((await gateway.request('/healthz')).status).toBe(200);
+    expect((await gateway.request('/readyz')).body).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+  });
+});

@@ -1,0 +1,1 @@
+export { createApiGateway } from './app.js';

@@ -1,0 +1,9 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { SessionWorkerEnv } from '@wagw/config';
+import { createHttpApp } from '@wagw/http';
+import type { Logger } from '@wagw/observability';
+import { SessionWorkerModule } from './app.module.js';
+
+export function createSessionWorker(env: SessionWorkerEnv, logger: Logger): Promise<NestFastifyApplication> {
+  return createHttpApp(SessionWorkerModule.forRoot(env), { logger });
+}

@@ -1,0 +1,1 @@
+export { createSessionWorker } from './app.js';

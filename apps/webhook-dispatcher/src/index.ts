@@ -1,0 +1,1 @@
+export { createWebhookDispatcher } from './app.js';

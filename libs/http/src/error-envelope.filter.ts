@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '@wagw/observability';
+import { toErrorResponse } from './error-response.js';
+
+/** Every non-2xx answer of every app goes through here, Nest's own 404s and validation errors included. */
+@Catch()
+export class ErrorEnvelopeFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    sendError(this.logger, exception, request, reply);
+  }
+}
+
+export function sendError(logger: Logger, exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, envelope, errorId } = toErrorResponse(exception, randomUUID);
+  if (errorId !== undefined) {
+    logger.error({ err: exception, errorId, reqId: request.id, method: request.method, url: request.url }, 'unhandled error');
+  }
+  if (status === 429) {
+    const retryAfter = envelope.error.details['retryAfterSeconds'];
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+  }
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(envelope);
+}

@@ -1,0 +1,2 @@
+export * from './test-jwks.js';
+export * from './tenants.js';
