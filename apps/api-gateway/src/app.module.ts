@@ -2,18 +2,19 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule, authOptionsFromEnv } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
+import type { Logger } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
 import { SessionsController } from './sessions/sessions.controller.js';
 
 @Module({})
 export class ApiGatewayModule {
-  static forRoot(env: ApiGatewayEnv): DynamicModule {
+  static forRoot(env: ApiGatewayEnv, logger: Logger): DynamicModule {
     return {
       module: ApiGatewayModule,
       imports: [
         DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }),
-        RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'api-gateway' }),
+        RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'api-gateway', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         AuthModule.forRoot(authOptionsFromEnv(env)),
         HealthModule,
       ],

@@ -5,5 +5,5 @@ import type { Logger } from '@wagw/observability';
 import { SessionWorkerModule } from './app.module.js';
 
 export function createSessionWorker(env: SessionWorkerEnv, logger: Logger): Promise<NestFastifyApplication> {
-  return createHttpApp(SessionWorkerModule.forRoot(env), { logger });
+  return createHttpApp(SessionWorkerModule.forRoot(env, logger), { logger });
 }

@@ -1,18 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { WebhookDispatcherEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
+import type { Logger } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
 
 /** Serves only health (and later metrics) on an internal port; its real work is off the HTTP path. */
 @Module({})
 export class WebhookDispatcherModule {
-  static forRoot(env: WebhookDispatcherEnv): DynamicModule {
+  static forRoot(env: WebhookDispatcherEnv, logger: Logger): DynamicModule {
     return {
       module: WebhookDispatcherModule,
       imports: [
         DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }),
-        RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'webhook-dispatcher' }),
+        RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'webhook-dispatcher', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],
     };

@@ -5,5 +5,5 @@ import type { Logger } from '@wagw/observability';
 import { WebhookDispatcherModule } from './app.module.js';
 
 export function createWebhookDispatcher(env: WebhookDispatcherEnv, logger: Logger): Promise<NestFastifyApplication> {
-  return createHttpApp(WebhookDispatcherModule.forRoot(env), { logger });
+  return createHttpApp(WebhookDispatcherModule.forRoot(env, logger), { logger });
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { webhookDispatcherEnvSchema, loadConfigOrExit } from '@wagw/config';
+import { runUntilSignal } from '@wagw/http';
 import { createLogger } from '@wagw/observability';
 import { createWebhookDispatcher } from './app.js';
 
@@ -8,3 +9,4 @@ const logger = createLogger('webhook-dispatcher', env.LOG_LEVEL);
 const app = await createWebhookDispatcher(env, logger);
 await app.listen({ port: env.HEALTH_PORT, host: env.HOST });
 logger.info({ port: env.HEALTH_PORT }, 'webhook-dispatcher listening (health only)');
+runUntilSignal(app, logger);

@@ -37,6 +37,5 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }

@@ -5,3 +5,4 @@ export * from './public.decorator.js';
 export * from './health.module.js';
 export * from './health.controller.js';
 export * from './create-http-app.js';
+export * from './run-until-signal.js';

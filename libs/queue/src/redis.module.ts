@@ -1,5 +1,5 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { createRedisConnection, type RedisConnection } from './redis-connection.js';
+import { closeRedisConnection, createRedisConnection, type RedisConnection } from './redis-connection.js';
 
 export const REDIS = Symbol('REDIS');
 
@@ -7,17 +7,17 @@ class RedisShutdown implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: RedisConnection) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedisConnection(this.redis);
   }
 }
 
 @Global()
 @Module({})
 export class RedisModule {
-  static forRoot(options: { url: string; connectionName: string }): DynamicModule {
+  static forRoot(options: { url: string; connectionName: string; onError?: (error: Error) => void }): DynamicModule {
     return {
       module: RedisModule,
-      providers: [{ provide: REDIS, useFactory: () => createRedisConnection(options.url, options.connectionName) }, RedisShutdown],
+      providers: [{ provide: REDIS, useFactory: () => createRedisConnection(options.url, options.connectionName, options.onError) }, RedisShutdown],
       exports: [REDIS],
     };
   }

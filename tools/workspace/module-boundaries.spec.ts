@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { ESLint } from 'eslint';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+const RULE = '@nx/enforce-module-boundaries';
+
+/**
+ * The Nx tag constraints in eslint.config.js, exercised on imports linted as if they stood in existing
+ * files of each project (the text is linted in memory; nothing is written to the tree).
+ */
+describe('module boundaries', () => {
+  let eslint: ESLint;
+
+  beforeAll(() => {
+    // The rule reads Nx's cached project graph and silently skips itself without one.
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), 'show', 'projects'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+      stdio: 'ignore',
+    });
+    eslint = new ESLint({ cwd: REPO_ROOT });
+  }, 60_000);
+
+  async function boundaryErrors(file: string, code: string): Promise<string[]> {
+    const [result] = await eslint.lintText(code, { filePath: join(REPO_ROOT, file) });
+    const messages = result?.messages ?? [];
+    // A parse failure would make every "allowed" case pass for the wrong reason.
+    expect(messages.filter((message) => message.fatal)).toEqual([]);
+    return messages.filter((message) => message.ruleId === RULE).map((message) => message.message);
+  }
+
+  it.each([
+    ['contracts importing a util lib', 'libs/contracts/src/errors.ts', "import { loadConfig } from '@wagw/config';\nexport const x = loadConfig;\n", /type:contracts/],
+    ['a util lib importing data access', 'libs/config/src/load-config.ts', "import { isUuid } from '@wagw/db';\nexport const x = isUuid;\n", /type:util/],
+    ['production code importing the testing lib', 'apps/webhook-dispatcher/src/app.ts', "import { startTestJwks } from '@wagw/testing';\nexport const x = startTestJwks;\n", /type:app/],
+    ['a lib importing an app', 'libs/embedded/src/free-port.ts', "import { createWebhookDispatcher } from '@wagw/webhook-dispatcher';\nexport const x = createWebhookDispatcher;\n", /apps are forbidden/],
+    ['an app importing another app', 'apps/session-worker/src/app.ts', "import { createApiGateway } from '@wagw/api-gateway';\nexport const x = createApiGateway;\n", /apps are forbidden/],
+  ])('rejects %s', async (_, file, code, expected) => {
+    const errors = await boundaryErrors(file, code);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(expected);
+  });
+
+  it.each([
+    ['an app importing feature libs', 'apps/api-gateway/src/app.ts', "import { AuthModule } from '@wagw/auth';\nexport const x = AuthModule;\n"],
+    ['a spec file importing the testing lib', 'apps/api-gateway/src/bearer-auth.spec.ts', "import { startTestJwks } from '@wagw/testing';\nexport const x = startTestJwks;\n"],
+    ['a feature lib importing contracts', 'libs/auth/src/bearer-token.ts', "import { GatewayError } from '@wagw/contracts';\nexport const x = GatewayError;\n"],
+  ])('allows %s', async (_, file, code) => {
+    expect(await boundaryErrors(file, code)).toEqual([]);
+  });
+});
