@@ -1,0 +1,106 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findFreePort, isPortFree } from '@wagw/embedded';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const START = join(REPO_ROOT, 'tools', 'cli', 'dist', 'start.js');
+const TOKEN = join(REPO_ROOT, 'tools', 'cli', 'dist', 'token.js');
+
+interface Launch {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start` as a terminal runs it: its own process group, so Ctrl-C (SIGINT) reaches every process in it. */
+function launch(env: Record<string, string>): Launch {
+  let output = '';
+  const child = spawn(process.execPath, [START], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  return { child, output: () => output, exited };
+}
+
+function appPids(output: string, app: string): number[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; app?: string; pid?: number })
+    .filter((entry) => entry.msg === 'app started' && entry.app === app && typeof entry.pid === 'number')
+    .map((entry) => entry.pid as number);
+}
+
+describe('npm start (embedded runtime)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wagw-start-'));
+  const running: Launch[] = [];
+
+  afterAll(() => {
+    for (const launched of running) if (launched.child.exitCode === null && launched.child.pid) process.kill(-launched.child.pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts everything, bootstraps once, supervises the apps and stops cleanly on Ctrl-C', { timeout: 180_000 }, async () => {
+    const ports = {
+      PORT: await findFreePort(),
+      WORKER_HEALTH_PORT: await findFreePort(),
+      DISPATCHER_HEALTH_PORT: await findFreePort(),
+      DEV_JWKS_PORT: await findFreePort(),
+      EMBEDDED_PG_PORT: await findFreePort(),
+      EMBEDDED_REDIS_PORT: await findFreePort(),
+    };
+    const env = { WAGW_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])) };
+    // Nothing from the outer environment may point it at another database.
+    delete process.env['DATABASE_URL'];
+    delete process.env['REDIS_URL'];
+
+    const first = launch(env);
+    running.push(first);
+    await expect.poll(() => first.output(), { timeout: 90_000, interval: 250 }).toContain('WhatsApp gateway is up');
+    expect(first.output()).toContain('owner API key (shown once');
+
+    const bootstrapFile = join(dataDir, 'bootstrap.json');
+    expect(statSync(bootstrapFile).mode & 0o777).toBe(0o600);
+    const bootstrap = JSON.parse(readFileSync(bootstrapFile, 'utf8')) as { apiUrl: string; orgId: string; apiKey: string };
+    expect(bootstrap.apiUrl).toBe(`http://127.0.0.1:${ports.PORT}`);
+    expect(first.output()).toContain(bootstrap.apiKey);
+
+    const withKey = await fetch(`${bootstrap.apiUrl}/api/v1/sessions`, { headers: { authorization: `Bearer ${bootstrap.apiKey}` } });
+    expect(withKey.status).toBe(200);
+
+    const token = spawnSync(process.execPath, [TOKEN, '--role', 'admin'], { env: { ...process.env, WAGW_DATA_DIR: dataDir }, encoding: 'utf8' });
+    expect(token.status, token.stderr).toBe(0);
+    const withJwt = await fetch(`${bootstrap.apiUrl}/api/v1/sessions`, { headers: { authorization: `Bearer ${token.stdout.trim()}` } });
+    expect(withJwt.status).toBe(200);
+
+    // A crashed app is restarted by the supervisor.
+    const [workerPid] = appPids(first.output(), 'session-worker');
+    expect(workerPid).toBeDefined();
+    process.kill(workerPid as number, 'SIGKILL');
+    await expect.poll(() => appPids(first.output(), 'session-worker').length, { timeout: 20_000 }).toBe(2);
+    expect(first.output()).toMatch(/"app":"session-worker".*"msg":"app exited: restarting"/);
+    await expect
+      .poll(async () => (await fetch(`http://127.0.0.1:${ports.WORKER_HEALTH_PORT}/readyz`).catch(() => null))?.status ?? 0, { timeout: 20_000 })
+      .toBe(200);
+
+    // Ctrl-C: the whole group gets SIGINT; everything stops and every port is released.
+    process.kill(-(first.child.pid as number), 'SIGINT');
+    expect(await first.exited, first.output()).toBe(0);
+    for (const port of Object.values(ports)) expect(await isPortFree(port), `port ${port}`).toBe(true);
+    expect(first.output()).not.toMatch(/signal repeated/);
+
+    // The second run keeps the data and does not print the key again.
+    const second = launch(env);
+    running.push(second);
+    await expect.poll(() => second.output(), { timeout: 90_000, interval: 250 }).toContain('WhatsApp gateway is up');
+    expect(second.output()).not.toContain(bootstrap.apiKey);
+    expect(second.output()).toContain(bootstrap.orgId);
+    const again = await fetch(`${bootstrap.apiUrl}/api/v1/sessions`, { headers: { authorization: `Bearer ${bootstrap.apiKey}` } });
+    expect(again.status).toBe(200);
+    process.kill(-(second.child.pid as number), 'SIGINT');
+    expect(await second.exited).toBe(0);
+  });
+});
