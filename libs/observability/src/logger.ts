@@ -24,12 +24,14 @@ export const REDACTED_PATHS = [
   'REDIS_URL',
 ];
 
-export function createLogger(service: string, level: string): Logger {
-  return pino({
+/** `destination` is for tests that read what was logged; processes log to stdout. */
+export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service, pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-  });
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
