@@ -1,0 +1,49 @@
+import { Curve } from '@whiskeysockets/baileys';
+import type { KeyPair } from './certificates.js';
+import type { EmulatorConnection } from './emulator-connection.js';
+
+export interface SignedPreKey {
+  id: number;
+  publicKey: Buffer;
+  signature: Buffer;
+}
+
+/** A companion (e.g. our gateway's Baileys socket) linked to an account. */
+export interface LinkedDevice {
+  account: SimulatedAccount;
+  deviceId: number;
+  /** The client's static noise key: how the emulator recognises the device at login. */
+  noiseKey: Buffer;
+  identityKey: Buffer;
+  registrationId: number;
+  signedPreKey: SignedPreKey;
+  /** One-time pre-keys the device uploaded, consumed one per new Signal session. */
+  preKeys: Map<number, Buffer>;
+  keyIndex: number;
+  connection: EmulatorConnection | null;
+  loggedOut: boolean;
+}
+
+/** A WhatsApp account the emulator plays: its phone is simulated, its companions are real clients. */
+export interface SimulatedAccount {
+  phone: string;
+  lid: string;
+  pushName: string;
+  /** The account's identity key: it signs every linked device (ADV). */
+  accountKey: KeyPair;
+  companions: Map<number, LinkedDevice>;
+  nextDeviceId: number;
+  nextKeyIndex: number;
+}
+
+export function pnJid(phone: string, device = 0): string {
+  return device === 0 ? `${phone}@s.whatsapp.net` : `${phone}:${device}@s.whatsapp.net`;
+}
+
+export function lidJid(lid: string, device = 0): string {
+  return device === 0 ? `${lid}@lid` : `${lid}:${device}@lid`;
+}
+
+export function createAccount(phone: string, lid: string, pushName: string): SimulatedAccount {
+  return { phone, lid, pushName, accountKey: Curve.generateKeyPair(), companions: new Map(), nextDeviceId: 10, nextKeyIndex: 1 };
+}

@@ -1,0 +1,5 @@
+export * from './wa-emulator.js';
+export * from './accounts.js';
+export * from './memory-auth-state.js';
+export * from './binary-node.js';
+export * from './trust.js';

@@ -1,0 +1,276 @@
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { Curve, proto, WA_ADV_ACCOUNT_SIG_PREFIX, WA_ADV_DEVICE_SIG_PREFIX } from '@whiskeysockets/baileys';
+import { createAccount, lidJid, pnJid, type LinkedDevice, type SimulatedAccount } from './accounts.js';
+import { bytes, child, children, node, SERVER_JID, uintBE, type BinaryNode } from './binary-node.js';
+import { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './certificates.js';
+import { EmulatorConnection } from './emulator-connection.js';
+
+const QR_REF_COUNT = 6;
+
+/** A registration waiting for its QR to be scanned (or its pairing code typed). */
+interface PendingRegistration {
+  connection: EmulatorConnection;
+  noiseKey: Buffer;
+  identityKey: Buffer;
+  registrationId: number;
+  signedPreKey: { id: number; publicKey: Buffer; signature: Buffer };
+  refs: string[];
+}
+
+export interface EmulatorEvents {
+  log: [entry: { event: string; [key: string]: unknown }];
+}
+
+/**
+ * A WhatsApp Web server that unmodified Baileys (`waWebSocketUrl`) connects to: Noise handshake, binary
+ * nodes, QR and pairing-code registration, login, and what a connected client asks of the server.
+ * Everything happens on loopback, in memory.
+ */
+export class WaEmulator extends EventEmitter<EmulatorEvents> {
+  private readonly serverStatic: KeyPair = Curve.generateKeyPair();
+  private readonly authority: CertificateAuthority = createCertificateAuthority(this.serverStatic.public);
+  private server: WebSocketServer | null = null;
+  private readonly accounts = new Map<string, SimulatedAccount>();
+  private readonly pending = new Map<EmulatorConnection, PendingRegistration>();
+  private readonly connections = new Set<EmulatorConnection>();
+  private port = 0;
+
+  /** The key clients must trust (`WA_CERT_DETAILS.PUBLIC_KEY`) to accept this server. */
+  get rootPublicKey(): Buffer {
+    return Buffer.from(this.authority.root.public);
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/ws/chat`;
+  }
+
+  async start(port = 0): Promise<void> {
+    const server = new WebSocketServer({ host: '127.0.0.1', port, path: '/ws/chat' });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    server.on('connection', (socket) => {
+      const connection = new EmulatorConnection(socket, this.serverStatic, this.authority.certChain, {
+        onAuthenticated: (conn, noiseKey, payload) => this.onAuthenticated(conn, noiseKey, payload),
+        onNode: (conn, stanza) => this.onNode(conn, stanza),
+        onClose: (conn) => this.onClose(conn),
+      });
+      connection.on('protocol-error', (error: unknown) => this.log('protocol-error', { error: String(error) }));
+      this.connections.add(connection);
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const connection of this.connections) connection.drop();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = null;
+  }
+
+  private log(event: string, details: Record<string, unknown> = {}): void {
+    this.emit('log', { event, ...details });
+  }
+
+  // ---------------------------------------------------------------- accounts
+
+  createAccount(options: { phone: string; lid?: string; pushName?: string }): SimulatedAccount {
+    if (!/^\d{6,15}$/.test(options.phone)) throw new Error('phone must be 6-15 digits');
+    if (this.accounts.has(options.phone)) throw new Error(`account ${options.phone} exists`);
+    const lid = options.lid ?? String(randomInt(10 ** 13, 10 ** 14));
+    const account = createAccount(options.phone, lid, options.pushName ?? `User ${options.phone.slice(-4)}`);
+    this.accounts.set(options.phone, account);
+    return account;
+  }
+
+  account(phone: string): SimulatedAccount {
+    const account = this.accounts.get(phone);
+    if (!account) throw new Error(`no account ${phone}`);
+    return account;
+  }
+
+  /** Live sockets of one linked device: WhatsApp allows at most one. */
+  liveSocketCount(phone: string, deviceId: number): number {
+    const jid = pnJid(phone, deviceId);
+    return [...this.connections].filter((connection) => connection.deviceJid === jid && connection.isOpen).length;
+  }
+
+  linkedDevices(phone: string): LinkedDevice[] {
+    return [...this.account(phone).companions.values()];
+  }
+
+  // ---------------------------------------------------------------- connection lifecycle
+
+  private onClose(connection: EmulatorConnection): void {
+    this.connections.delete(connection);
+    this.pending.delete(connection);
+    for (const account of this.accounts.values()) {
+      for (const device of account.companions.values()) if (device.connection === connection) device.connection = null;
+    }
+  }
+
+  private onAuthenticated(connection: EmulatorConnection, noiseKey: Buffer, payload: proto.ClientPayload): void {
+    const pairing = payload.devicePairingData;
+    if (pairing?.eIdent && pairing.eRegid && pairing.eSkeyId && pairing.eSkeyVal && pairing.eSkeySig) {
+      const registration: PendingRegistration = {
+        connection,
+        noiseKey,
+        identityKey: Buffer.from(pairing.eIdent),
+        registrationId: uintBE(pairing.eRegid),
+        signedPreKey: { id: uintBE(pairing.eSkeyId), publicKey: Buffer.from(pairing.eSkeyVal), signature: Buffer.from(pairing.eSkeySig) },
+        refs: Array.from({ length: QR_REF_COUNT }, () => randomBytes(12).toString('base64url')),
+      };
+      this.pending.set(connection, registration);
+      this.log('registration', { connection: connection.id });
+      connection
+        .query(node('iq', { from: SERVER_JID, type: 'set', xmlns: 'md' }, [node('pair-device', {}, registration.refs.map((ref) => node('ref', {}, Buffer.from(ref))))]))
+        .catch(() => undefined);
+      return;
+    }
+    this.login(connection, noiseKey, payload);
+  }
+
+  private login(connection: EmulatorConnection, noiseKey: Buffer, payload: proto.ClientPayload): void {
+    const phone = payload.username === null || payload.username === undefined ? '' : String(payload.username);
+    const deviceId = payload.device ?? 0;
+    const device = this.accounts.get(phone)?.companions.get(deviceId);
+    if (!device || device.loggedOut || !device.noiseKey.equals(noiseKey)) {
+      this.log('login-refused', { phone, deviceId });
+      connection.endWithFailure(401);
+      return;
+    }
+    // WhatsApp keeps the newest socket and tells the older one it was replaced.
+    if (device.connection && device.connection !== connection && device.connection.isOpen) {
+      this.log('replaced', { phone, deviceId });
+      device.connection.endWithStreamError({}, [node('conflict', { type: 'replaced' })]);
+    }
+    device.connection = connection;
+    connection.deviceJid = pnJid(phone, deviceId);
+    this.log('login', { phone, deviceId, connection: connection.id });
+    connection.send(node('success', { t: String(Math.floor(Date.now() / 1000)), lid: lidJid(device.account.lid, deviceId), props: '1', location: 'emu' }));
+    connection.send(node('ib', {}, [node('offline', { count: '0' })]));
+  }
+
+  private deviceOf(connection: EmulatorConnection): LinkedDevice | undefined {
+    for (const account of this.accounts.values()) {
+      for (const device of account.companions.values()) if (device.connection === connection) return device;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- pairing
+
+  /** The phone scans a QR string the client emitted (`ref,noiseKey,identityKey,advSecret,platform`). */
+  async scanQr(qr: string, phone: string): Promise<LinkedDevice> {
+    const [ref, noiseKeyB64, identityKeyB64, advSecretB64] = qr.replace(/^.*#/, '').split(',');
+    const registration = [...this.pending.values()].find((candidate) => candidate.refs.includes(ref ?? ''));
+    if (!registration || !noiseKeyB64 || !identityKeyB64 || !advSecretB64) throw new Error('QR does not match a waiting client');
+    if (!registration.noiseKey.equals(Buffer.from(noiseKeyB64, 'base64')) || !registration.identityKey.equals(Buffer.from(identityKeyB64, 'base64'))) {
+      throw new Error('QR keys do not match the registering client');
+    }
+    return this.completePairing(registration, this.account(phone), Buffer.from(advSecretB64, 'base64'));
+  }
+
+  private async completePairing(registration: PendingRegistration, account: SimulatedAccount, advSecret: Buffer): Promise<LinkedDevice> {
+    const deviceId = account.nextDeviceId++;
+    const keyIndex = account.nextKeyIndex++;
+    const details = proto.ADVDeviceIdentity.encode({ rawId: randomInt(1, 2 ** 31), timestamp: Math.floor(Date.now() / 1000), keyIndex }).finish();
+    const accountSignature = Curve.sign(account.accountKey.private, Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, details, registration.identityKey]));
+    const signedIdentity = proto.ADVSignedDeviceIdentity.encode({ details, accountSignatureKey: account.accountKey.public, accountSignature }).finish();
+    const hmac = createHmac('sha256', advSecret).update(signedIdentity).digest();
+    const identityWithHmac = proto.ADVSignedDeviceIdentityHMAC.encode({ details: signedIdentity, hmac }).finish();
+
+    const answer = await registration.connection.query(
+      node('iq', { from: SERVER_JID, type: 'set', xmlns: 'md' }, [
+        node('pair-success', {}, [
+          node('device-identity', {}, identityWithHmac),
+          node('platform', { name: 'android' }),
+          node('device', { jid: pnJid(account.phone, deviceId), lid: lidJid(account.lid, deviceId) }),
+        ]),
+      ]),
+    );
+    const signedByDevice = bytes(child(child(answer, 'pair-device-sign'), 'device-identity'));
+    const returned = proto.ADVSignedDeviceIdentity.decode(signedByDevice);
+    const deviceSignatureValid =
+      returned.deviceSignature !== null &&
+      returned.deviceSignature !== undefined &&
+      Curve.verify(
+        registration.identityKey,
+        Buffer.concat([WA_ADV_DEVICE_SIG_PREFIX, details, registration.identityKey, account.accountKey.public]),
+        Buffer.from(returned.deviceSignature),
+      );
+    if (!deviceSignatureValid) throw new Error('the client did not sign its device identity');
+
+    const device: LinkedDevice = {
+      account,
+      deviceId,
+      noiseKey: registration.noiseKey,
+      identityKey: registration.identityKey,
+      registrationId: registration.registrationId,
+      signedPreKey: registration.signedPreKey,
+      preKeys: new Map(),
+      keyIndex,
+      connection: null,
+      loggedOut: false,
+    };
+    account.companions.set(deviceId, device);
+    this.pending.delete(registration.connection);
+    this.log('paired', { phone: account.phone, deviceId });
+    // Like WhatsApp: the freshly paired client must reconnect and log in.
+    registration.connection.endWithStreamError({ code: '515' });
+    return device;
+  }
+
+  // ---------------------------------------------------------------- stanzas from clients
+
+  private onNode(connection: EmulatorConnection, stanza: BinaryNode): void {
+    switch (stanza.tag) {
+      case 'iq':
+        this.onIq(connection, stanza);
+        return;
+      case 'receipt':
+      case 'notification':
+        connection.send(node('ack', { id: stanza.attrs['id'] ?? '', class: stanza.tag, from: stanza.attrs['to'] ?? SERVER_JID }));
+        return;
+      default:
+        this.log('unhandled', { tag: stanza.tag, attrs: stanza.attrs });
+    }
+  }
+
+  private onIq(connection: EmulatorConnection, iq: BinaryNode): void {
+    const xmlns = iq.attrs['xmlns'];
+    const first = children(iq)[0];
+    if (xmlns === 'encrypt') {
+      this.onEncryptIq(connection, iq, first);
+      return;
+    }
+    if (xmlns === 'w:p' || xmlns === 'passive') {
+      connection.reply(iq);
+      return;
+    }
+    this.log('iq-default', { xmlns, child: first?.tag, type: iq.attrs['type'] });
+    connection.reply(iq);
+  }
+
+  private onEncryptIq(connection: EmulatorConnection, iq: BinaryNode, first: BinaryNode | undefined): void {
+    const device = this.deviceOf(connection);
+    if (first?.tag === 'count') {
+      connection.reply(iq, [node('count', { value: String(device?.preKeys.size ?? 0) })]);
+      return;
+    }
+    if (first?.tag === 'digest') {
+      connection.reply(iq, [node('digest', {})]);
+      return;
+    }
+    const list = child(iq, 'list');
+    if (list && device) {
+      for (const key of children(list, 'key')) device.preKeys.set(uintBE(bytes(child(key, 'id'))), bytes(child(key, 'value')));
+      this.log('prekeys-uploaded', { deviceId: device.deviceId, count: device.preKeys.size });
+    }
+    connection.reply(iq);
+  }
+}
