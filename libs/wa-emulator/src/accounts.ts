@@ -1,6 +1,7 @@
 import { Curve } from '@whiskeysockets/baileys';
 import type { KeyPair } from './certificates.js';
 import type { EmulatorConnection } from './emulator-connection.js';
+import { SimulatedDevice } from './simulated-device.js';
 
 export interface SignedPreKey {
   id: number;
@@ -31,6 +32,8 @@ export interface SimulatedAccount {
   pushName: string;
   /** The account's identity key: it signs every linked device (ADV). */
   accountKey: KeyPair;
+  /** Devices the emulator plays: 0 is the phone itself. */
+  devices: Map<number, SimulatedDevice>;
   companions: Map<number, LinkedDevice>;
   nextDeviceId: number;
   nextKeyIndex: number;
@@ -44,6 +47,8 @@ export function lidJid(lid: string, device = 0): string {
   return device === 0 ? `${lid}@lid` : `${lid}:${device}@lid`;
 }
 
-export function createAccount(phone: string, lid: string, pushName: string): SimulatedAccount {
-  return { phone, lid, pushName, accountKey: Curve.generateKeyPair(), companions: new Map(), nextDeviceId: 10, nextKeyIndex: 1 };
+export function createAccount(phone: string, lid: string, pushName: string, extraDevices = 0): SimulatedAccount {
+  const devices = new Map<number, SimulatedDevice>();
+  for (let deviceId = 0; deviceId <= extraDevices; deviceId += 1) devices.set(deviceId, new SimulatedDevice(phone, lid, deviceId));
+  return { phone, lid, pushName, accountKey: Curve.generateKeyPair(), devices, companions: new Map(), nextDeviceId: 10, nextKeyIndex: 1 };
 }

@@ -7,6 +7,24 @@ import { createAccount, lidJid, pnJid, type LinkedDevice, type SimulatedAccount 
 import { bytes, child, children, node, SERVER_JID, uintBE, type BinaryNode } from './binary-node.js';
 import { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './certificates.js';
 import { EmulatorConnection } from './emulator-connection.js';
+import { bundleToNode, type PreKeyBundle } from './simulated-device.js';
+
+/** A linked (real) client's bundle from what it uploaded; each fetch uses up one one-time pre-key. */
+function takeLinkedBundle(device: LinkedDevice): PreKeyBundle {
+  const next = device.preKeys.entries().next();
+  let preKey: PreKeyBundle['preKey'];
+  if (!next.done) {
+    const [keyId, publicKey] = next.value;
+    device.preKeys.delete(keyId);
+    preKey = { keyId, publicKey };
+  }
+  return {
+    registrationId: device.registrationId,
+    identityKey: device.identityKey,
+    signedPreKey: { keyId: device.signedPreKey.id, publicKey: device.signedPreKey.publicKey, signature: device.signedPreKey.signature },
+    ...(preKey ? { preKey } : {}),
+  };
+}
 
 const QR_REF_COUNT = 6;
 
@@ -20,8 +38,23 @@ interface PendingRegistration {
   refs: string[];
 }
 
+/** What a simulated device received from a client, decrypted. */
+export interface ReceivedMessage {
+  /** The simulated device that decrypted it. */
+  to: { phone: string; deviceId: number };
+  /** The client device that sent it (`LID:DEVICE@lid`). */
+  from: string;
+  /** The chat it was addressed to: a user jid or a group jid. */
+  chat: string;
+  id: string;
+  /** `edit` attribute: 7 for a revoke of one's own message, 8 for an admin revoke. */
+  edit: string | undefined;
+  message: proto.IMessage;
+}
+
 export interface EmulatorEvents {
   log: [entry: { event: string; [key: string]: unknown }];
+  received: [message: ReceivedMessage];
 }
 
 /**
@@ -37,6 +70,9 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   private readonly pending = new Map<EmulatorConnection, PendingRegistration>();
   private readonly connections = new Set<EmulatorConnection>();
   private port = 0;
+  private readonly inbox: ReceivedMessage[] = [];
+  /** Accounts whose next messages get an error ack (failure injection). */
+  private readonly errorAcks = new Map<string, number>();
 
   /** The key clients must trust (`WA_CERT_DETAILS.PUBLIC_KEY`) to accept this server. */
   get rootPublicKey(): Buffer {
@@ -78,11 +114,11 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
 
   // ---------------------------------------------------------------- accounts
 
-  createAccount(options: { phone: string; lid?: string; pushName?: string }): SimulatedAccount {
+  createAccount(options: { phone: string; lid?: string; pushName?: string; extraDevices?: number }): SimulatedAccount {
     if (!/^\d{6,15}$/.test(options.phone)) throw new Error('phone must be 6-15 digits');
     if (this.accounts.has(options.phone)) throw new Error(`account ${options.phone} exists`);
     const lid = options.lid ?? String(randomInt(10 ** 13, 10 ** 14));
-    const account = createAccount(options.phone, lid, options.pushName ?? `User ${options.phone.slice(-4)}`);
+    const account = createAccount(options.phone, lid, options.pushName ?? `User ${options.phone.slice(-4)}`, options.extraDevices ?? 0);
     this.accounts.set(options.phone, account);
     return account;
   }
@@ -101,6 +137,25 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
 
   linkedDevices(phone: string): LinkedDevice[] {
     return [...this.account(phone).companions.values()];
+  }
+
+  /** What simulated devices of `phone` received, decrypted, oldest first. */
+  received(phone: string): ReceivedMessage[] {
+    return this.inbox.filter((message) => message.to.phone === phone);
+  }
+
+  /** The next message a client sends from `phone`'s linked device is answered with `error` (e.g. 463). */
+  failNextMessage(phone: string, error: number): void {
+    this.errorAcks.set(phone, error);
+  }
+
+  /** Finds the account behind a user or device jid, PN (`s.whatsapp.net`) or LID (`lid`). */
+  private resolveJid(jid: string): { account: SimulatedAccount; deviceId: number } | undefined {
+    const match = /^(\d+)(?::(\d+))?@(s\.whatsapp\.net|lid)$/.exec(jid);
+    if (!match) return undefined;
+    const [, user = '', device, server] = match;
+    const account = server === 'lid' ? [...this.accounts.values()].find((candidate) => candidate.lid === user) : this.accounts.get(user);
+    return account ? { account, deviceId: Number(device ?? 0) } : undefined;
   }
 
   // ---------------------------------------------------------------- connection lifecycle
@@ -232,6 +287,9 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       case 'iq':
         this.onIq(connection, stanza);
         return;
+      case 'message':
+        this.onClientMessage(connection, stanza).catch((error: unknown) => this.log('message-error', { error: String(error) }));
+        return;
       case 'receipt':
       case 'notification':
         connection.send(node('ack', { id: stanza.attrs['id'] ?? '', class: stanza.tag, from: stanza.attrs['to'] ?? SERVER_JID }));
@@ -248,6 +306,10 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       this.onEncryptIq(connection, iq, first);
       return;
     }
+    if (xmlns === 'usync') {
+      this.onUsync(connection, iq);
+      return;
+    }
     if (xmlns === 'w:p' || xmlns === 'passive') {
       connection.reply(iq);
       return;
@@ -256,7 +318,77 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     connection.reply(iq);
   }
 
+  /** Device lists and LIDs of the users a client asks about. */
+  private onUsync(connection: EmulatorConnection, iq: BinaryNode): void {
+    const usync = child(iq, 'usync');
+    const users = children(child(usync, 'list'), 'user');
+    const result = users.map((user) => {
+      const jid = user.attrs['jid'] ?? '';
+      const found = this.resolveJid(jid);
+      if (!found) return node('user', { jid }, [node('devices', {}, [node('device-list', {}, [])])]);
+      const { account } = found;
+      const deviceNodes = [
+        ...[...account.devices.keys()].map((id) => node('device', { id: String(id), ...(id === 0 ? {} : { 'key-index': String(id) }) })),
+        ...[...account.companions.values()].filter((device) => !device.loggedOut).map((device) => node('device', { id: String(device.deviceId), 'key-index': String(device.keyIndex) })),
+      ];
+      return node('user', { jid }, [node('devices', {}, [node('device-list', {}, deviceNodes)]), node('lid', { val: lidJid(account.lid) })]);
+    });
+    connection.reply(iq, [node('usync', { sid: usync?.attrs['sid'] ?? '', mode: 'query', last: 'true', index: '0', context: usync?.attrs['context'] ?? 'message' }, [node('list', {}, result)])]);
+  }
+
+  private async onKeyFetch(connection: EmulatorConnection, iq: BinaryNode, keyNode: BinaryNode): Promise<void> {
+    const bundles: BinaryNode[] = [];
+    for (const user of children(keyNode, 'user')) {
+      const jid = user.attrs['jid'] ?? '';
+      const found = this.resolveJid(jid);
+      const simulated = found?.account.devices.get(found.deviceId);
+      if (simulated) {
+        bundles.push(await simulated.bundleNode(jid));
+        continue;
+      }
+      const linked = found?.account.companions.get(found.deviceId);
+      if (linked) {
+        bundles.push(bundleToNode(jid, takeLinkedBundle(linked)));
+        continue;
+      }
+      bundles.push(node('user', { jid }, [node('error', { code: '404', text: 'item-not-found' })]));
+    }
+    connection.reply(iq, [node('list', {}, bundles)]);
+  }
+
+  /** A client's outgoing message: every `enc` for a simulated device is decrypted and recorded. */
+  private async onClientMessage(connection: EmulatorConnection, stanza: BinaryNode): Promise<void> {
+    const sender = this.deviceOf(connection);
+    const id = stanza.attrs['id'] ?? '';
+    const chat = stanza.attrs['to'] ?? '';
+    if (!sender) return;
+    const senderJid = lidJid(sender.account.lid, sender.deviceId);
+    const errorAck = this.errorAcks.get(sender.account.phone);
+    if (errorAck !== undefined) {
+      this.errorAcks.delete(sender.account.phone);
+      connection.send(node('ack', { class: 'message', id, from: chat, t: String(Math.floor(Date.now() / 1000)), error: String(errorAck) }));
+      this.log('message-error-ack', { id, error: errorAck });
+      return;
+    }
+    for (const to of children(child(stanza, 'participants'), 'to')) {
+      const target = this.resolveJid(to.attrs['jid'] ?? '');
+      const device = target?.account.devices.get(target.deviceId);
+      const enc = child(to, 'enc');
+      if (!target || !device || !enc) continue;
+      const type = enc.attrs['type'] === 'pkmsg' ? 'pkmsg' : 'msg';
+      const message = await device.decrypt(senderJid, type, bytes(enc));
+      const received: ReceivedMessage = { to: { phone: target.account.phone, deviceId: target.deviceId }, from: senderJid, chat, id, edit: stanza.attrs['edit'], message };
+      this.inbox.push(received);
+      this.emit('received', received);
+    }
+    connection.send(node('ack', { class: 'message', id, from: chat, t: String(Math.floor(Date.now() / 1000)) }));
+  }
+
   private onEncryptIq(connection: EmulatorConnection, iq: BinaryNode, first: BinaryNode | undefined): void {
+    if (first?.tag === 'key') {
+      this.onKeyFetch(connection, iq, first).catch((error: unknown) => this.log('key-fetch-error', { error: String(error) }));
+      return;
+    }
     const device = this.deviceOf(connection);
     if (first?.tag === 'count') {
       connection.reply(iq, [node('count', { value: String(device?.preKeys.size ?? 0) })]);
