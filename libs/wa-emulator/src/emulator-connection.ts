@@ -32,6 +32,7 @@ export class EmulatorConnection extends EventEmitter {
   private queue: Promise<void> = Promise.resolve();
   private nextQueryId = 1;
   private readonly pending = new Map<string, (answer: BinaryNode) => void>();
+  private readonly receipted = new Set<string>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -156,6 +157,22 @@ export class EmulatorConnection extends EventEmitter {
   endWithFailure(reason: number): void {
     if (this.transport && this.isOpen) this.send(node('failure', { reason: String(reason), location: 'emulator' }));
     setTimeout(() => this.socket.close(), 50).unref();
+  }
+
+  /** Records the message ids a client receipt covers (`id` plus any `<list><item id>`). */
+  noteReceipt(receipt: BinaryNode): void {
+    const id = receipt.attrs['id'];
+    if (id) this.receipted.add(id);
+    const list = Array.isArray(receipt.content) ? receipt.content.find((item) => item.tag === 'list') : undefined;
+    if (Array.isArray(list?.content)) for (const item of list.content) if (item.attrs['id']) this.receipted.add(item.attrs['id']);
+  }
+
+  /** Resolves once every id was receipted, or after `timeoutMs` (a client may decline to receipt). */
+  async waitForReceipts(ids: readonly string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (ids.some((id) => !this.receipted.has(id)) && Date.now() < deadline && this.isOpen) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** Drops the TCP connection without a goodbye. */

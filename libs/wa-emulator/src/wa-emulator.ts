@@ -2,7 +2,7 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { Curve, proto, WA_ADV_ACCOUNT_SIG_PREFIX, WA_ADV_DEVICE_SIG_PREFIX } from '@whiskeysockets/baileys';
+import { Curve, generateSignalPubKey, proto, WA_ADV_ACCOUNT_SIG_PREFIX, WA_ADV_DEVICE_SIG_PREFIX } from '@whiskeysockets/baileys';
 import { createAccount, lidJid, pnJid, type LinkedDevice, type SimulatedAccount } from './accounts.js';
 import { bytes, child, children, node, SERVER_JID, uintBE, type BinaryNode } from './binary-node.js';
 import { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './certificates.js';
@@ -71,6 +71,9 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   private readonly connections = new Set<EmulatorConnection>();
   private port = 0;
   private readonly inbox: ReceivedMessage[] = [];
+  /** Stanzas for linked devices that were offline, delivered at their next login (like WhatsApp's offline queue). */
+  private readonly offlineQueue = new Map<LinkedDevice, BinaryNode[]>();
+  private nextMessageNumber = 1;
   /** Accounts whose next messages get an error ack (failure injection). */
   private readonly errorAcks = new Map<string, number>();
 
@@ -158,6 +161,63 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     return account ? { account, deviceId: Number(device ?? 0) } : undefined;
   }
 
+  // ---------------------------------------------------------------- simulated peers talking to clients
+
+  /** A simulated account sends a text to another account's linked clients; returns the message id. */
+  async peerSendText(options: { from: string; to: string; text: string; id?: string }): Promise<string> {
+    const id = options.id ?? this.newMessageId();
+    await this.deliverFromPeer(options.from, options.to, id, { conversation: options.text }, {});
+    return id;
+  }
+
+  /** A simulated account revokes (deletes for everyone) a message it sent earlier. */
+  async peerRevoke(options: { from: string; to: string; messageId: string }): Promise<string> {
+    const id = this.newMessageId();
+    const message: proto.IMessage = {
+      protocolMessage: {
+        type: proto.Message.ProtocolMessage.Type.REVOKE,
+        key: { remoteJid: pnJid(options.to), fromMe: true, id: options.messageId },
+      },
+    };
+    await this.deliverFromPeer(options.from, options.to, id, message, { edit: '7' });
+    return id;
+  }
+
+  private newMessageId(): string {
+    return `EMU${Date.now().toString(16).toUpperCase()}${(this.nextMessageNumber++).toString(16).toUpperCase().padStart(6, '0')}`;
+  }
+
+  private async deliverFromPeer(fromPhone: string, toPhone: string, id: string, message: proto.IMessage, extraAttrs: Record<string, string>): Promise<void> {
+    const sender = this.account(fromPhone);
+    const phone = sender.devices.get(0);
+    if (!phone) throw new Error(`account ${fromPhone} has no phone device`);
+    const recipients = [...this.account(toPhone).companions.values()].filter((device) => !device.loggedOut);
+    if (recipients.length === 0) throw new Error(`account ${toPhone} has no linked device`);
+    for (const device of recipients) {
+      const address = lidJid(device.account.lid, device.deviceId);
+      if (!(await phone.signal.validateSession(address)).exists) {
+        const bundle = takeLinkedBundle(device);
+        await phone.signal.injectE2ESession({
+          jid: address,
+          session: {
+            registrationId: bundle.registrationId,
+            identityKey: generateSignalPubKey(bundle.identityKey),
+            signedPreKey: { keyId: bundle.signedPreKey.keyId, publicKey: generateSignalPubKey(bundle.signedPreKey.publicKey), signature: bundle.signedPreKey.signature },
+            ...(bundle.preKey ? { preKey: { keyId: bundle.preKey.keyId, publicKey: generateSignalPubKey(bundle.preKey.publicKey) } } : {}),
+          },
+        });
+      }
+      const { type, ciphertext } = await phone.encryptTo(address, message);
+      const stanza = node(
+        'message',
+        { from: pnJid(sender.phone), id, t: String(Math.floor(Date.now() / 1000)), type: 'text', notify: sender.pushName, sender_lid: lidJid(sender.lid), ...extraAttrs },
+        [node('enc', { v: '2', type }, ciphertext)],
+      );
+      if (device.connection?.isOpen) device.connection.send(stanza);
+      else this.offlineQueue.set(device, [...(this.offlineQueue.get(device) ?? []), stanza]);
+    }
+  }
+
   // ---------------------------------------------------------------- connection lifecycle
 
   private onClose(connection: EmulatorConnection): void {
@@ -207,7 +267,17 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     connection.deviceJid = pnJid(phone, deviceId);
     this.log('login', { phone, deviceId, connection: connection.id });
     connection.send(node('success', { t: String(Math.floor(Date.now() / 1000)), lid: lidJid(device.account.lid, deviceId), props: '1', location: 'emu' }));
-    connection.send(node('ib', {}, [node('offline', { count: '0' })]));
+    const queued = this.offlineQueue.get(device) ?? [];
+    this.offlineQueue.delete(device);
+    for (const stanza of queued) connection.send({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } });
+    // Like WhatsApp, the end-of-offline marker follows once the client has taken the batch (its receipts),
+    // so everything delivered offline lands in the client's one buffered flush.
+    const ids = queued.map((stanza) => stanza.attrs['id'] ?? '');
+    void connection
+      .waitForReceipts(ids, 5_000)
+      .then(() => {
+        if (connection.isOpen) connection.send(node('ib', {}, [node('offline', { count: String(queued.length) })]));
+      });
   }
 
   private deviceOf(connection: EmulatorConnection): LinkedDevice | undefined {
@@ -291,6 +361,9 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
         this.onClientMessage(connection, stanza).catch((error: unknown) => this.log('message-error', { error: String(error) }));
         return;
       case 'receipt':
+        connection.noteReceipt(stanza);
+        connection.send(node('ack', { id: stanza.attrs['id'] ?? '', class: stanza.tag, from: stanza.attrs['to'] ?? SERVER_JID }));
+        return;
       case 'notification':
         connection.send(node('ack', { id: stanza.attrs['id'] ?? '', class: stanza.tag, from: stanza.attrs['to'] ?? SERVER_JID }));
         return;

@@ -1,0 +1,161 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DisconnectReason, proto } from '@whiskeysockets/baileys';
+import { WaEmulator } from './wa-emulator.js';
+import { trustEmulatorRootKey } from './trust.js';
+import { TestClient } from './test/baileys-client.js';
+
+let nextPhone = 15550100000;
+const newPhone = (): string => String(nextPhone++);
+
+describe('WhatsApp emulator with genuine Baileys', () => {
+  const emulator = new WaEmulator();
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    await emulator.start();
+    trustEmulatorRootKey(emulator.rootPublicKey, () => undefined);
+  });
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+
+  afterAll(async () => {
+    await emulator.stop();
+  });
+
+  function client(auth?: TestClient['auth']): TestClient {
+    const created = new TestClient(emulator, auth);
+    clients.push(created);
+    return created;
+  }
+
+  it('pairs by QR, restarts (515) and logs in', async () => {
+    const phone = newPhone();
+    emulator.createAccount({ phone });
+    const gateway = client();
+    await gateway.pairByQr(phone);
+
+    expect(gateway.closeCodes).toEqual([DisconnectReason.restartRequired]);
+    expect(gateway.auth.state.creds.me?.id).toMatch(new RegExp(`^${phone}:\\d+@s\\.whatsapp\\.net$`));
+    expect(gateway.auth.state.creds.me?.lid).toMatch(/^\d+:\d+@lid$/);
+    expect(emulator.linkedDevices(phone)).toHaveLength(1);
+    // It uploaded its pre-keys so that peers can open sessions to it.
+    expect(emulator.linkedDevices(phone)[0]?.preKeys.size).toBeGreaterThan(100);
+  });
+
+  it('logs in again later from persisted creds without pairing', async () => {
+    const phone = newPhone();
+    emulator.createAccount({ phone });
+    const first = client();
+    await first.pairByQr(phone);
+    first.close();
+
+    const again = client(first.auth);
+    again.connect();
+    await again.waitForOpen();
+    expect(again.qrs).toEqual([]);
+    expect(emulator.liveSocketCount(phone, emulator.linkedDevices(phone)[0]?.deviceId ?? -1)).toBe(1);
+  });
+
+  it('sends a 1:1 text the peer decrypts, then revokes it with a REVOKE carrying the original id', async () => {
+    const phone = newPhone();
+    const peer = newPhone();
+    emulator.createAccount({ phone });
+    emulator.createAccount({ phone: peer });
+    const gateway = client();
+    await gateway.pairByQr(phone);
+
+    const sent = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'hello from the gateway' });
+    // Baileys reuses the key object of a message it revokes: keep the id apart.
+    const sentId = sent?.key.id;
+    const delivered = await gateway.waitFor(() => emulator.received(peer).find((message) => message.id === sentId), 'the peer to get the text');
+    expect(delivered.message.extendedTextMessage?.text ?? delivered.message.conversation).toBe('hello from the gateway');
+
+    const revoke = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { delete: { ...sent!.key } });
+    const revoked = await gateway.waitFor(() => emulator.received(peer).find((message) => message.id === revoke?.key.id), 'the peer to get the revoke');
+    expect(revoked.edit).toBe('7');
+    expect(revoked.message.protocolMessage?.type).toBe(proto.Message.ProtocolMessage.Type.REVOKE);
+    expect(revoked.message.protocolMessage?.key?.id).toBe(sentId);
+  });
+
+  describe('inbound', () => {
+    async function pairedGatewayAndPeer(): Promise<{ gateway: TestClient; phone: string; peer: string }> {
+      const phone = newPhone();
+      const peer = newPhone();
+      emulator.createAccount({ phone });
+      emulator.createAccount({ phone: peer, pushName: 'Alice' });
+      const gateway = client();
+      await gateway.pairByQr(phone);
+      return { gateway, phone, peer };
+    }
+
+    const textOf = (message: proto.IWebMessageInfo): string | null | undefined =>
+      message.message?.conversation ?? message.message?.extendedTextMessage?.text;
+
+    it("delivers a peer's text as messages.upsert (notify)", async () => {
+      const { gateway, phone, peer } = await pairedGatewayAndPeer();
+      const id = await emulator.peerSendText({ from: peer, to: phone, text: 'hi gateway' });
+      const upsert = await gateway.waitFor(
+        () => gateway.upserts.find((candidate) => candidate.type === 'notify' && candidate.messages.some((message) => message.key.id === id)),
+        'the inbound text',
+      );
+      const message = upsert.messages.find((candidate) => candidate.key.id === id);
+      expect(message?.key.fromMe).toBe(false);
+      expect(message?.pushName).toBe('Alice');
+      expect(textOf(message ?? {})).toBe('hi gateway');
+      expect([message?.key.remoteJid, message?.key.remoteJidAlt]).toContain(`${peer}@s.whatsapp.net`);
+    });
+
+    it("delivers a peer's revoke as a messages.update for the original id", async () => {
+      const { gateway, phone, peer } = await pairedGatewayAndPeer();
+      const id = await emulator.peerSendText({ from: peer, to: phone, text: 'oops' });
+      await gateway.waitFor(() => gateway.upserts.some((upsert) => upsert.messages.some((message) => message.key.id === id)) || undefined, 'the original');
+      await emulator.peerRevoke({ from: peer, to: phone, messageId: id });
+      const update = await gateway.waitFor(() => gateway.updates.find((candidate) => candidate.key.id === id), 'the revoke update');
+      expect(update.update.message).toBeNull();
+      expect(update.update.messageStubType).toBe(1);
+      expect(update.key.fromMe).toBe(false);
+    });
+
+    it('merges a revoke into the upsert when both arrive in one event-buffer flush (offline delivery)', async () => {
+      const { gateway, phone, peer } = await pairedGatewayAndPeer();
+      const deviceId = emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
+      gateway.close();
+      await gateway.waitFor(() => emulator.liveSocketCount(phone, deviceId) === 0 || undefined, 'the emulator to see the device offline');
+      const id = await emulator.peerSendText({ from: peer, to: phone, text: 'sent while you were away' });
+      const revokeId = await emulator.peerRevoke({ from: peer, to: phone, messageId: id });
+
+      const back = client(gateway.auth);
+      back.connect();
+      await back.waitForOpen();
+      const upsert = await back.waitFor(
+        () => back.upserts.find((candidate) => candidate.messages.some((message) => message.message?.protocolMessage?.key?.id === id)),
+        'the flush with the revoke',
+      );
+      // The merged form: one upsert holding the revoke envelope (its protocol message names the original id)
+      // and the original turned into a REVOKE stub that now carries the envelope's key; no separate update,
+      // and the original text is never emitted.
+      expect(upsert.type).toBe('append');
+      expect(upsert.messages).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ key: expect.objectContaining({ id: revokeId }), message: null, messageStubType: 1 }),
+          expect.objectContaining({ key: expect.objectContaining({ id: revokeId }), message: expect.objectContaining({ protocolMessage: expect.objectContaining({ key: expect.objectContaining({ id }) }) }) }),
+        ]),
+      );
+      expect(back.updates.some((update) => update.key.id === id)).toBe(false);
+      expect(back.upserts.flatMap((candidate) => candidate.messages).some((message) => textOf(message) === 'sent while you were away')).toBe(false);
+    });
+
+    it('lets the gateway answer a peer who wrote first (sessions in both directions)', async () => {
+      const { gateway, phone, peer } = await pairedGatewayAndPeer();
+      const first = await emulator.peerSendText({ from: peer, to: phone, text: 'ping' });
+      await gateway.waitFor(() => gateway.upserts.some((upsert) => upsert.messages.some((message) => message.key.id === first)) || undefined, 'ping');
+      const reply = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'pong' });
+      const got = await gateway.waitFor(() => emulator.received(peer).find((message) => message.id === reply?.key.id), 'pong at the peer');
+      expect(got.message.extendedTextMessage?.text ?? got.message.conversation).toBe('pong');
+      const second = await emulator.peerSendText({ from: peer, to: phone, text: 'ping again' });
+      await gateway.waitFor(() => gateway.upserts.some((upsert) => upsert.messages.some((message) => message.key.id === second && textOf(message) === 'ping again')) || undefined, 'second ping');
+    });
+  });
+});
