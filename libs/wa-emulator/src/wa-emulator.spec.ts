@@ -24,8 +24,8 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     await emulator.stop();
   });
 
-  function client(auth?: TestClient['auth']): TestClient {
-    const created = new TestClient(emulator, auth);
+  function client(auth?: TestClient['auth'], queryTimeoutMs?: number): TestClient {
+    const created = new TestClient(emulator, auth, queryTimeoutMs);
     clients.push(created);
     return created;
   }
@@ -156,6 +156,89 @@ describe('WhatsApp emulator with genuine Baileys', () => {
       expect(got.message.extendedTextMessage?.text ?? got.message.conversation).toBe('pong');
       const second = await emulator.peerSendText({ from: peer, to: phone, text: 'ping again' });
       await gateway.waitFor(() => gateway.upserts.some((upsert) => upsert.messages.some((message) => message.key.id === second && textOf(message) === 'ping again')) || undefined, 'second ping');
+    });
+  });
+
+  describe('failure injection', () => {
+    async function connected(queryTimeoutMs?: number): Promise<{ gateway: TestClient; phone: string; deviceId: number }> {
+      const phone = newPhone();
+      emulator.createAccount({ phone });
+      const gateway = client(undefined, queryTimeoutMs);
+      await gateway.pairByQr(phone);
+      return { gateway, phone, deviceId: emulator.linkedDevices(phone)[0]?.deviceId ?? -1 };
+    }
+
+    it('logging the device out closes with 401 and its creds never log in again', async () => {
+      const { gateway, phone, deviceId } = await connected();
+      emulator.logOut(phone, deviceId);
+      await gateway.waitForClose(DisconnectReason.loggedOut);
+      const retry = client(gateway.auth);
+      retry.connect();
+      await retry.waitForClose(DisconnectReason.loggedOut);
+      expect(retry.state.connection).not.toBe('open');
+    });
+
+    it('replacing the connection closes with 440 (connectionReplaced)', async () => {
+      const { gateway, phone, deviceId } = await connected();
+      emulator.replaceConnection(phone, deviceId);
+      await gateway.waitForClose(DisconnectReason.connectionReplaced);
+    });
+
+    it('requiring a restart closes with 515, and the client comes back', async () => {
+      const { gateway, phone, deviceId } = await connected();
+      gateway.state = {};
+      emulator.requireRestart(phone, deviceId);
+      await gateway.waitForClose(DisconnectReason.restartRequired);
+      await gateway.waitForOpen();
+      expect(gateway.closeCodes.filter((code) => code === DisconnectReason.restartRequired)).toHaveLength(2);
+    });
+
+    it('dropping the socket closes with connectionClosed (428)', async () => {
+      const { gateway, phone, deviceId } = await connected();
+      emulator.dropSocket(phone, deviceId);
+      await gateway.waitForClose(DisconnectReason.connectionClosed);
+    });
+
+    it('an error ack (463) marks the sent message failed', async () => {
+      const { gateway, phone } = await connected();
+      const peer = newPhone();
+      emulator.createAccount({ phone: peer });
+      emulator.failNextMessage(phone, 463);
+      const sent = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'will bounce' });
+      // Baileys reports the failure as a messages.update, or, when the ack lands while the sent message is
+      // still in its event buffer, merged into that message's upsert: a consumer must read both.
+      const isError = (status: unknown): boolean => status === proto.WebMessageInfo.Status.ERROR || status === 'ERROR';
+      const failure = await gateway.waitFor(
+        () =>
+          gateway.updates.find((update) => update.key.id === sent?.key.id && isError(update.update.status))?.update ??
+          gateway.upserts.flatMap((upsert) => upsert.messages).find((message) => message.key.id === sent?.key.id && isError(message.status)),
+        'the error status',
+      );
+      expect(failure.messageStubParameters?.[0]).toBe('463');
+      expect(emulator.received(peer).some((message) => message.id === sent?.key.id)).toBe(false);
+    });
+
+    it('a server that stops answering leaves queries without an answer', async () => {
+      const { gateway, phone, deviceId } = await connected(500);
+      emulator.stopAnsweringQueries(phone, deviceId);
+      const started = Date.now();
+      const answer = await gateway.socket.query({ tag: 'iq', attrs: { to: 's.whatsapp.net', type: 'get', xmlns: 'w:p' }, content: [{ tag: 'ping', attrs: {} }] });
+      expect(answer).toBeUndefined();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+      emulator.stopAnsweringQueries(phone, deviceId, false);
+      expect(await gateway.socket.query({ tag: 'iq', attrs: { to: 's.whatsapp.net', type: 'get', xmlns: 'w:p' }, content: [{ tag: 'ping', attrs: {} }] })).toMatchObject({ tag: 'iq', attrs: { type: 'result' } });
+    });
+
+    it('refuses a second concurrent socket for one device the way WhatsApp does: the newer one stays', async () => {
+      const { gateway, phone, deviceId } = await connected();
+      expect(emulator.liveSocketCount(phone, deviceId)).toBe(1);
+      const second = client(gateway.auth);
+      second.connect();
+      await second.waitForOpen();
+      await gateway.waitForClose(DisconnectReason.connectionReplaced);
+      await gateway.waitFor(() => emulator.liveSocketCount(phone, deviceId) === 1 || undefined, 'one live socket');
+      expect(emulator.liveSocketCount(phone, deviceId)).toBe(1);
+      expect(second.state.connection).toBe('open');
     });
   });
 });

@@ -147,6 +147,42 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     return this.inbox.filter((message) => message.to.phone === phone);
   }
 
+  // ---------------------------------------------------------------- failure injection
+
+  private liveConnection(phone: string, deviceId: number): EmulatorConnection {
+    const connection = this.account(phone).companions.get(deviceId)?.connection;
+    if (!connection?.isOpen) throw new Error(`device ${phone}:${deviceId} is not connected`);
+    return connection;
+  }
+
+  /** The phone unlinks the device: `<failure reason=401>` now, and every later login with its creds fails. */
+  logOut(phone: string, deviceId: number): void {
+    const device = this.account(phone).companions.get(deviceId);
+    if (!device) throw new Error(`no linked device ${phone}:${deviceId}`);
+    device.loggedOut = true;
+    if (device.connection?.isOpen) device.connection.endWithFailure(401);
+  }
+
+  /** Another socket took the login: `<stream:error><conflict type=replaced/>` (Baileys: 440). */
+  replaceConnection(phone: string, deviceId: number): void {
+    this.liveConnection(phone, deviceId).endWithStreamError({}, [node('conflict', { type: 'replaced' })]);
+  }
+
+  /** `<stream:error code=515/>`: the client must reconnect. */
+  requireRestart(phone: string, deviceId: number): void {
+    this.liveConnection(phone, deviceId).endWithStreamError({ code: '515' });
+  }
+
+  /** Cuts the TCP connection without a word. */
+  dropSocket(phone: string, deviceId: number): void {
+    this.liveConnection(phone, deviceId).drop();
+  }
+
+  /** The server keeps the socket but stops answering the client's queries (until called with false). */
+  stopAnsweringQueries(phone: string, deviceId: number, silent = true): void {
+    this.liveConnection(phone, deviceId).silent = silent;
+  }
+
   /** The next message a client sends from `phone`'s linked device is answered with `error` (e.g. 463). */
   failNextMessage(phone: string, error: number): void {
     this.errorAcks.set(phone, error);

@@ -34,6 +34,7 @@ export class TestClient {
   constructor(
     private readonly emulator: WaEmulator,
     auth?: MemoryAuthState,
+    private readonly queryTimeoutMs = 5_000,
   ) {
     this.auth = auth ?? createMemoryAuthState();
   }
@@ -46,7 +47,7 @@ export class TestClient {
       shouldSyncHistoryMessage: () => false,
       markOnlineOnConnect: false,
       connectTimeoutMs: 5_000,
-      defaultQueryTimeoutMs: 5_000,
+      defaultQueryTimeoutMs: this.queryTimeoutMs,
     });
     this.socket = socket;
     socket.ev.on('creds.update', this.auth.applyCredsUpdate);
@@ -94,6 +95,6 @@ export class TestClient {
   }
 
   close(): void {
-    this.socket.end(undefined);
+    void this.socket.end(undefined);
   }
 }
