@@ -44,6 +44,32 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     expect(emulator.linkedDevices(phone)[0]?.preKeys.size).toBeGreaterThan(100);
   });
 
+  it('pairs by pairing code, restarts (515) and logs in', async () => {
+    const phone = newPhone();
+    emulator.createAccount({ phone });
+    const gateway = client();
+    gateway.connect();
+    await gateway.waitFor(() => gateway.qrs[0], 'the client to be registering');
+    const code = await gateway.socket.requestPairingCode(phone);
+    expect(code).toMatch(/^[A-Z0-9]{8}$/);
+    const device = await emulator.enterPairingCode(phone, code);
+    await gateway.waitForOpen();
+    expect(gateway.closeCodes).toContain(DisconnectReason.restartRequired);
+    expect(gateway.auth.state.creds.me?.id).toBe(`${phone}:${device.deviceId}@s.whatsapp.net`);
+  });
+
+  it('refuses a mistyped pairing code', async () => {
+    const phone = newPhone();
+    emulator.createAccount({ phone });
+    const gateway = client();
+    gateway.connect();
+    await gateway.waitFor(() => gateway.qrs[0], 'the client to be registering');
+    const code = await gateway.socket.requestPairingCode(phone);
+    const wrong = code.startsWith('A') ? `B${code.slice(1)}` : `A${code.slice(1)}`;
+    await expect(emulator.enterPairingCode(phone, wrong)).rejects.toThrow(/did not match/);
+    expect(emulator.linkedDevices(phone)).toHaveLength(0);
+  });
+
   it('logs in again later from persisted creds without pairing', async () => {
     const phone = newPhone();
     emulator.createAccount({ phone });

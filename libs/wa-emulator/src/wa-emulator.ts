@@ -2,7 +2,18 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { Curve, generateSignalPubKey, proto, WA_ADV_ACCOUNT_SIG_PREFIX, WA_ADV_DEVICE_SIG_PREFIX } from '@whiskeysockets/baileys';
+import {
+  aesDecryptCTR,
+  aesDecryptGCM,
+  aesEncryptCTR,
+  Curve,
+  derivePairingCodeKey,
+  generateSignalPubKey,
+  hkdf,
+  proto,
+  WA_ADV_ACCOUNT_SIG_PREFIX,
+  WA_ADV_DEVICE_SIG_PREFIX,
+} from '@whiskeysockets/baileys';
 import { createAccount, lidJid, pnJid, type LinkedDevice, type SimulatedAccount } from './accounts.js';
 import { bytes, child, children, node, SERVER_JID, uintBE, type BinaryNode } from './binary-node.js';
 import { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './certificates.js';
@@ -36,6 +47,14 @@ interface PendingRegistration {
   registrationId: number;
   signedPreKey: { id: number; publicKey: Buffer; signature: Buffer };
   refs: string[];
+  /** Set when the client asked to pair by code (`companion_hello`). */
+  linkCode?: {
+    phone: string;
+    ref: Buffer;
+    wrappedCompanionEphemeral: Buffer;
+    /** Set once the code was typed on the phone. */
+    typed?: { code: string; primaryEphemeral: KeyPair; account: SimulatedAccount; done: (error?: Error, device?: LinkedDevice) => void };
+  };
 }
 
 /** What a simulated device received from a client, decrypted. */
@@ -336,6 +355,94 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     return this.completePairing(registration, this.account(phone), Buffer.from(advSecretB64, 'base64'));
   }
 
+  /**
+   * The phone's owner types the code the client displayed. Resolves with the linked device once the
+   * client finished the exchange; rejects when the code was wrong.
+   */
+  async enterPairingCode(phone: string, code: string, timeoutMs = 10_000): Promise<LinkedDevice> {
+    const account = this.account(phone);
+    const waitingClient = (): PendingRegistration | undefined =>
+      [...this.pending.values()].find((candidate) => candidate.linkCode?.phone === phone && !candidate.linkCode.typed);
+    // The client's request may still be on the wire when the code is typed.
+    const deadline = Date.now() + Math.min(timeoutMs, 2_000);
+    while (!waitingClient() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const registration = waitingClient();
+    const linkCode = registration?.linkCode;
+    if (!registration || !linkCode) throw new Error(`no client is waiting for a pairing code for ${phone}`);
+    const normalized = code.replace(/[\s-]/g, '').toUpperCase();
+    return new Promise<LinkedDevice>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the client did not finish pairing')), timeoutMs);
+      const primaryEphemeral = Curve.generateKeyPair();
+      linkCode.typed = {
+        code: normalized,
+        primaryEphemeral,
+        account,
+        done: (error, device) => {
+          clearTimeout(timer);
+          if (error || !device) reject(error ?? new Error('pairing failed'));
+          else resolve(device);
+        },
+      };
+      void (async () => {
+        const salt = randomBytes(32);
+        const iv = randomBytes(16);
+        const wrapped = Buffer.concat([salt, iv, aesEncryptCTR(primaryEphemeral.public, await derivePairingCodeKey(normalized, salt), iv)]);
+        registration.connection.send(
+          node('notification', { from: SERVER_JID, type: 'link_code_companion_reg', id: this.newMessageId(), t: String(Math.floor(Date.now() / 1000)) }, [
+            node('link_code_companion_reg', {}, [
+              node('link_code_pairing_ref', {}, linkCode.ref),
+              node('primary_identity_pub', {}, account.accountKey.public),
+              node('link_code_pairing_wrapped_primary_ephemeral_pub', {}, wrapped),
+            ]),
+          ]),
+        );
+      })();
+    });
+  }
+
+  /** `md` IQs of a registering client: `companion_hello` (asks for code pairing), `companion_finish`. */
+  private async onLinkCodeIq(connection: EmulatorConnection, iq: BinaryNode, reg: BinaryNode): Promise<void> {
+    const registration = this.pending.get(connection);
+    if (!registration) {
+      connection.replyError(iq, 400, 'bad-request');
+      return;
+    }
+    if (reg.attrs['stage'] === 'companion_hello') {
+      const phone = (reg.attrs['jid'] ?? '').replace(/@.*$/, '');
+      registration.linkCode = { phone, ref: randomBytes(16), wrappedCompanionEphemeral: bytes(child(reg, 'link_code_pairing_wrapped_companion_ephemeral_pub')) };
+      connection.reply(iq, [node('link_code_companion_reg', {}, [node('link_code_pairing_ref', {}, registration.linkCode.ref)])]);
+      this.log('pairing-code-requested', { phone });
+      return;
+    }
+    const typed = registration.linkCode?.typed;
+    if (reg.attrs['stage'] !== 'companion_finish' || !registration.linkCode || !typed) {
+      connection.replyError(iq, 400, 'bad-request');
+      return;
+    }
+    connection.reply(iq);
+    try {
+      const wrapped = registration.linkCode.wrappedCompanionEphemeral;
+      const companionEphemeral = aesDecryptCTR(wrapped.subarray(48, 80), await derivePairingCodeKey(typed.code, wrapped.subarray(0, 32)), wrapped.subarray(32, 48));
+      const companionShared = Curve.sharedKey(typed.primaryEphemeral.private, companionEphemeral);
+      const bundle = bytes(child(reg, 'link_code_pairing_wrapped_key_bundle'));
+      const bundleKey = hkdf(companionShared, 32, { salt: bundle.subarray(0, 32), info: 'link_code_pairing_key_bundle_encryption_key' });
+      let payload: Buffer;
+      try {
+        payload = Buffer.from(aesDecryptGCM(bundle.subarray(44), bundleKey, bundle.subarray(32, 44), Buffer.alloc(0)));
+      } catch {
+        throw new Error('the pairing code did not match');
+      }
+      const companionIdentity = payload.subarray(0, 32);
+      const random = payload.subarray(64, 96);
+      if (!companionIdentity.equals(registration.identityKey)) throw new Error('the key bundle names another identity');
+      const identityShared = Curve.sharedKey(typed.account.accountKey.private, companionIdentity);
+      const advSecret = Buffer.from(hkdf(Buffer.concat([companionShared, identityShared, random]), 32, { info: 'adv_secret' }));
+      typed.done(undefined, await this.completePairing(registration, typed.account, advSecret));
+    } catch (error) {
+      typed.done(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   private async completePairing(registration: PendingRegistration, account: SimulatedAccount, advSecret: Buffer): Promise<LinkedDevice> {
     const deviceId = account.nextDeviceId++;
     const keyIndex = account.nextKeyIndex++;
@@ -413,6 +520,11 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     const first = children(iq)[0];
     if (xmlns === 'encrypt') {
       this.onEncryptIq(connection, iq, first);
+      return;
+    }
+    const linkCodeReg = child(iq, 'link_code_companion_reg');
+    if (xmlns === 'md' && linkCodeReg) {
+      this.onLinkCodeIq(connection, iq, linkCodeReg).catch((error: unknown) => this.log('link-code-error', { error: String(error) }));
       return;
     }
     if (xmlns === 'usync') {
