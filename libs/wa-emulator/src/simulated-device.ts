@@ -71,6 +71,24 @@ export class SimulatedDevice {
     return proto.Message.decode(unpadRandomMax16(padded));
   }
 
+  /** Takes a sender key a client distributed for a group, then decrypts its `skmsg`. */
+  async acceptSenderKey(group: string, authorJid: string, distribution: Uint8Array): Promise<void> {
+    await this.signal.processSenderKeyDistributionMessage({
+      authorJid,
+      item: { groupId: group, axolotlSenderKeyDistributionMessage: distribution },
+    });
+  }
+
+  async decryptGroup(group: string, authorJid: string, ciphertext: Uint8Array): Promise<proto.IMessage> {
+    const padded = await this.signal.decryptGroupMessage({ group, authorJid, msg: ciphertext });
+    return proto.Message.decode(unpadRandomMax16(padded));
+  }
+
+  /** Encrypts for a whole group with this device's sender key; returns the key's distribution message too. */
+  async encryptForGroup(group: string, message: proto.IMessage): Promise<{ senderKeyDistributionMessage: Uint8Array; ciphertext: Uint8Array }> {
+    return this.signal.encryptGroupMessage({ group, meId: this.lidJid, data: encodeWAMessage(message) });
+  }
+
   async encryptTo(recipientJid: string, message: proto.IMessage): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Uint8Array }> {
     return this.signal.encryptMessage({ jid: recipientJid, data: encodeWAMessage(message) });
   }

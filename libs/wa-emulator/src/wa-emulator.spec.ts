@@ -267,4 +267,51 @@ describe('WhatsApp emulator with genuine Baileys', () => {
       expect(second.state.connection).toBe('open');
     });
   });
+
+  describe('groups', () => {
+    it('sends to a group, receives a member message, and revokes it as admin (edit=8, participant)', async () => {
+      const phone = newPhone();
+      const alice = newPhone();
+      const bob = newPhone();
+      emulator.createAccount({ phone });
+      emulator.createAccount({ phone: alice, pushName: 'Alice' });
+      emulator.createAccount({ phone: bob, pushName: 'Bob' });
+      const gateway = client();
+      await gateway.pairByQr(phone);
+      const group = emulator.createGroup({ subject: 'Support', members: [phone, alice, bob], admins: [phone] });
+
+      const metadata = await gateway.socket.groupMetadata(group.jid);
+      expect(metadata.subject).toBe('Support');
+      expect(metadata.participants.filter((participant) => participant.admin !== null)).toHaveLength(1);
+
+      // The gateway writes to the group: every member's phone decrypts the same text.
+      const sent = await gateway.socket.sendMessage(group.jid, { text: 'hello group' });
+      for (const member of [alice, bob]) {
+        const got = await gateway.waitFor(() => emulator.received(member).find((message) => message.id === sent?.key.id), `${member} to get the group text`);
+        expect(got.chat).toBe(group.jid);
+        expect(got.message.extendedTextMessage?.text ?? got.message.conversation).toBe('hello group');
+      }
+
+      // A member writes to the group: the gateway gets it with the member as participant.
+      const memberMessageId = await emulator.peerSendGroupText({ from: alice, group: group.jid, text: 'spam spam spam' });
+      const inbound = await gateway.waitFor(
+        () => gateway.upserts.flatMap((upsert) => upsert.messages).find((message) => message.key.id === memberMessageId),
+        'the member message',
+      );
+      expect(inbound.key.remoteJid).toBe(group.jid);
+      expect(inbound.message?.conversation).toBe('spam spam spam');
+      const author = inbound.key.participant;
+      expect(author).toBeTruthy();
+
+      // The admin deletes the member's message for everyone.
+      const revoke = await gateway.socket.sendMessage(group.jid, { delete: { remoteJid: group.jid, fromMe: false, id: memberMessageId, participant: author ?? '' } });
+      for (const member of [alice, bob]) {
+        const seen = await gateway.waitFor(() => emulator.received(member).find((message) => message.id === revoke?.key.id), `${member} to see the admin revoke`);
+        expect(seen.edit).toBe('8');
+        expect(seen.message.protocolMessage?.type).toBe(proto.Message.ProtocolMessage.Type.REVOKE);
+        expect(seen.message.protocolMessage?.key?.id).toBe(memberMessageId);
+        expect(seen.message.protocolMessage?.key?.participant).toBe(author);
+      }
+    });
+  });
 });

@@ -18,7 +18,7 @@ import { createAccount, lidJid, pnJid, type LinkedDevice, type SimulatedAccount 
 import { bytes, child, children, node, SERVER_JID, uintBE, type BinaryNode } from './binary-node.js';
 import { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './certificates.js';
 import { EmulatorConnection } from './emulator-connection.js';
-import { bundleToNode, type PreKeyBundle } from './simulated-device.js';
+import { bundleToNode, type PreKeyBundle, type SimulatedDevice } from './simulated-device.js';
 
 /** A linked (real) client's bundle from what it uploaded; each fetch uses up one one-time pre-key. */
 function takeLinkedBundle(device: LinkedDevice): PreKeyBundle {
@@ -71,6 +71,18 @@ export interface ReceivedMessage {
   message: proto.IMessage;
 }
 
+export type GroupRole = 'superadmin' | 'admin' | 'member';
+
+export interface SimulatedGroup {
+  /** `123-456@g.us` */
+  jid: string;
+  subject: string;
+  creator: string;
+  creation: number;
+  /** phone → role */
+  members: Map<string, GroupRole>;
+}
+
 export interface EmulatorEvents {
   log: [entry: { event: string; [key: string]: unknown }];
   received: [message: ReceivedMessage];
@@ -86,6 +98,7 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   private readonly authority: CertificateAuthority = createCertificateAuthority(this.serverStatic.public);
   private server: WebSocketServer | null = null;
   private readonly accounts = new Map<string, SimulatedAccount>();
+  private readonly groups = new Map<string, SimulatedGroup>();
   private readonly pending = new Map<EmulatorConnection, PendingRegistration>();
   private readonly connections = new Set<EmulatorConnection>();
   private port = 0;
@@ -207,6 +220,32 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     this.errorAcks.set(phone, error);
   }
 
+  /** A group of existing accounts; the first admin (or first member) is its creator. */
+  createGroup(options: { subject: string; members: string[]; admins?: string[] }): SimulatedGroup {
+    const admins = new Set(options.admins ?? []);
+    for (const phone of [...options.members, ...admins]) this.account(phone);
+    const creator = options.admins?.[0] ?? options.members[0];
+    if (!creator) throw new Error('a group needs members');
+    const jid = `${randomInt(10 ** 11, 10 ** 12)}-${Math.floor(Date.now() / 1000)}@g.us`;
+    const members = new Map<string, GroupRole>();
+    for (const phone of new Set([...options.members, ...admins])) members.set(phone, phone === creator ? 'superadmin' : admins.has(phone) ? 'admin' : 'member');
+    const group: SimulatedGroup = { jid, subject: options.subject, creator, creation: Math.floor(Date.now() / 1000), members };
+    this.groups.set(jid, group);
+    return group;
+  }
+
+  private groupNode(group: SimulatedGroup): BinaryNode {
+    const creator = this.account(group.creator);
+    return node(
+      'group',
+      { id: group.jid.replace(/@g\.us$/, ''), subject: group.subject, s_t: String(group.creation), s_o: lidJid(creator.lid), creation: String(group.creation), creator: lidJid(creator.lid), creator_pn: pnJid(creator.phone), addressing_mode: 'lid', size: String(group.members.size) },
+      [...group.members].map(([phone, role]) => {
+        const account = this.account(phone);
+        return node('participant', { jid: lidJid(account.lid), phone_number: pnJid(account.phone), ...(role === 'member' ? {} : { type: role }) });
+      }),
+    );
+  }
+
   /** Finds the account behind a user or device jid, PN (`s.whatsapp.net`) or LID (`lid`). */
   private resolveJid(jid: string): { account: SimulatedAccount; deviceId: number } | undefined {
     const match = /^(\d+)(?::(\d+))?@(s\.whatsapp\.net|lid)$/.exec(jid);
@@ -238,6 +277,69 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     return id;
   }
 
+  /** A member's phone writes to a group: every linked client of the other members gets it. */
+  async peerSendGroupText(options: { from: string; group: string; text: string; id?: string }): Promise<string> {
+    const id = options.id ?? this.newMessageId();
+    await this.deliverGroupFromPeer(options.from, options.group, id, { conversation: options.text }, {});
+    return id;
+  }
+
+  private async deliverGroupFromPeer(fromPhone: string, groupJid: string, id: string, message: proto.IMessage, extraAttrs: Record<string, string>): Promise<void> {
+    const group = this.groups.get(groupJid);
+    if (!group?.members.has(fromPhone)) throw new Error(`${fromPhone} is not in ${groupJid}`);
+    const sender = this.account(fromPhone);
+    const phone = sender.devices.get(0);
+    if (!phone) throw new Error(`account ${fromPhone} has no phone device`);
+    const { senderKeyDistributionMessage, ciphertext } = await phone.encryptForGroup(groupJid, message);
+    const distribution: proto.IMessage = { senderKeyDistributionMessage: { groupId: groupJid, axolotlSenderKeyDistributionMessage: senderKeyDistributionMessage } };
+    for (const memberPhone of group.members.keys()) {
+      if (memberPhone === fromPhone) continue;
+      for (const device of this.account(memberPhone).companions.values()) {
+        if (device.loggedOut) continue;
+        const keyCarrier = await this.encryptFromPhone(phone, device, distribution);
+        const stanza = node(
+          'message',
+          {
+            from: groupJid,
+            participant: lidJid(sender.lid),
+            participant_pn: pnJid(sender.phone),
+            addressing_mode: 'lid',
+            id,
+            t: String(Math.floor(Date.now() / 1000)),
+            type: 'text',
+            notify: sender.pushName,
+            ...extraAttrs,
+          },
+          [node('enc', { v: '2', type: keyCarrier.type }, keyCarrier.ciphertext), node('enc', { v: '2', type: 'skmsg' }, ciphertext)],
+        );
+        this.deliverToLinked(device, stanza);
+      }
+    }
+  }
+
+  /** 1:1 encryption from a simulated phone to a linked client, opening the session from its uploaded keys. */
+  private async encryptFromPhone(phone: SimulatedDevice, device: LinkedDevice, message: proto.IMessage): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Uint8Array }> {
+    const address = lidJid(device.account.lid, device.deviceId);
+    if (!(await phone.signal.validateSession(address)).exists) {
+      const bundle = takeLinkedBundle(device);
+      await phone.signal.injectE2ESession({
+        jid: address,
+        session: {
+          registrationId: bundle.registrationId,
+          identityKey: generateSignalPubKey(bundle.identityKey),
+          signedPreKey: { keyId: bundle.signedPreKey.keyId, publicKey: generateSignalPubKey(bundle.signedPreKey.publicKey), signature: bundle.signedPreKey.signature },
+          ...(bundle.preKey ? { preKey: { keyId: bundle.preKey.keyId, publicKey: generateSignalPubKey(bundle.preKey.publicKey) } } : {}),
+        },
+      });
+    }
+    return phone.encryptTo(address, message);
+  }
+
+  private deliverToLinked(device: LinkedDevice, stanza: BinaryNode): void {
+    if (device.connection?.isOpen) device.connection.send(stanza);
+    else this.offlineQueue.set(device, [...(this.offlineQueue.get(device) ?? []), stanza]);
+  }
+
   private newMessageId(): string {
     return `EMU${Date.now().toString(16).toUpperCase()}${(this.nextMessageNumber++).toString(16).toUpperCase().padStart(6, '0')}`;
   }
@@ -249,27 +351,13 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     const recipients = [...this.account(toPhone).companions.values()].filter((device) => !device.loggedOut);
     if (recipients.length === 0) throw new Error(`account ${toPhone} has no linked device`);
     for (const device of recipients) {
-      const address = lidJid(device.account.lid, device.deviceId);
-      if (!(await phone.signal.validateSession(address)).exists) {
-        const bundle = takeLinkedBundle(device);
-        await phone.signal.injectE2ESession({
-          jid: address,
-          session: {
-            registrationId: bundle.registrationId,
-            identityKey: generateSignalPubKey(bundle.identityKey),
-            signedPreKey: { keyId: bundle.signedPreKey.keyId, publicKey: generateSignalPubKey(bundle.signedPreKey.publicKey), signature: bundle.signedPreKey.signature },
-            ...(bundle.preKey ? { preKey: { keyId: bundle.preKey.keyId, publicKey: generateSignalPubKey(bundle.preKey.publicKey) } } : {}),
-          },
-        });
-      }
-      const { type, ciphertext } = await phone.encryptTo(address, message);
+      const { type, ciphertext } = await this.encryptFromPhone(phone, device, message);
       const stanza = node(
         'message',
         { from: pnJid(sender.phone), id, t: String(Math.floor(Date.now() / 1000)), type: 'text', notify: sender.pushName, sender_lid: lidJid(sender.lid), ...extraAttrs },
         [node('enc', { v: '2', type }, ciphertext)],
       );
-      if (device.connection?.isOpen) device.connection.send(stanza);
-      else this.offlineQueue.set(device, [...(this.offlineQueue.get(device) ?? []), stanza]);
+      this.deliverToLinked(device, stanza);
     }
   }
 
@@ -527,6 +615,12 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       this.onLinkCodeIq(connection, iq, linkCodeReg).catch((error: unknown) => this.log('link-code-error', { error: String(error) }));
       return;
     }
+    if (xmlns === 'w:g2') {
+      const group = this.groups.get(iq.attrs['to'] ?? '');
+      if (group) connection.reply(iq, [this.groupNode(group)]);
+      else connection.replyError(iq, 404, 'item-not-found');
+      return;
+    }
     if (xmlns === 'usync') {
       this.onUsync(connection, iq);
       return;
@@ -552,7 +646,9 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
         ...[...account.devices.keys()].map((id) => node('device', { id: String(id), ...(id === 0 ? {} : { 'key-index': String(id) }) })),
         ...[...account.companions.values()].filter((device) => !device.loggedOut).map((device) => node('device', { id: String(device.deviceId), 'key-index': String(device.keyIndex) })),
       ];
-      return node('user', { jid }, [node('devices', {}, [node('device-list', {}, deviceNodes)]), node('lid', { val: lidJid(account.lid) })]);
+      // The PN→LID mapping only for users asked for by phone number.
+      const lid = jid.endsWith('@s.whatsapp.net') ? [node('lid', { val: lidJid(account.lid) })] : [];
+      return node('user', { jid }, [node('devices', {}, [node('device-list', {}, deviceNodes)]), ...lid]);
     });
     connection.reply(iq, [node('usync', { sid: usync?.attrs['sid'] ?? '', mode: 'query', last: 'true', index: '0', context: usync?.attrs['context'] ?? 'message' }, [node('list', {}, result)])]);
   }
@@ -591,6 +687,12 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       this.log('message-error-ack', { id, error: errorAck });
       return;
     }
+    const record = (phone: string, deviceId: number, message: proto.IMessage): void => {
+      const received: ReceivedMessage = { to: { phone, deviceId }, from: senderJid, chat, id, edit: stanza.attrs['edit'], message };
+      this.inbox.push(received);
+      this.emit('received', received);
+    };
+    const group = this.groups.get(chat);
     for (const to of children(child(stanza, 'participants'), 'to')) {
       const target = this.resolveJid(to.attrs['jid'] ?? '');
       const device = target?.account.devices.get(target.deviceId);
@@ -598,9 +700,22 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       if (!target || !device || !enc) continue;
       const type = enc.attrs['type'] === 'pkmsg' ? 'pkmsg' : 'msg';
       const message = await device.decrypt(senderJid, type, bytes(enc));
-      const received: ReceivedMessage = { to: { phone: target.account.phone, deviceId: target.deviceId }, from: senderJid, chat, id, edit: stanza.attrs['edit'], message };
-      this.inbox.push(received);
-      this.emit('received', received);
+      const distribution = message.senderKeyDistributionMessage?.axolotlSenderKeyDistributionMessage;
+      if (group && distribution) await device.acceptSenderKey(chat, senderJid, distribution);
+      // In a group the 1:1 part only carries the sender key; the content is the shared skmsg below.
+      if (!group) record(target.account.phone, target.deviceId, message);
+    }
+    const groupCiphertext = children(stanza, 'enc').find((enc) => enc.attrs['type'] === 'skmsg');
+    if (group && groupCiphertext) {
+      for (const phone of group.members.keys()) {
+        for (const device of this.account(phone).devices.values()) {
+          try {
+            record(phone, device.deviceId, await device.decryptGroup(chat, senderJid, bytes(groupCiphertext)));
+          } catch (error) {
+            this.log('group-decrypt-failed', { phone, deviceId: device.deviceId, error: String(error) });
+          }
+        }
+      }
     }
     connection.send(node('ack', { class: 'message', id, from: chat, t: String(Math.floor(Date.now() / 1000)) }));
   }
