@@ -50,12 +50,21 @@ export const apiGatewayEnvSchema = baseEnvSchema.extend(jwtEnvSchema.shape).exte
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(50 * 1024 * 1024).default(1024 * 1024),
 });
 
-export const sessionWorkerEnvSchema = baseEnvSchema.extend({
-  HOST: z.string().min(1).default('0.0.0.0'),
-  /** Internal port: health and metrics only. */
-  HEALTH_PORT: port.default(3001),
-  WORKER_ID: z.string().min(1).max(100).optional(),
-});
+export const sessionWorkerEnvSchema = baseEnvSchema
+  .extend({
+    HOST: z.string().min(1).default('0.0.0.0'),
+    /** Internal port: health and metrics only. */
+    HEALTH_PORT: port.default(3001),
+    WORKER_ID: z.string().min(1).max(100).optional(),
+    /** Connect to this WhatsApp Web endpoint instead of WhatsApp's (the emulator, for tests and the demo). */
+    WA_WEBSOCKET_URL: url(['ws:', 'wss:']).optional(),
+    /** Trust this root key for the endpoint's certificates; only with WA_WEBSOCKET_URL. Never in production. */
+    WA_TRUST_ROOT_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters').optional(),
+  })
+  .refine((env) => env.WA_TRUST_ROOT_KEY === undefined || env.WA_WEBSOCKET_URL !== undefined, {
+    path: ['WA_TRUST_ROOT_KEY'],
+    message: 'is only honoured together with WA_WEBSOCKET_URL',
+  });
 
 export const webhookDispatcherEnvSchema = baseEnvSchema.extend({
   HOST: z.string().min(1).default('0.0.0.0'),

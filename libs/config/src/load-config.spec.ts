@@ -37,4 +37,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(apiGatewayEnvSchema, { ...valid, AUTH_JWT_ALGORITHMS: 'RS256,none' })).toThrow(/AUTH_JWT_ALGORITHMS/);
     expect(() => loadConfig(apiGatewayEnvSchema, { ...valid, AUTH_JWT_ALGORITHMS: 'HS256' })).toThrow(/AUTH_JWT_ALGORITHMS/);
   });
+
+  it('lets a session worker trust an emulator root key only together with its websocket URL', () => {
+    expect(() => loadConfig(sessionWorkerEnvSchema, { ...valid, WA_TRUST_ROOT_KEY: 'ab'.repeat(32) })).toThrow(/WA_TRUST_ROOT_KEY is only honoured together with WA_WEBSOCKET_URL/);
+    expect(() => loadConfig(sessionWorkerEnvSchema, { ...valid, WA_WEBSOCKET_URL: 'http://x', WA_TRUST_ROOT_KEY: 'ab'.repeat(32) })).toThrow(/WA_WEBSOCKET_URL/);
+    expect(loadConfig(sessionWorkerEnvSchema, { ...valid, WA_WEBSOCKET_URL: 'ws://127.0.0.1:3020/ws/chat', WA_TRUST_ROOT_KEY: 'ab'.repeat(32) })).toMatchObject({
+      WA_WEBSOCKET_URL: 'ws://127.0.0.1:3020/ws/chat',
+    });
+  });
 });

@@ -3,3 +3,4 @@ export * from './accounts.js';
 export * from './memory-auth-state.js';
 export * from './binary-node.js';
 export * from './trust.js';
+export * from './control-api.js';

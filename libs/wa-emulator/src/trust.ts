@@ -10,3 +10,25 @@ export function trustEmulatorRootKey(rootPublicKey: Uint8Array, warn: (message: 
   WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(rootPublicKey);
   warn('WHATSAPP CERTIFICATE CHECKS NOW TRUST AN EMULATOR ROOT KEY: this process cannot talk to real WhatsApp safely');
 }
+
+export interface WhatsAppEndpointSettings {
+  /** `WA_WEBSOCKET_URL`: where Baileys connects instead of WhatsApp (an emulator, a proxy). */
+  websocketUrl?: string | undefined;
+  /** `WA_TRUST_ROOT_KEY`: 64 hex chars; the root key the endpoint's certificates chain to. */
+  trustRootKeyHex?: string | undefined;
+}
+
+/**
+ * The Baileys socket options for the configured endpoint. Nothing configured: real WhatsApp, untouched.
+ * The emulator's root key is trusted only together with an explicit websocket URL, and loudly.
+ */
+export function whatsAppEndpointOptions(settings: WhatsAppEndpointSettings, warn: (message: string) => void): { waWebSocketUrl?: string } {
+  if (settings.trustRootKeyHex !== undefined && settings.websocketUrl === undefined) {
+    throw new Error('WA_TRUST_ROOT_KEY is only honoured together with WA_WEBSOCKET_URL');
+  }
+  if (settings.trustRootKeyHex !== undefined) {
+    if (!/^[0-9a-f]{64}$/i.test(settings.trustRootKeyHex)) throw new Error('WA_TRUST_ROOT_KEY must be 64 hex characters');
+    trustEmulatorRootKey(Buffer.from(settings.trustRootKeyHex, 'hex'), warn);
+  }
+  return settings.websocketUrl === undefined ? {} : { waWebSocketUrl: settings.websocketUrl };
+}
