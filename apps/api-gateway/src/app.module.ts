@@ -6,6 +6,8 @@ import type { Logger } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
 import { SessionsController } from './sessions/sessions.controller.js';
+import { MessagesController } from './messages/messages.controller.js';
+import { commandClientProviders } from './command-client.providers.js';
 
 @Module({})
 export class ApiGatewayModule {
@@ -18,7 +20,8 @@ export class ApiGatewayModule {
         AuthModule.forRoot(authOptionsFromEnv(env)),
         HealthModule,
       ],
-      controllers: [SessionsController],
+      controllers: [SessionsController, MessagesController],
+      providers: commandClientProviders(env),
     };
   }
 }

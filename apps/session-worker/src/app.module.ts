@@ -4,8 +4,9 @@ import { DbModule } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
+import { SessionHostService, WORKER_ENV, WORKER_LOGGER } from './session-host.provider.js';
 
-/** Serves only health (and later metrics) on an internal port; its real work is off the HTTP path. */
+/** Hosts WhatsApp sessions; serves only health (and later metrics) on an internal port. */
 @Module({})
 export class SessionWorkerModule {
   static forRoot(env: SessionWorkerEnv, logger: Logger): DynamicModule {
@@ -16,6 +17,7 @@ export class SessionWorkerModule {
         RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'session-worker', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],
+      providers: [{ provide: WORKER_ENV, useValue: env }, { provide: WORKER_LOGGER, useValue: logger }, SessionHostService],
     };
   }
 }

@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './capabilities.js';
 export * from './sessions.js';
+export * from './commands.js';

@@ -4,6 +4,9 @@ import { ApiKeysRepository } from './repositories/api-keys.repository.js';
 import { AuditLogRepository } from './repositories/audit-log.repository.js';
 import { OrganizationsRepository } from './repositories/organizations.repository.js';
 import { SessionsRepository } from './repositories/sessions.repository.js';
+import { AuthStateRepository } from './repositories/auth-state.repository.js';
+import { MessagesRepository } from './repositories/messages.repository.js';
+import { OutboxRepository } from './repositories/outbox.repository.js';
 
 export const DB_CLIENT = Symbol('DB_CLIENT');
 
@@ -15,7 +18,7 @@ class DbShutdown implements OnApplicationShutdown {
   }
 }
 
-const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository] as const;
+const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository] as const;
 
 @Global()
 @Module({})

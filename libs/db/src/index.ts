@@ -7,4 +7,7 @@ export * from './repositories/organizations.repository.js';
 export * from './repositories/api-keys.repository.js';
 export * from './repositories/sessions.repository.js';
 export * from './repositories/audit-log.repository.js';
-export type { ApiKey, Organization, WhatsAppSession } from './generated/client.js';
+export * from './repositories/messages.repository.js';
+export * from './repositories/outbox.repository.js';
+export type { ApiKey, Organization, OutboxOperation, StoredMessage, WhatsAppSession } from './generated/client.js';
+export * from './repositories/auth-state.repository.js';

@@ -1,19 +1,47 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import QRCode from 'qrcode';
 import { z } from 'zod';
-import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, type Page, type Principal, type SessionView } from '@wagw/contracts';
+import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, redisKeys, type Page, type Principal, type SessionView } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
-import { SessionsRepository } from '@wagw/db';
-import { ZodValidationPipe } from '@wagw/http';
+import { SessionCommandsService } from '@wagw/command-client';
+import { AuditLogRepository, AuthStateRepository, SessionsRepository, type WhatsAppSession } from '@wagw/db';
+import { parseInput, ZodValidationPipe } from '@wagw/http';
+import { REDIS, type RedisConnection } from '@wagw/queue';
+import { sessionIdParam } from '../validation.js';
 import { toSessionView } from './session-view.js';
 
 const listSessionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
   cursor: z.string().min(1).max(200).optional(),
 });
+const createSessionBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  metadata: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'metadata keys: letters, digits, _ . - (max 64)'), z.string().max(1024))
+    .refine((value) => Object.keys(value).length <= 50, 'at most 50 metadata entries')
+    .optional(),
+  start: z.boolean().optional(),
+});
+const pairingCodeBody = z.strictObject({ phone: z.string().regex(/^\d{6,15}$/, 'the phone number in international format, digits only') });
 
 @Controller('api/v1/sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsRepository) {}
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly commands: SessionCommandsService,
+    private readonly audit: AuditLogRepository,
+    private readonly authState: AuthStateRepository,
+    @Inject(REDIS) private readonly redis: RedisConnection,
+  ) {}
+
+  private async record(principal: Principal, action: string, session: WhatsAppSession): Promise<void> {
+    await this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action, targetType: 'session', targetId: session.id });
+  }
+
+  /** Tells the workers to look at a session now instead of at their next placement tick. */
+  private async nudgeWorkers(sessionId: string): Promise<void> {
+    await this.redis.publish(redisKeys.sessionChanged, sessionId);
+  }
 
   @Get()
   @RequireCapability('read')
@@ -23,5 +51,99 @@ export class SessionsController {
   ): Promise<Page<SessionView>> {
     const { rows, nextCursor } = await this.sessions.list(principal.orgId, query);
     return { data: rows.map(toSessionView), nextCursor };
+  }
+
+  @Post()
+  @RequireCapability('sessions:manage')
+  async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<SessionView> {
+    const request = parseInput(createSessionBody, body, 'body');
+    if (await this.sessions.findByName(principal.orgId, request.name)) {
+      throw new GatewayError('conflict', 'a session with this name exists', { fields: { name: 'already used in this organization' } });
+    }
+    const session = await this.sessions.create(principal.orgId, { name: request.name, createdBy: principal.subject, metadata: request.metadata ?? {} });
+    await this.record(principal, 'session.created', session);
+    if (request.start) return this.start(principal, session.id);
+    return toSessionView(session);
+  }
+
+  @Get(':session')
+  @RequireCapability('read')
+  async get(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
+    return toSessionView(await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters')));
+  }
+
+  @Post(':session/start')
+  @HttpCode(200)
+  @RequireCapability('sessions:manage')
+  async start(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
+    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+    if (!found.shouldRun) {
+      await this.sessions.update(principal.orgId, found.id, { shouldRun: true, status: found.status === 'connected' ? 'connected' : 'starting' });
+      await this.record(principal, 'session.started', found);
+      await this.nudgeWorkers(found.id);
+    }
+    return toSessionView(await this.commands.requireSession(principal, found.id));
+  }
+
+  /** Closes the socket and keeps the login: start again without a new QR. */
+  @Post(':session/stop')
+  @HttpCode(200)
+  @RequireCapability('sessions:manage')
+  async stop(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
+    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+    await this.sessions.update(principal.orgId, found.id, { shouldRun: false });
+    await this.record(principal, 'session.stopped', found);
+    await this.nudgeWorkers(found.id);
+    return toSessionView(await this.commands.requireSession(principal, found.id));
+  }
+
+  /** Unlinks the device from the phone and wipes the login. */
+  @Post(':session/logout')
+  @HttpCode(200)
+  @RequireCapability('sessions:manage')
+  async logout(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
+    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+    if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
+      await this.commands.dispatchControl(principal, found, { type: 'logout' });
+    } else {
+      await this.authState.wipe(principal.orgId, found.id);
+      await this.sessions.update(principal.orgId, found.id, { shouldRun: false, status: 'logged_out', meJid: null, mePushName: null });
+      await this.nudgeWorkers(found.id);
+    }
+    await this.record(principal, 'session.logged_out', found);
+    return toSessionView(await this.commands.requireSession(principal, found.id));
+  }
+
+  @Delete(':session')
+  @HttpCode(204)
+  @RequireCapability('sessions:manage')
+  async remove(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<void> {
+    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+    if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
+      // Deleting a session unlinks its device: nothing should stay linked to an account we forgot.
+      await this.commands.dispatchControl(principal, found, { type: 'logout' }).catch(() => undefined);
+    }
+    await this.record(principal, 'session.deleted', found);
+    await this.sessions.delete(principal.orgId, found.id);
+    await this.nudgeWorkers(found.id);
+  }
+
+  @Get(':session/qr')
+  @RequireCapability('sessions:manage')
+  async qr(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<{ qr: string; pngDataUrl: string }> {
+    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+    const qr = found.status === 'qr' ? await this.redis.get(redisKeys.qr(found.id)) : null;
+    if (qr === null) throw new GatewayError('conflict', `the session is not waiting for a QR scan (it is ${found.status})`, { status: found.status });
+    return { qr, pngDataUrl: await QRCode.toDataURL(qr, { errorCorrectionLevel: 'M', margin: 2 }) };
+  }
+
+  @Post(':session/pairing-code')
+  @HttpCode(200)
+  @RequireCapability('sessions:manage')
+  async pairingCode(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Body() body: unknown): Promise<{ pairingCode: string }> {
+    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+    const request = parseInput(pairingCodeBody, body, 'body');
+    if (found.status !== 'qr') throw new GatewayError('conflict', `the session is not waiting to be linked (it is ${found.status})`, { status: found.status });
+    return (await this.commands.dispatchControl(principal, found, { type: 'pairing_code', phone: request.phone })) as { pairingCode: string };
   }
 }

@@ -1,5 +1,5 @@
 import type { DbClient } from '../prisma-client.js';
-import type { WhatsAppSession } from '../generated/client.js';
+import type { Prisma, WhatsAppSession } from '../generated/client.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 
 export interface NewSession {
@@ -23,6 +23,10 @@ export class SessionsRepository {
     return this.db.whatsAppSession.findUnique({ where: { orgId_id: { orgId, id: sessionId } } });
   }
 
+  findByName(orgId: string, name: string): Promise<WhatsAppSession | null> {
+    return this.db.whatsAppSession.findUnique({ where: { orgId_name: { orgId, name } } });
+  }
+
   async list(orgId: string, page: PageRequest): Promise<{ rows: WhatsAppSession[]; nextCursor: string | null }> {
     const afterId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     const rows = await this.db.whatsAppSession.findMany({
@@ -31,5 +35,31 @@ export class SessionsRepository {
       take: page.limit + 1,
     });
     return toPage(rows, page.limit);
+  }
+
+  update(orgId: string, sessionId: string, patch: Prisma.WhatsAppSessionUpdateManyMutationInput): Promise<Prisma.BatchPayload> {
+    return this.db.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
+  }
+
+  /** Mirrors the Redis lease on the row: auth-state writes are fenced on `ownerEpoch`. */
+  recordOwner(orgId: string, sessionId: string, workerId: string | null, epoch: number): Promise<Prisma.BatchPayload> {
+    return this.db.whatsAppSession.updateMany({
+      where: { orgId, id: sessionId, ownerEpoch: { lte: BigInt(epoch) } },
+      data: { ownerWorkerId: workerId, ownerEpoch: BigInt(epoch) },
+    });
+  }
+
+  async delete(orgId: string, sessionId: string): Promise<boolean> {
+    if (!isUuid(sessionId)) return false;
+    const { count } = await this.db.whatsAppSession.deleteMany({ where: { orgId, id: sessionId } });
+    return count === 1;
+  }
+
+  /**
+   * System scope, for the workers' placement loop only: every session that should be running, of every
+   * organization. Nothing here reaches a tenant.
+   */
+  listShouldRun(): Promise<Array<{ id: string; orgId: string }>> {
+    return this.db.whatsAppSession.findMany({ where: { shouldRun: true }, select: { id: true, orgId: true }, orderBy: { id: 'asc' } });
   }
 }

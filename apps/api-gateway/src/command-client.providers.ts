@@ -1,0 +1,30 @@
+import { Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { CommandDispatcher, SessionCommandsService } from '@wagw/command-client';
+import type { ApiGatewayEnv } from '@wagw/config';
+import { AuditLogRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
+import { REDIS, type RedisConnection } from '@wagw/queue';
+
+export const GATEWAY_ENV = Symbol('GATEWAY_ENV');
+
+@Injectable()
+class DispatcherShutdown implements OnApplicationShutdown {
+  constructor(private readonly dispatcher: CommandDispatcher) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+export function commandClientProviders(env: ApiGatewayEnv): Provider[] {
+  return [
+    { provide: GATEWAY_ENV, useValue: env },
+    { provide: CommandDispatcher, useFactory: (redis: RedisConnection) => new CommandDispatcher(redis, env.REDIS_URL), inject: [REDIS] },
+    {
+      provide: SessionCommandsService,
+      useFactory: (sessions: SessionsRepository, messages: MessagesRepository, outbox: OutboxRepository, audit: AuditLogRepository, dispatcher: CommandDispatcher, redis: RedisConnection) =>
+        new SessionCommandsService(sessions, messages, outbox, audit, dispatcher, redis, env.COMMAND_TIMEOUT_MS),
+      inject: [SessionsRepository, MessagesRepository, OutboxRepository, AuditLogRepository, CommandDispatcher, REDIS],
+    },
+    DispatcherShutdown,
+  ];
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** A user (`…@s.whatsapp.net`, `…@lid`) or group (`…@g.us`) JID. */
+export const chatJid = z
+  .string()
+  .max(100)
+  .regex(/^(\d{5,20}(:\d{1,3})?@s\.whatsapp\.net|\d{5,20}@lid|\d{5,20}(-\d{1,20})?@g\.us)$/, 'must be a WhatsApp JID such as 15551234567@s.whatsapp.net or 1203630…@g.us');
+
+export const userJid = z
+  .string()
+  .max(100)
+  .regex(/^(\d{5,20}(:\d{1,3})?@s\.whatsapp\.net|\d{5,20}(:\d{1,3})?@lid)$/, 'must be a user JID such as 15551234567@s.whatsapp.net');
+
+/** WhatsApp message ids are short uppercase hex-ish tokens; anything else cannot be one. */
+export const waMessageId = z.string().regex(/^[A-Za-z0-9_-]{6,128}$/, 'must be a WhatsApp message id');
+
+export const sessionIdParam = z.uuid({ message: 'must be a session id (UUID)' });
+
+/** `Idempotency-Key` header: printable ASCII, at most 255 characters; absent means none. */
+export function idempotencyKeyOf(header: unknown): string | null {
+  if (header === undefined) return null;
+  const parsed = z.string().regex(/^[\x21-\x7e]{1,255}$/).safeParse(header);
+  if (!parsed.success) return '\u0000invalid';
+  return parsed.data;
+}

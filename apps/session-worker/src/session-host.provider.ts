@@ -1,0 +1,51 @@
+import { hostname } from 'node:os';
+import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { SessionWorkerEnv } from '@wagw/config';
+import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
+import type { Logger } from '@wagw/observability';
+import { REDIS, type RedisConnection } from '@wagw/queue';
+import { SessionHost } from '@wagw/session-runtime';
+import { whatsAppEndpointOptions } from '@wagw/wa-emulator';
+
+export const WORKER_ENV = Symbol('WORKER_ENV');
+export const WORKER_LOGGER = Symbol('WORKER_LOGGER');
+
+/** Runs this worker's sessions for as long as the app lives. */
+@Injectable()
+export class SessionHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly host: SessionHost;
+
+  constructor(
+    @Inject(WORKER_ENV) env: SessionWorkerEnv,
+    @Inject(WORKER_LOGGER) logger: Logger,
+    @Inject(REDIS) redis: RedisConnection,
+    sessions: SessionsRepository,
+    messages: MessagesRepository,
+    authState: AuthStateRepository,
+    outbox: OutboxRepository,
+  ) {
+    const socketOptions = whatsAppEndpointOptions(
+      { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY },
+      (message) => logger.warn(message),
+    );
+    this.host = new SessionHost({
+      workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+      redisUrl: env.REDIS_URL,
+      redis,
+      sessions,
+      messages,
+      authState,
+      outbox,
+      logger,
+      socketOptions,
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.host.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.host.stop();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './command-dispatcher.js';
+export * from './session-commands.service.js';

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { GatewayError, isErrorCode, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
+import type { AuditLogRepository, MessagesRepository, OutboxOperation, OutboxRepository, SessionsRepository, WhatsAppSession } from '@wagw/db';
+import type { RedisConnection } from '@wagw/queue';
+import { CommandDispatcher, DispatchTimeoutError } from './command-dispatcher.js';
+
+export interface RevokeRequest {
+  chat?: string | undefined;
+  sender?: string | undefined;
+}
+
+export interface SendTextRequest {
+  chat: string;
+  text: string;
+  replyTo?: string | undefined;
+}
+
+function canonicalHash(value: unknown): string {
+  const sorted = (input: unknown): unknown =>
+    input === null || typeof input !== 'object' || Array.isArray(input)
+      ? input
+      : Object.fromEntries(Object.entries(input as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]));
+  return createHash('sha256').update(JSON.stringify(sorted(value))).digest('hex');
+}
+
+function rethrowStored(operation: OutboxOperation): never {
+  const error = operation.error as { code?: unknown; message?: unknown; details?: unknown } | null;
+  const code = isErrorCode(error?.code) ? error.code : 'internal';
+  throw new GatewayError(code, typeof error?.message === 'string' ? error.message : 'the operation failed', {
+    ...((error?.details as Record<string, unknown>) ?? {}),
+    outboxId: operation.id,
+    replayed: true,
+  });
+}
+
+/**
+ * Sends and revokes, as the REST API offers them: ownership and existence checks first (nothing is
+ * written or enqueued for another organization's session or message), then the outbox row and the
+ * `Idempotency-Key` rules, then the command to the worker that holds the session.
+ */
+export class SessionCommandsService {
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly audit: AuditLogRepository,
+    private readonly dispatcher: CommandDispatcher,
+    private readonly redis: RedisConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async requireSession(principal: Principal, sessionId: string): Promise<WhatsAppSession> {
+    const session = await this.sessions.findById(principal.orgId, sessionId);
+    if (!session) throw new GatewayError('not_found', 'session not found', { session: sessionId });
+    return session;
+  }
+
+  private requireConnected(session: WhatsAppSession): void {
+    if (session.status !== 'connected') {
+      throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
+    }
+  }
+
+  async revoke(principal: Principal, sessionId: string, messageId: string, body: RevokeRequest, idempotencyKey: string | null): Promise<SendResult> {
+    const session = await this.requireSession(principal, sessionId);
+    const stored = await this.messages.find(principal.orgId, sessionId, messageId, body.chat);
+    if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
+    const sender = body.sender === undefined || body.sender === '' ? undefined : body.sender;
+    const command: SessionCommand = { type: 'revoke', chat: body.chat ?? stored.chatJid, messageId, ...(sender ? { sender } : {}) };
+    const result = await this.run(principal, session, 'revoke', command, idempotencyKey);
+    if (!result.replayed) {
+      await this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action: 'message.revoked', targetType: 'message', targetId: messageId, details: { session: sessionId, outboxId: result.outboxId } });
+    }
+    return result;
+  }
+
+  async sendText(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null): Promise<SendResult> {
+    const session = await this.requireSession(principal, sessionId);
+    const command: SessionCommand = { type: 'send_text', chat: body.chat, text: body.text, ...(body.replyTo ? { replyTo: body.replyTo } : {}) };
+    return this.run(principal, session, 'send', command, idempotencyKey);
+  }
+
+  private async run(principal: Principal, session: WhatsAppSession, kind: 'send' | 'revoke', command: SessionCommand, idempotencyKey: string | null): Promise<SendResult> {
+    const requestHash = canonicalHash({ kind, session: session.id, command });
+    if (idempotencyKey !== null) {
+      const earlier = await this.outbox.findByIdempotencyKey(principal.orgId, idempotencyKey);
+      if (earlier) return this.replay(principal, session, earlier, requestHash, command);
+    }
+    // Checked before anything is written: a refused request leaves no row behind.
+    this.requireConnected(session);
+    const creation = await this.outbox.create(principal.orgId, {
+      sessionId: session.id,
+      kind,
+      idempotencyKey,
+      requestHash,
+      request: command,
+      deadline: new Date(Date.now() + this.timeoutMs),
+    });
+    // Lost a race with a concurrent request carrying the same key.
+    if (!creation.created) return this.replay(principal, session, creation.operation, requestHash, command);
+    return this.dispatch(principal, creation.operation, command);
+  }
+
+  /** The stored outcome for a known key, a 409 while it is in flight, or a fresh try when that one died. */
+  private async replay(principal: Principal, session: WhatsAppSession, operation: OutboxOperation, requestHash: string, command: SessionCommand): Promise<SendResult> {
+    if (operation.requestHash !== requestHash || operation.sessionId !== session.id) {
+      throw new GatewayError('idempotency_key_reused', 'this Idempotency-Key was used for a different request', { outboxId: operation.id });
+    }
+    if (operation.status === 'sent' && operation.result !== null) return { ...(operation.result as unknown as SendResult), replayed: true };
+    if (operation.status === 'failed' || operation.status === 'expired') rethrowStored(operation);
+    if (operation.deadline.getTime() > Date.now()) {
+      throw new GatewayError('conflict', 'a request with this Idempotency-Key is still in flight', { outboxId: operation.id });
+    }
+    // The earlier attempt died without an answer: try again under the same operation. A re-run sends the
+    // same WhatsApp message id, so it cannot act twice.
+    this.requireConnected(session);
+    return this.dispatch(principal, operation, command);
+  }
+
+  private async dispatch(principal: Principal, operation: OutboxOperation, command: SessionCommand): Promise<SendResult> {
+    try {
+      const outcome = await this.dispatcher.dispatch({ outboxId: operation.id, orgId: principal.orgId, sessionId: operation.sessionId, command }, this.timeoutMs);
+      if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, { ...outcome.error.details, outboxId: operation.id });
+      return outcome.result as SendResult;
+    } catch (error) {
+      if (!(error instanceof DispatchTimeoutError)) throw error;
+      const latest = await this.outbox.get(principal.orgId, operation.id);
+      if (latest?.status === 'sent' && latest.result !== null) return latest.result as unknown as SendResult;
+      throw new GatewayError('timeout', 'the session worker did not answer in time; the outcome stays readable by outboxId', { outboxId: operation.id });
+    }
+  }
+
+  /** The command-less session actions need to know whether a worker holds the session. */
+  async ownerWorker(sessionId: string): Promise<string | null> {
+    const value = await this.redis.get(redisKeys.lease(sessionId));
+    return value === null ? null : value.slice(0, value.lastIndexOf('|'));
+  }
+
+  async dispatchControl(principal: Principal, session: WhatsAppSession, command: SessionCommand): Promise<unknown> {
+    const outcome = await this.dispatcher.dispatch({ outboxId: crypto.randomUUID(), orgId: principal.orgId, sessionId: session.id, command }, this.timeoutMs);
+    if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, outcome.error.details);
+    return outcome.result;
+  }
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import type { ErrorCode, ErrorDetails } from './errors.js';
+
+/**
+ * Each worker consumes its own command queue; the gateway routes a command to the queue of the worker
+ * holding the session's lease. Do not rename: in-flight jobs live under these names.
+ */
+export function commandQueueName(workerId: string): string {
+  return `commands.${workerId}`;
+}
+
+const jid = z.string().min(3).max(200);
+
+export const sendTextCommandSchema = z.object({
+  type: z.literal('send_text'),
+  chat: jid,
+  text: z.string().min(1).max(65_536),
+  replyTo: z.string().min(1).max(128).optional(),
+});
+
+export const revokeCommandSchema = z.object({
+  type: z.literal('revoke'),
+  chat: jid,
+  /** The WhatsApp id of the message to delete for everyone. */
+  messageId: z.string().min(1).max(128),
+  /** Empty: our own message; set: another participant's (group admin revoke). */
+  sender: z.string().max(200).optional(),
+});
+
+
+
+/** The job a gateway puts on a worker's queue. */
+const lazyCommand = z.lazy(() => sessionCommandSchema);
+export const commandJobSchema = z.object({
+  outboxId: z.uuid(),
+  orgId: z.uuid(),
+  sessionId: z.uuid(),
+  /** The lease epoch the gateway routed on: a worker holding another epoch refuses (`session_moved`). */
+  epoch: z.number().int().nonnegative(),
+  /** Unix ms after which the caller has given up: the worker drops the job and marks it expired. */
+  deadline: z.number().int().positive(),
+  command: lazyCommand,
+});
+export type CommandJob = z.infer<typeof commandJobSchema>;
+
+/** The answer to a synchronous send or revoke, field for field as the API reference names it. */
+export interface SendResult {
+  mode: 'sync' | 'async';
+  outboxId: string;
+  replayed: boolean;
+  status: 'sent' | 'queued' | 'failed' | 'expired' | 'pending';
+  /** Unix seconds. */
+  timestamp: number;
+  /** For a revoke: the id of the protocol message that carried it. */
+  waMessageId: string;
+}
+
+/** What a worker's job returns (BullMQ return value). */
+export type CommandOutcome = { ok: true; result: SendResult | { pairingCode: string } | { loggedOut: true } } | { ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };
+
+export const pairingCodeCommandSchema = z.object({ type: z.literal('pairing_code'), phone: z.string().regex(/^\d{6,15}$/) });
+export const logoutCommandSchema = z.object({ type: z.literal('logout') });
+
+/** Redis keys shared by gateways and workers. Do not rename: live leases and QR codes sit under them. */
+export const redisKeys = {
+  /** `{workerId, epoch}` of the worker holding the session's WhatsApp socket; expires unless renewed. */
+  lease: (sessionId: string) => `wagw:lease:${sessionId}`,
+  /** Only grows (INCR): fences stale owners. */
+  epoch: (sessionId: string) => `wagw:epoch:${sessionId}`,
+  /** A live worker's heartbeat: its load; expires when the worker dies. */
+  worker: (workerId: string) => `wagw:worker:${workerId}`,
+  workers: 'wagw:workers',
+  /** The newest QR string of a session waiting for a scan. */
+  qr: (sessionId: string) => `wagw:qr:${sessionId}`,
+  /** Nudges workers to look at a session now rather than at their next placement tick. */
+  sessionChanged: 'wagw:session-changed',
+} as const;
+
+export interface Lease {
+  workerId: string;
+  epoch: number;
+}
+
+export function encodeLease(lease: Lease): string {
+  return `${lease.workerId}|${lease.epoch}`;
+}
+
+export function decodeLease(value: string | null): Lease | null {
+  if (value === null) return null;
+  const separator = value.lastIndexOf('|');
+  const epoch = Number(value.slice(separator + 1));
+  return separator > 0 && Number.isInteger(epoch) ? { workerId: value.slice(0, separator), epoch } : null;
+}
+
+export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
+export type SessionCommand = z.infer<typeof sessionCommandSchema>;

@@ -1,0 +1,73 @@
+import type { DbClient } from '../prisma-client.js';
+
+export interface KeyWrite {
+  type: string;
+  id: string;
+  /** JSON text, or null to delete the key. */
+  json: string | null;
+}
+
+/**
+ * Baileys' creds and Signal keys of one session. Every write is fenced on the owner epoch in the same
+ * statement: a worker that lost the session's lease cannot overwrite what the new owner wrote.
+ */
+export class AuthStateRepository {
+  constructor(private readonly db: DbClient) {}
+
+  async loadCreds(orgId: string, sessionId: string): Promise<string | null> {
+    const rows = await this.db.$queryRaw<Array<{ creds: string }>>`
+      SELECT creds::text AS creds FROM auth_creds WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid`;
+    return rows[0]?.creds ?? null;
+  }
+
+  /** False when the caller no longer holds `epoch` (nothing written). */
+  async saveCreds(orgId: string, sessionId: string, epoch: number, json: string): Promise<boolean> {
+    const written = await this.db.$executeRaw`
+      INSERT INTO auth_creds (session_id, org_id, creds, updated_at)
+      SELECT ${sessionId}::uuid, ${orgId}::uuid, ${json}::jsonb, now()
+      WHERE EXISTS (SELECT 1 FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid AND owner_epoch = ${epoch})
+      ON CONFLICT (session_id) DO UPDATE SET creds = EXCLUDED.creds, updated_at = now()`;
+    return written === 1;
+  }
+
+  async getKeys(orgId: string, sessionId: string, type: string, ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.$queryRaw<Array<{ key_id: string; value: string }>>`
+      SELECT key_id, value::text AS value FROM auth_keys
+      WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND type = ${type} AND key_id = ANY(${[...ids]}::text[])`;
+    return new Map(rows.map((row) => [row.key_id, row.value]));
+  }
+
+  /** Applies upserts and deletes in one transaction; false (and nothing written) when `epoch` is stale. */
+  async setKeys(orgId: string, sessionId: string, epoch: number, writes: readonly KeyWrite[]): Promise<boolean> {
+    if (writes.length === 0) return true;
+    const upserts = writes.filter((write): write is KeyWrite & { json: string } => write.json !== null);
+    const deletes = writes.filter((write) => write.json === null);
+    return this.db.$transaction(async (tx) => {
+      // Lock the session row: the fence holds for the whole batch, not just for one statement.
+      const owner = await tx.$queryRaw<Array<{ owner_epoch: bigint }>>`
+        SELECT owner_epoch FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid FOR SHARE`;
+      if (owner[0]?.owner_epoch !== BigInt(epoch)) return false;
+      if (upserts.length > 0) {
+        await tx.$executeRaw`
+          INSERT INTO auth_keys (session_id, org_id, type, key_id, value, updated_at)
+          SELECT ${sessionId}::uuid, ${orgId}::uuid, t, k, v::jsonb, now()
+          FROM unnest(${upserts.map((write) => write.type)}::text[], ${upserts.map((write) => write.id)}::text[], ${upserts.map((write) => write.json)}::text[]) AS u(t, k, v)
+          ON CONFLICT (session_id, type, key_id) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`;
+      }
+      for (const write of deletes) {
+        await tx.$executeRaw`
+          DELETE FROM auth_keys WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND type = ${write.type} AND key_id = ${write.id}`;
+      }
+      return true;
+    });
+  }
+
+  /** After a logout: the device is unlinked, its keys are worthless. */
+  async wipe(orgId: string, sessionId: string): Promise<void> {
+    await this.db.$transaction([
+      this.db.authKey.deleteMany({ where: { orgId, sessionId } }),
+      this.db.authCreds.deleteMany({ where: { orgId, sessionId } }),
+    ]);
+  }
+}

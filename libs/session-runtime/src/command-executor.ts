@@ -1,0 +1,59 @@
+import { GatewayError, isErrorCode, type CommandJob, type CommandOutcome, type SendResult } from '@wagw/contracts';
+import type { OutboxRepository } from '@wagw/db';
+import type { Logger } from '@wagw/observability';
+import { messageIdFor, type SessionRunner } from './session-runner.js';
+
+function failure(code: GatewayError['code'], message: string, details: Record<string, unknown> = {}): CommandOutcome {
+  return { ok: false, error: { code, message, details } };
+}
+
+function storedError(value: unknown): CommandOutcome {
+  const error = value as { code?: unknown; message?: unknown; details?: unknown } | null;
+  const code = isErrorCode(error?.code) ? error.code : 'internal';
+  return failure(code, typeof error?.message === 'string' ? error.message : 'the command failed', (error?.details as Record<string, unknown>) ?? {});
+}
+
+/**
+ * Runs a command job on this worker. Refuses a stale epoch (`session_moved`, the gateway re-routes),
+ * drops a job past its deadline (`expired`), and answers a job whose operation already finished with
+ * the stored outcome: a re-run never acts twice.
+ */
+export class CommandExecutor {
+  constructor(
+    private readonly runnerOf: (sessionId: string) => SessionRunner | undefined,
+    private readonly outbox: OutboxRepository,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(job: CommandJob, now: number = Date.now()): Promise<CommandOutcome> {
+    const { orgId, outboxId, sessionId, command } = job;
+    const isOperation = command.type === 'send_text' || command.type === 'revoke';
+    if (now > job.deadline) {
+      if (isOperation) await this.outbox.finish(orgId, outboxId, { status: 'expired', error: { code: 'timeout', message: 'expired before a worker ran it', details: {} } });
+      return failure('timeout', 'the command expired before a worker ran it', { outboxId });
+    }
+    const runner = this.runnerOf(sessionId);
+    if (!runner || runner.lease.epoch !== job.epoch) {
+      return failure('session_moved', 'the session is held by another worker now', { expectedEpoch: job.epoch, heldEpoch: runner?.lease.epoch ?? null });
+    }
+    if (isOperation) {
+      const operation = await this.outbox.get(orgId, outboxId);
+      if (!operation) return failure('not_found', 'unknown operation', { outboxId });
+      if (operation.status === 'sent' && operation.result !== null) return { ok: true, result: operation.result as unknown as SendResult };
+      if (operation.status === 'failed' || operation.status === 'expired') return storedError(operation.error);
+    }
+    try {
+      const result = await runner.execute(command, messageIdFor(outboxId));
+      if (!('message' in result)) return { ok: true, result };
+      const timestamp = Number(result.message.messageTimestamp ?? Math.floor(now / 1000));
+      const sendResult: SendResult = { mode: 'sync', outboxId, replayed: false, status: 'sent', timestamp, waMessageId: result.message.key.id ?? '' };
+      await this.outbox.finish(orgId, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId });
+      return { ok: true, result: sendResult };
+    } catch (error) {
+      const known = error instanceof GatewayError ? error : new GatewayError('internal', 'WhatsApp did not accept the command', { reason: error instanceof Error ? error.message : String(error) });
+      if (!(error instanceof GatewayError)) this.logger.error({ err: error, outboxId, sessionId }, 'command failed');
+      if (isOperation) await this.outbox.finish(orgId, outboxId, { status: 'failed', error: { code: known.code, message: known.message, details: known.details as object } });
+      return failure(known.code, known.message, known.details);
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export * from './lease-manager.js';
+export * from './session-runner.js';
+export * from './command-executor.js';
+export * from './session-host.js';

@@ -1,0 +1,128 @@
+import { Worker } from 'bullmq';
+import { commandJobSchema, commandQueueName, redisKeys, type CommandOutcome } from '@wagw/contracts';
+import type { OutboxRepository } from '@wagw/db';
+import { createRedisConnection, closeRedisConnection, type RedisConnection } from '@wagw/queue';
+import type { TerminalReason } from '@wagw/whatsapp';
+import { CommandExecutor } from './command-executor.js';
+import { LeaseManager } from './lease-manager.js';
+import { SessionRunner, type RunnerDependencies } from './session-runner.js';
+
+export interface SessionHostOptions extends RunnerDependencies {
+  workerId: string;
+  redisUrl: string;
+  outbox: OutboxRepository;
+  leaseTtlMs?: number;
+  placementIntervalMs?: number;
+  commandConcurrency?: number;
+}
+
+/**
+ * A worker's share of the sessions: claims sessions that should run and have no owner (when it is the
+ * least loaded live worker), keeps their leases alive, runs the commands routed to it, and on shutdown
+ * finishes in-flight commands, closes its sockets and releases its leases so others take over at once.
+ */
+export class SessionHost {
+  private readonly runners = new Map<string, SessionRunner>();
+  private readonly leases: LeaseManager;
+  private readonly executor: CommandExecutor;
+  private commandWorker: Worker | null = null;
+  private subscriber: RedisConnection | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private placing: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(private readonly options: SessionHostOptions) {
+    this.leases = new LeaseManager(options.redis, options.workerId, options.leaseTtlMs ?? 15_000);
+    this.executor = new CommandExecutor((sessionId) => this.runners.get(sessionId), options.outbox, options.logger);
+  }
+
+  get workerId(): string {
+    return this.options.workerId;
+  }
+
+  get sessionCount(): number {
+    return this.runners.size;
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.options;
+    await this.leases.heartbeat(0);
+    this.commandWorker = new Worker(
+      commandQueueName(this.options.workerId),
+      async (job): Promise<CommandOutcome> => this.executor.handle(commandJobSchema.parse(job.data)),
+      { connection: createRedisConnection(this.options.redisUrl, `commands-${this.options.workerId}`), concurrency: this.options.commandConcurrency ?? 32 },
+    );
+    this.commandWorker.on('error', (error) => logger.error({ err: error }, 'command worker error'));
+    this.subscriber = createRedisConnection(this.options.redisUrl, `placement-${this.options.workerId}`);
+    await this.subscriber.subscribe(redisKeys.sessionChanged);
+    this.subscriber.on('message', () => this.schedulePlacement());
+    const renewEvery = Math.floor((this.options.leaseTtlMs ?? 15_000) / 3);
+    this.timers.push(setInterval(() => void this.renew(), renewEvery));
+    this.timers.push(setInterval(() => this.schedulePlacement(), this.options.placementIntervalMs ?? 1_000));
+    this.schedulePlacement();
+    logger.info({ workerId: this.options.workerId }, 'session host started');
+  }
+
+  private schedulePlacement(): void {
+    if (this.stopping || this.placing) return;
+    this.placing = this.place()
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'placement failed'))
+      .finally(() => (this.placing = null));
+  }
+
+  private async place(): Promise<void> {
+    const wanted = await this.options.sessions.listShouldRun();
+    const wantedIds = new Set(wanted.map((session) => session.id));
+    for (const runner of [...this.runners.values()]) {
+      if (!wantedIds.has(runner.sessionId)) await runner.stop('stopped');
+    }
+    const others = (await this.leases.liveWorkers()).filter((worker) => worker.workerId !== this.options.workerId);
+    let load = this.runners.size;
+    for (const session of wanted) {
+      if (this.stopping) return;
+      if (this.runners.has(session.id)) continue;
+      // Least-loaded placement: leave the session to a worker with fewer sessions.
+      if (others.some((worker) => worker.load < load)) break;
+      const lease = await this.leases.acquire(session.id);
+      if (!lease) continue;
+      const runner = new SessionRunner(session.orgId, session.id, lease, this.options, (ended, reason) => void this.onRunnerEnded(ended, reason));
+      this.runners.set(session.id, runner);
+      load += 1;
+      await this.leases.heartbeat(load);
+      await runner.start().catch(async (error: unknown) => {
+        this.options.logger.error({ err: error, sessionId: session.id }, 'session failed to start');
+        await runner.stop('stopped');
+      });
+    }
+  }
+
+  private async onRunnerEnded(runner: SessionRunner, reason: TerminalReason): Promise<void> {
+    if (this.runners.get(runner.sessionId) === runner) this.runners.delete(runner.sessionId);
+    if (reason !== 'lease_lost') await this.leases.release(runner.sessionId, runner.lease).catch(() => undefined);
+    this.options.logger.info({ sessionId: runner.sessionId, reason }, 'session ended on this worker');
+  }
+
+  private async renew(): Promise<void> {
+    await this.leases.heartbeat(this.runners.size).catch(() => undefined);
+    for (const runner of [...this.runners.values()]) {
+      const held = await this.leases.renew(runner.sessionId, runner.lease).catch(() => false);
+      if (!held) {
+        // The lease expired or moved: close this socket at once (never log it out).
+        this.options.logger.warn({ sessionId: runner.sessionId }, 'lease lost: closing the socket');
+        await runner.stop('lease_lost');
+      }
+    }
+  }
+
+  /** SIGTERM: finish in-flight commands, close sockets, release leases, leave the registry. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.placing;
+    await this.commandWorker?.close();
+    await Promise.all([...this.runners.values()].map((runner) => runner.stop('released')));
+    await this.leases.unregister().catch(() => undefined);
+    if (this.subscriber) await closeRedisConnection(this.subscriber);
+    this.options.logger.info({ workerId: this.options.workerId }, 'session host stopped');
+  }
+}

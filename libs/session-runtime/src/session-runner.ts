@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
+import { GatewayError, redisKeys, type Lease, type SessionCommand } from '@wagw/contracts';
+import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
+import type { Logger } from '@wagw/observability';
+import type { RedisConnection } from '@wagw/queue';
+import { loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
+
+export interface RunnerDependencies {
+  sessions: SessionsRepository;
+  messages: MessagesRepository;
+  authState: AuthStateRepository;
+  redis: RedisConnection;
+  logger: Logger;
+  socketOptions: { waWebSocketUrl?: string };
+}
+
+const QR_TTL_MS = 60_000;
+
+/**
+ * The WhatsApp message id a command is sent with: derived from its outbox id, so that a command run
+ * twice (a job re-run after a crash) sends the same message again, which WhatsApp drops as a duplicate,
+ * instead of a second one.
+ */
+export function messageIdFor(outboxId: string): string {
+  return `3EB0${createHash('sha256').update(outboxId).digest('hex').slice(0, 18).toUpperCase()}`;
+}
+
+export type CommandResult = { message: WAMessage } | { pairingCode: string } | { loggedOut: true };
+
+/** One session this worker holds the lease of: its Baileys connection and what it writes back. */
+export class SessionRunner {
+  private connection: WhatsAppConnection | null = null;
+  private finished: Promise<TerminalReason>;
+  private resolveFinished!: (reason: TerminalReason) => void;
+
+  constructor(
+    readonly orgId: string,
+    readonly sessionId: string,
+    readonly lease: Lease,
+    private readonly deps: RunnerDependencies,
+    private readonly onEnded: (runner: SessionRunner, reason: TerminalReason) => void,
+  ) {
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  get isConnected(): boolean {
+    return this.connection?.isOpen ?? false;
+  }
+
+  whenFinished(): Promise<TerminalReason> {
+    return this.finished;
+  }
+
+  async start(): Promise<void> {
+    const { sessions, authState, logger } = this.deps;
+    await sessions.recordOwner(this.orgId, this.sessionId, this.lease.workerId, this.lease.epoch);
+    await sessions.update(this.orgId, this.sessionId, { status: 'starting', lastError: null });
+    const log = logger.child({ sessionId: this.sessionId, orgId: this.orgId, epoch: this.lease.epoch });
+    const auth = await loadPostgresAuthState(authState, { orgId: this.orgId, sessionId: this.sessionId, epoch: this.lease.epoch }, log.child({ component: 'baileys' }) as unknown as BaileysLogger);
+    this.connection = new WhatsAppConnection({
+      auth,
+      logger: log.child({ component: 'baileys', level: 'warn' }) as unknown as BaileysLogger,
+      socketOptions: this.deps.socketOptions,
+      getMessage: async (key) => this.storedContent(key),
+      callbacks: {
+        onQr: (qr) => void this.onQr(qr),
+        onOpen: (me) => void this.onOpen(me),
+        onDisconnected: (statusCode, retryInMs) => {
+          log.warn({ statusCode, retryInMs }, 'whatsapp connection closed; reconnecting');
+          void this.persist({ status: 'disconnected', lastDisconnectedAt: new Date(), lastError: `closed with ${statusCode}` });
+        },
+        onTerminated: (reason) => void this.onTerminated(reason),
+        onMessages: (upsert) => void this.onMessages(upsert.messages),
+        onMessageUpdates: (updates) => void this.onMessageUpdates(updates),
+      },
+    });
+    this.connection.start();
+    log.info('session started');
+  }
+
+  private async persist(patch: Parameters<SessionsRepository['update']>[2]): Promise<void> {
+    await this.deps.sessions.update(this.orgId, this.sessionId, patch).catch((error: unknown) => this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'session update failed'));
+  }
+
+  private async onQr(qr: string): Promise<void> {
+    await this.deps.redis.set(redisKeys.qr(this.sessionId), qr, 'PX', QR_TTL_MS);
+    await this.persist({ status: 'qr' });
+  }
+
+  private async onOpen(me: { id: string; pushName: string | null }): Promise<void> {
+    await this.deps.redis.del(redisKeys.qr(this.sessionId));
+    await this.persist({ status: 'connected', meJid: me.id.replace(/:\d+@/, '@'), mePushName: me.pushName, lastConnectedAt: new Date(), lastError: null });
+  }
+
+  private async onTerminated(reason: TerminalReason): Promise<void> {
+    await this.deps.redis.del(redisKeys.qr(this.sessionId));
+    if (reason === 'logged_out') {
+      await this.deps.authState.wipe(this.orgId, this.sessionId).catch(() => undefined);
+      await this.persist({ status: 'logged_out', shouldRun: false, meJid: null, mePushName: null, lastDisconnectedAt: new Date() });
+    } else if (reason === 'replaced') {
+      // Another socket took the login: restarting would only kick it back and forth.
+      await this.persist({ status: 'disconnected', shouldRun: false, lastError: 'replaced by another connection', lastDisconnectedAt: new Date() });
+    } else if (reason === 'stopped') {
+      await this.persist({ status: 'stopped', lastDisconnectedAt: new Date() });
+    } else if (reason === 'released') {
+      // The worker is shutting down: the session still should run, and another worker takes it over.
+      await this.persist({ status: 'disconnected', lastError: 'worker shut down; moving', lastDisconnectedAt: new Date() });
+    }
+    this.resolveFinished(reason);
+    this.onEnded(this, reason);
+  }
+
+  private async storedContent(key: WAMessageKey): Promise<proto.IMessage | undefined> {
+    if (!key.id || !key.remoteJid) return undefined;
+    const stored = await this.deps.messages.find(this.orgId, this.sessionId, key.id, key.remoteJid);
+    const raw = stored?.raw as { message?: object } | undefined;
+    return raw?.message ? proto.Message.fromObject(raw.message) : undefined;
+  }
+
+  private async storeMessage(message: WAMessage): Promise<void> {
+    const fields = toStoredMessage(message, this.connection?.me ?? null);
+    if (!fields.waMessageId || !fields.chatJid || message.message === null || message.message === undefined) return;
+    await this.deps.messages.store(this.orgId, this.sessionId, { ...fields, raw: fields.raw as object });
+  }
+
+  private async onMessages(messages: WAMessage[]): Promise<void> {
+    for (const message of messages) {
+      try {
+        const protocol = message.message?.protocolMessage;
+        if (protocol?.type === proto.Message.ProtocolMessage.Type.REVOKE && protocol.key?.id && message.key.remoteJid) {
+          await this.deps.messages.markRevoked(this.orgId, this.sessionId, message.key.remoteJid, protocol.key.id, message.key.participant || message.key.remoteJid);
+        }
+        await this.storeMessage(message);
+      } catch (error) {
+        this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'storing a message failed');
+      }
+    }
+  }
+
+  private async onMessageUpdates(updates: Array<{ key: WAMessageKey; update: Partial<WAMessage> }>): Promise<void> {
+    for (const { key, update } of updates) {
+      if (update.messageStubType === 1 && key.id && key.remoteJid) {
+        await this.deps.messages.markRevoked(this.orgId, this.sessionId, key.remoteJid, key.id, key.participant || key.remoteJid).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Runs one command on the live connection; `messageId` makes a re-run send the same message again. */
+  async execute(command: SessionCommand, messageId: string): Promise<CommandResult> {
+    const connection = this.connection;
+    if (!connection) throw new GatewayError('session_not_connected', 'the session is not running');
+    switch (command.type) {
+      case 'send_text': {
+        const message = await connection.sendText(command.chat, command.text, messageId);
+        await this.storeMessage(message);
+        return { message };
+      }
+      case 'revoke': {
+        const fromMe = command.sender === undefined || command.sender === '';
+        const key: WAMessageKey = { remoteJid: command.chat, id: command.messageId, fromMe, ...(fromMe ? {} : { participant: command.sender }) };
+        const message = await connection.revoke(command.chat, key, messageId);
+        await this.deps.messages.markRevoked(this.orgId, this.sessionId, command.chat, command.messageId, connection.me);
+        return { message };
+      }
+      case 'pairing_code':
+        return { pairingCode: await connection.requestPairingCode(command.phone) };
+      case 'logout':
+        await connection.logout();
+        return { loggedOut: true };
+    }
+  }
+
+  async stop(reason: TerminalReason = 'stopped'): Promise<void> {
+    if (this.connection) await this.connection.stop(reason);
+    else this.resolveFinished(reason);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './postgres-auth-state.js';
+export * from './whatsapp-connection.js';
+export * from './message-mapping.js';

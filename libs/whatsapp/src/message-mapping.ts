@@ -1,0 +1,69 @@
+import { BufferJSON, proto, type WAMessage } from '@whiskeysockets/baileys';
+
+export interface StoredMessageFields {
+  waMessageId: string;
+  chatJid: string;
+  senderJid: string | null;
+  fromMe: boolean;
+  messageType: string;
+  text: string | null;
+  /** Unix seconds. */
+  timestamp: number;
+  ack: number;
+  /** The whole WebMessageInfo, as JSON. */
+  raw: unknown;
+}
+
+const WRAPPERS = ['ephemeralMessage', 'viewOnceMessage', 'viewOnceMessageV2', 'documentWithCaptionMessage', 'editedMessage'] as const;
+
+/** Peels the envelopes WhatsApp wraps content in (ephemeral, view once, …). */
+export function innerMessage(message: proto.IMessage | null | undefined): proto.IMessage | null {
+  let current = message ?? null;
+  for (let depth = 0; current && depth < 4; depth += 1) {
+    const wrapper = WRAPPERS.map((name) => current?.[name]?.message).find((inner) => inner);
+    if (!wrapper) break;
+    current = wrapper;
+  }
+  return current;
+}
+
+export function messageTypeOf(message: proto.IMessage | null): string {
+  if (!message) return 'unknown';
+  const type = Object.keys(message).find((key) => key !== 'messageContextInfo' && key !== 'senderKeyDistributionMessage' && message[key as keyof proto.IMessage] != null);
+  return type ?? 'unknown';
+}
+
+export function textOf(message: proto.IMessage | null): string | null {
+  if (!message) return null;
+  return (
+    message.conversation ??
+    message.extendedTextMessage?.text ??
+    message.imageMessage?.caption ??
+    message.videoMessage?.caption ??
+    message.documentMessage?.caption ??
+    null
+  );
+}
+
+function toSeconds(value: WAMessage['messageTimestamp']): number {
+  if (value === null || value === undefined) return Math.floor(Date.now() / 1000);
+  return typeof value === 'number' ? value : Number(value.toString());
+}
+
+/** What we keep of a Baileys message in our own store. */
+export function toStoredMessage(message: WAMessage, me: string | null): StoredMessageFields {
+  const content = innerMessage(message.message);
+  const fromMe = message.key.fromMe === true;
+  const chatJid = message.key.remoteJid ?? '';
+  return {
+    waMessageId: message.key.id ?? '',
+    chatJid,
+    senderJid: fromMe ? me : (message.key.participant || chatJid) || null,
+    fromMe,
+    messageType: messageTypeOf(content),
+    text: textOf(content),
+    timestamp: toSeconds(message.messageTimestamp),
+    ack: message.status ?? 0,
+    raw: JSON.parse(JSON.stringify(proto.WebMessageInfo.toObject(proto.WebMessageInfo.fromObject(message)), BufferJSON.replacer)),
+  };
+}

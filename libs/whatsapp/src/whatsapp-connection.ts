@@ -1,0 +1,163 @@
+import makeWASocket, {
+  DisconnectReason,
+  type BaileysEventMap,
+  type proto,
+  type WAMessage,
+  type WAMessageKey,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+import { GatewayError } from '@wagw/contracts';
+import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
+
+export type TerminalReason = 'logged_out' | 'replaced' | 'lease_lost' | 'stopped' | 'released';
+
+export interface ConnectionCallbacks {
+  onQr(qr: string): void;
+  onOpen(me: { id: string; lid: string | null; pushName: string | null }): void;
+  /** A transient close: the connection will try again after `retryInMs`. */
+  onDisconnected(statusCode: number, retryInMs: number): void;
+  /** The connection is over for good (until someone starts it again). */
+  onTerminated(reason: TerminalReason): void;
+  onMessages(upsert: BaileysEventMap['messages.upsert']): void;
+  onMessageUpdates(updates: BaileysEventMap['messages.update']): void;
+}
+
+export interface ConnectionOptions {
+  auth: SessionAuthState;
+  logger: BaileysLogger;
+  callbacks: ConnectionCallbacks;
+  /** `waWebSocketUrl` when pointed at an emulator; empty for WhatsApp itself. */
+  socketOptions: { waWebSocketUrl?: string };
+  /** Our message store: Baileys asks for the original when a peer requests a retry. */
+  getMessage(key: WAMessageKey): Promise<proto.IMessage | undefined>;
+}
+
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+function statusOf(error: Error | undefined): number {
+  return (error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode ?? DisconnectReason.connectionClosed;
+}
+
+/**
+ * One WhatsApp login over Baileys: reconnects on transient closes (at once after "restart required",
+ * with backoff otherwise) and stops for good when logged out, replaced by another socket, or when this
+ * worker lost the session's lease.
+ */
+export class WhatsAppConnection {
+  private socket: WASocket | null = null;
+  private open = false;
+  private terminated = false;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: ConnectionOptions) {}
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  get me(): string | null {
+    return this.options.auth.state.creds.me?.id ?? null;
+  }
+
+  start(): void {
+    if (this.terminated) return;
+    const socket = makeWASocket({
+      auth: this.options.auth.state,
+      logger: this.options.logger,
+      ...this.options.socketOptions,
+      // History sync off: a fresh login would otherwise wait ~20 s for it.
+      shouldSyncHistoryMessage: () => false,
+      syncFullHistory: false,
+      markOnlineOnConnect: false,
+      getMessage: (key) => this.options.getMessage(key),
+    });
+    this.socket = socket;
+    socket.ev.on('creds.update', () => {
+      this.options.auth.saveCreds().catch((error: unknown) => this.onWriteFailure(error));
+    });
+    socket.ev.on('messages.upsert', (upsert) => this.options.callbacks.onMessages(upsert));
+    socket.ev.on('messages.update', (updates) => this.options.callbacks.onMessageUpdates(updates));
+    socket.ev.on('connection.update', (update) => {
+      if (socket !== this.socket) return;
+      if (update.qr) this.options.callbacks.onQr(update.qr);
+      if (update.connection === 'open') {
+        this.open = true;
+        this.retryMs = RETRY_MIN_MS;
+        const me = this.options.auth.state.creds.me;
+        this.options.callbacks.onOpen({ id: me?.id ?? '', lid: me?.lid ?? null, pushName: me?.name ?? null });
+      }
+      if (update.connection === 'close') this.onClose(statusOf(update.lastDisconnect?.error));
+    });
+  }
+
+  private onClose(statusCode: number): void {
+    this.open = false;
+    this.socket = null;
+    if (this.terminated) return;
+    if (statusCode === DisconnectReason.loggedOut) return this.terminate('logged_out');
+    if (statusCode === DisconnectReason.connectionReplaced) return this.terminate('replaced');
+    const retryInMs = statusCode === DisconnectReason.restartRequired ? 0 : this.retryMs;
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+    this.options.callbacks.onDisconnected(statusCode, retryInMs);
+    this.retryTimer = setTimeout(() => this.start(), retryInMs);
+  }
+
+  private onWriteFailure(error: unknown): void {
+    if (error instanceof LeaseLostError) {
+      // Another worker owns the login now: never keep a second socket open for it.
+      void this.stop('lease_lost');
+      return;
+    }
+    this.options.logger.error({ err: error }, 'saving auth state failed');
+  }
+
+  private terminate(reason: TerminalReason): void {
+    if (this.terminated) return;
+    this.terminated = true;
+    this.open = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.options.callbacks.onTerminated(reason);
+  }
+
+  private connected(): WASocket {
+    if (!this.open || !this.socket) throw new GatewayError('session_not_connected', 'the WhatsApp session is not connected');
+    return this.socket;
+  }
+
+  /** `messageId` fixes WhatsApp's id for the message: sending it twice is then one message, not two. */
+  async sendText(chat: string, text: string, messageId?: string): Promise<WAMessage> {
+    const sent = await this.connected().sendMessage(chat, { text }, messageId ? { messageId } : {});
+    if (!sent) throw new GatewayError('internal', 'WhatsApp did not return the sent message');
+    return sent;
+  }
+
+  /** Deletes a message for everyone; `key.participant` set and `fromMe` false for a group admin revoke. */
+  async revoke(chat: string, key: WAMessageKey, messageId?: string): Promise<WAMessage> {
+    const sent = await this.connected().sendMessage(chat, { delete: { ...key } }, messageId ? { messageId } : {});
+    if (!sent) throw new GatewayError('internal', 'WhatsApp did not return the revoke message');
+    return sent;
+  }
+
+  async requestPairingCode(phone: string): Promise<string> {
+    if (!this.socket) throw new GatewayError('session_not_connected', 'the session is not running');
+    return this.socket.requestPairingCode(phone);
+  }
+
+  /** Closes the socket, keeps the login. */
+  async stop(reason: TerminalReason = 'stopped'): Promise<void> {
+    const socket = this.socket;
+    this.terminate(reason);
+    this.socket = null;
+    if (socket) await socket.end(undefined);
+  }
+
+  /** Unlinks the device from the phone. */
+  async logout(): Promise<void> {
+    const socket = this.socket;
+    this.terminate('logged_out');
+    this.socket = null;
+    if (socket) await socket.logout().catch(() => socket.end(undefined));
+  }
+}

@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { inject } from 'vitest';
+import { createDbClient, type DbClient } from '@wagw/db';
+import { findFreePort } from '@wagw/embedded';
+import { createTestTenant, type TestTenant } from '@wagw/testing';
+import { WaEmulator } from '@wagw/wa-emulator';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface AppProcess {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** The gateway system as production runs it: real processes over one Postgres and one Redis. */
+export class E2eSystem {
+  readonly emulator = new WaEmulator();
+  readonly db: DbClient = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
+  gateway!: AppProcess;
+  readonly workers = new Map<string, AppProcess>();
+  private dispatcher: AppProcess | null = null;
+  private readonly all: AppProcess[] = [];
+
+  async start(options: { workers?: string[] } = {}): Promise<void> {
+    await this.emulator.start();
+    this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: '10000' });
+    for (const workerId of options.workers ?? ['worker-a']) await this.startWorker(workerId);
+    this.dispatcher = await this.spawnApp('webhook-dispatcher', {});
+  }
+
+  async startWorker(workerId: string): Promise<AppProcess> {
+    const worker = await this.spawnApp('session-worker', {
+      WORKER_ID: workerId,
+      WA_WEBSOCKET_URL: this.emulator.url,
+      WA_TRUST_ROOT_KEY: this.emulator.rootPublicKey.toString('hex'),
+    });
+    this.workers.set(workerId, worker);
+    return worker;
+  }
+
+  private async spawnApp(name: string, env: Record<string, string>): Promise<AppProcess> {
+    const port = await findFreePort();
+    let output = '';
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps', name, 'dist', 'main.js')], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        DATABASE_URL: inject('databaseUrl'),
+        REDIS_URL: inject('redisUrl'),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        HEALTH_PORT: String(port),
+        LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'warn',
+        NODE_ENV: 'test',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    const app: AppProcess = { name, child, port, output: () => output, exited };
+    this.all.push(app);
+    const deadline = Date.now() + 20_000;
+    while ((await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status, () => 0)) !== 200) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not become ready:\n${output}`);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+    return app;
+  }
+
+  async stopApp(app: AppProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    app.child.kill(signal);
+    return app.exited;
+  }
+
+  tenant(): Promise<TestTenant> {
+    return createTestTenant(this.db);
+  }
+
+  async api(path: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+    const headers: Record<string, string> = { ...(init.headers ?? {}) };
+    if (init.token) headers['authorization'] = `Bearer ${init.token}`;
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`http://127.0.0.1:${this.gateway.port}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  async waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- logs ---\n${this.all.map((app) => `[${app.name}] ${app.output().slice(-3000)}`).join('\n')}`);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+  }
+
+  /** Creates and starts a session for `tenant`, scans its QR as `phone`, and waits until it is connected. */
+  async connectedSession(tenant: TestTenant, phone: string, name = `s-${phone}`): Promise<string> {
+    const created = await this.api('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, body: { name, start: true } });
+    if (created.status !== 201) throw new Error(`create failed: ${JSON.stringify(created)}`);
+    const sessionId = created.body['id'] as string;
+    const qr = await this.waitFor(async () => {
+      const response = await this.api(`/api/v1/sessions/${sessionId}/qr`, { token: tenant.apiKey });
+      return response.status === 200 ? (response.body['qr'] as string) : undefined;
+    }, 'a QR code');
+    await this.emulator.scanQr(qr, phone);
+    await this.waitFor(async () => (await this.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).body['status'] === 'connected' || undefined, 'connected');
+    return sessionId;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.filter((app) => app.child.exitCode === null).map((app) => this.stopApp(app)));
+    await this.emulator.stop();
+    await this.db.$disconnect();
+  }
+}

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { proto } from '@whiskeysockets/baileys';
+import type { TestTenant } from '@wagw/testing';
+import { E2eSystem } from './harness.js';
+
+describe('sessions and the revoke path, end to end (real processes, Postgres, Redis, emulator)', { timeout: 120_000 }, () => {
+  const system = new E2eSystem();
+  let tenant: TestTenant;
+  const phone = '15552000001';
+  const peer = '15552000002';
+  let sessionId: string;
+
+  beforeAll(async () => {
+    await system.start();
+    system.emulator.createAccount({ phone, pushName: 'Gateway Phone' });
+    system.emulator.createAccount({ phone: peer, pushName: 'Peer' });
+    tenant = await system.tenant();
+  }, 60_000);
+
+  afterAll(async () => {
+    await system.stop();
+  });
+
+  it('creates a session, shows its QR, and connects once the phone scans it', async () => {
+    sessionId = await system.connectedSession(tenant, phone);
+    const session = await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey });
+    expect(session.body).toMatchObject({ status: 'connected', me: { id: `${phone}@s.whatsapp.net` }, worker: { id: 'worker-a' }, createdBy: expect.any(String) });
+  });
+
+  it('sends a text the peer decrypts, with a complete SendResult', async () => {
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'hello from the API' } });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toEqual({ mode: 'sync', outboxId: expect.stringMatching(/^[0-9a-f-]{36}$/), replayed: false, status: 'sent', timestamp: expect.any(Number), waMessageId: expect.stringMatching(/^3EB0/) });
+    expect(Math.abs((sent.body['timestamp'] as number) - Date.now() / 1000)).toBeLessThan(60);
+    const received = await system.waitFor(async () => system.emulator.received(peer).find((message) => message.id === sent.body['waMessageId']), 'the peer to get it');
+    expect(received.message.extendedTextMessage?.text ?? received.message.conversation).toBe('hello from the API');
+  });
+
+  it('revokes it (200 SendResult), the peer gets one REVOKE, the message is marked revoked, and a replay acts no more', async () => {
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'to be deleted' } });
+    const mid = sent.body['waMessageId'] as string;
+    const revokes = () => system.emulator.received(peer).filter((message) => message.message.protocolMessage?.type === proto.Message.ProtocolMessage.Type.REVOKE && message.message.protocolMessage.key?.id === mid);
+
+    const revoke = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'DELETE', token: tenant.apiKey, body: {}, headers: { 'idempotency-key': `revoke-${mid}` } });
+    expect(revoke.status).toBe(200);
+    expect(revoke.body).toEqual({ mode: 'sync', outboxId: expect.any(String), replayed: false, status: 'sent', timestamp: expect.any(Number), waMessageId: expect.any(String) });
+    expect(revoke.body['waMessageId']).not.toBe(mid);
+    await system.waitFor(async () => revokes().length === 1 || undefined, 'the REVOKE at the peer');
+    expect(revokes()[0]?.edit).toBe('7');
+
+    const stored = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { token: tenant.apiKey });
+    expect(stored.body).toMatchObject({ id: mid, fromMe: true, revokedAt: expect.any(String), text: null });
+
+    const again = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'DELETE', token: tenant.apiKey, body: {}, headers: { 'idempotency-key': `revoke-${mid}` } });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ ...revoke.body, replayed: true });
+    await new Promise((resolveWait) => setTimeout(resolveWait, 300));
+    expect(revokes()).toHaveLength(1);
+
+    // The same key for another message is a different request.
+    const other = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'another' } });
+    const reused = await system.api(`/api/v1/sessions/${sessionId}/messages/${other.body['waMessageId'] as string}`, { method: 'DELETE', token: tenant.apiKey, body: {}, headers: { 'idempotency-key': `revoke-${mid}` } });
+    expect(reused.status).toBe(422);
+    expect(reused.body).toMatchObject({ error: { code: 'idempotency_key_reused' } });
+  });
+
+  it('reconnects from stored creds after a worker restart, without a new QR', async () => {
+    const linkedBefore = system.emulator.linkedDevices(phone).length;
+    const worker = system.workers.get('worker-a');
+    if (!worker) throw new Error('no worker');
+    expect(await system.stopApp(worker)).toBe(0);
+    await system.startWorker('worker-a');
+    await system.waitFor(async () => {
+      const session = await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey });
+      return session.body['status'] === 'connected' && (session.body['worker'] as { epoch: number } | null)?.epoch !== undefined || undefined;
+    }, 'connected again');
+    expect(system.emulator.linkedDevices(phone)).toHaveLength(linkedBefore);
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'after restart' } });
+    expect(sent.status).toBe(200);
+  });
+});
