@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GatewayError, isErrorCode, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
-import type { AuditLogRepository, MessagesRepository, OutboxOperation, OutboxRepository, SessionsRepository, WhatsAppSession } from '@wagw/db';
+import type { AuditLogRepository, MessagesRepository, OutboxOperation, OutboxRepository, SessionsRepository, StoredMessage, WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { CommandDispatcher, DispatchTimeoutError } from './command-dispatcher.js';
 
@@ -21,6 +21,18 @@ function canonicalHash(value: unknown): string {
       ? input
       : Object.fromEntries(Object.entries(input as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]));
   return createHash('sha256').update(JSON.stringify(sorted(value))).digest('hex');
+}
+
+/**
+ * The key participant WhatsApp knows the author by, when `given` names the stored message's author in
+ * either of its forms (phone-number JID or LID); null when it names someone else.
+ */
+function authorOf(stored: StoredMessage, given: string): string | null {
+  const raw = stored.raw as { key?: { participant?: string | null; participantAlt?: string | null; remoteJidAlt?: string | null } } | null;
+  const bare = (jid: string | null | undefined): string => (jid ?? '').replace(/:\d+@/, '@');
+  const known = [stored.senderJid, raw?.key?.participant, raw?.key?.participantAlt].filter((jid): jid is string => typeof jid === 'string' && jid.length > 0);
+  if (!known.some((jid) => bare(jid) === bare(given))) return null;
+  return raw?.key?.participant ?? stored.senderJid;
 }
 
 function rethrowStored(operation: OutboxOperation): never {
@@ -65,7 +77,8 @@ export class SessionCommandsService {
     const session = await this.requireSession(principal, sessionId);
     const stored = await this.messages.find(principal.orgId, sessionId, messageId, body.chat);
     if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
-    const sender = body.sender === undefined || body.sender === '' ? undefined : body.sender;
+    const sender = body.sender === undefined || body.sender === '' ? undefined : authorOf(stored, body.sender);
+    if (body.sender && !sender) throw new GatewayError('not_found', 'message not found for this sender', { message: messageId, sender: body.sender });
     const command: SessionCommand = { type: 'revoke', chat: body.chat ?? stored.chatJid, messageId, ...(sender ? { sender } : {}) };
     const result = await this.run(principal, session, 'revoke', command, idempotencyKey);
     if (!result.replayed) {

@@ -64,6 +64,13 @@ export function toStoredMessage(message: WAMessage, me: string | null): StoredMe
     text: textOf(content),
     timestamp: toSeconds(message.messageTimestamp),
     ack: message.status ?? 0,
-    raw: JSON.parse(JSON.stringify(proto.WebMessageInfo.toObject(proto.WebMessageInfo.fromObject(message)), BufferJSON.replacer)),
+    raw: JSON.parse(
+      JSON.stringify(
+        // The protobuf round trip drops Baileys' key additions (participantAlt, remoteJidAlt,
+        // addressingMode): the PN/LID pair of the author is exactly what a group revoke needs later.
+        { ...proto.WebMessageInfo.toObject(proto.WebMessageInfo.fromObject(message)), key: { ...message.key } },
+        BufferJSON.replacer,
+      ),
+    ),
   };
 }
