@@ -25,9 +25,12 @@ export class E2eSystem {
   private dispatcher: AppProcess | null = null;
   private readonly all: AppProcess[] = [];
 
-  async start(options: { workers?: string[] } = {}): Promise<void> {
+  private workerEnv: Record<string, string> = {};
+
+  async start(options: { workers?: string[]; commandTimeoutMs?: number; leaseTtlMs?: number } = {}): Promise<void> {
     await this.emulator.start();
-    this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: '10000' });
+    this.workerEnv = { SESSION_LEASE_TTL_MS: String(options.leaseTtlMs ?? 15_000) };
+    this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: String(options.commandTimeoutMs ?? 10_000) });
     for (const workerId of options.workers ?? ['worker-a']) await this.startWorker(workerId);
     this.dispatcher = await this.spawnApp('webhook-dispatcher', {});
   }
@@ -37,6 +40,7 @@ export class E2eSystem {
       WORKER_ID: workerId,
       WA_WEBSOCKET_URL: this.emulator.url,
       WA_TRUST_ROOT_KEY: this.emulator.rootPublicKey.toString('hex'),
+      ...this.workerEnv,
     });
     this.workers.set(workerId, worker);
     return worker;

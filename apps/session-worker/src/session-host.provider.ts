@@ -38,6 +38,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       outbox,
       logger,
       socketOptions,
+      leaseTtlMs: env.SESSION_LEASE_TTL_MS,
     });
   }
 

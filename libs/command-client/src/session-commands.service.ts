@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GatewayError, isErrorCode, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import type { AuditLogRepository, MessagesRepository, OutboxOperation, OutboxRepository, SessionsRepository, StoredMessage, WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
-import { CommandDispatcher, DispatchTimeoutError } from './command-dispatcher.js';
+import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
 
 export interface RevokeRequest {
   chat?: string | undefined;

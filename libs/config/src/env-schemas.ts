@@ -55,7 +55,9 @@ export const sessionWorkerEnvSchema = baseEnvSchema
     HOST: z.string().min(1).default('0.0.0.0'),
     /** Internal port: health and metrics only. */
     HEALTH_PORT: port.default(3001),
-    WORKER_ID: z.string().min(1).max(100).optional(),
+    WORKER_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . - only').optional(),
+    /** How long a session's lease outlives a dead worker: failover happens within about this long. */
+    SESSION_LEASE_TTL_MS: z.coerce.number().int().min(3_000).max(120_000).default(15_000),
     /** Connect to this WhatsApp Web endpoint instead of WhatsApp's (the emulator, for tests and the demo). */
     WA_WEBSOCKET_URL: url(['ws:', 'wss:']).optional(),
     /** Trust this root key for the endpoint's certificates; only with WA_WEBSOCKET_URL. Never in production. */

@@ -105,6 +105,20 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     expect(revoked.message.protocolMessage?.key?.id).toBe(sentId);
   });
 
+  it('delivers a message sent twice with one id only once, as WhatsApp does', async () => {
+    const phone = newPhone();
+    const peer = newPhone();
+    emulator.createAccount({ phone });
+    emulator.createAccount({ phone: peer });
+    const gateway = client();
+    await gateway.pairByQr(phone);
+    await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'once' }, { messageId: '3EB0DEDUPTEST00000001' });
+    await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'once' }, { messageId: '3EB0DEDUPTEST00000001' });
+    await gateway.waitFor(() => emulator.received(peer).some((message) => message.id === '3EB0DEDUPTEST00000001') || undefined, 'the first copy');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(emulator.received(peer).filter((message) => message.id === '3EB0DEDUPTEST00000001')).toHaveLength(1);
+  });
+
   describe('inbound', () => {
     async function pairedGatewayAndPeer(): Promise<{ gateway: TestClient; phone: string; peer: string }> {
       const phone = newPhone();

@@ -106,6 +106,8 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   /** Stanzas for linked devices that were offline, delivered at their next login (like WhatsApp's offline queue). */
   private readonly offlineQueue = new Map<LinkedDevice, BinaryNode[]>();
   private nextMessageNumber = 1;
+  /** `senderDevice|messageId` of every message accepted: a re-sent id is acknowledged, not delivered twice. */
+  private readonly accepted = new Set<string>();
   /** Accounts whose next messages get an error ack (failure injection). */
   private readonly errorAcks = new Map<string, number>();
 
@@ -687,6 +689,13 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       this.log('message-error-ack', { id, error: errorAck });
       return;
     }
+    const acceptedKey = `${senderJid}|${id}`;
+    if (this.accepted.has(acceptedKey)) {
+      this.log('duplicate-dropped', { id, from: senderJid });
+      connection.send(node('ack', { class: 'message', id, from: chat, t: String(Math.floor(Date.now() / 1000)) }));
+      return;
+    }
+    this.accepted.add(acceptedKey);
     const record = (phone: string, deviceId: number, message: proto.IMessage): void => {
       const received: ReceivedMessage = { to: { phone, deviceId }, from: senderJid, chat, id, edit: stanza.attrs['edit'], message };
       this.inbox.push(received);
