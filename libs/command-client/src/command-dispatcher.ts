@@ -1,4 +1,5 @@
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
 import {
   commandQueueName,
   decodeLease,
@@ -6,14 +7,11 @@ import {
   redisKeys,
   type CommandJob,
   type CommandOutcome,
+  type CommandReply,
   type SessionCommand,
 } from '@wagw/contracts';
 import { closeRedisConnection, createRedisConnection, type RedisConnection } from '@wagw/queue';
 
-interface WorkerChannel {
-  queue: Queue;
-  events: QueueEvents;
-}
 
 export interface DispatchRequest {
   outboxId: string;
@@ -31,29 +29,60 @@ export class DispatchTimeoutError extends Error {
 
 /**
  * Routes a command to the worker holding the session's lease, through that worker's BullMQ queue, and
- * waits for its reply (QueueEvents `waitUntilFinished`). A `session_moved` answer is re-routed once;
- * when the wait runs out, the job's final state is read before giving up, so no reply is lost.
+ * waits for the worker to push the outcome to this gateway's own reply list (measured faster than
+ * QueueEvents `waitUntilFinished`: see bench/results/request-reply.json). A `session_moved` answer is
+ * re-routed once; when the wait runs out, the job's final state is read before giving up, so no reply
+ * is lost.
  */
 export class CommandDispatcher {
-  private readonly channels = new Map<string, WorkerChannel>();
+  private readonly queues = new Map<string, Queue>();
+  private readonly waiting = new Map<string, (outcome: CommandOutcome) => void>();
+  private readonly replyList = redisKeys.replies(randomUUID());
+  private readonly replyReader: RedisConnection;
+  private reading = true;
+  private readonly readerLoop: Promise<void>;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly redisUrl: string,
-  ) {}
+  ) {
+    this.replyReader = createRedisConnection(redisUrl, 'gateway-replies');
+    this.readerLoop = this.readReplies();
+  }
 
-  private channel(workerId: string): WorkerChannel {
-    let channel = this.channels.get(workerId);
-    if (!channel) {
-      const name = commandQueueName(workerId);
-      channel = {
-        queue: new Queue(name, { connection: createRedisConnection(this.redisUrl, `dispatch-${name}`) }),
-        events: new QueueEvents(name, { connection: createRedisConnection(this.redisUrl, `events-${name}`) }),
-      };
-      channel.events.setMaxListeners(0);
-      this.channels.set(workerId, channel);
+  private async readReplies(): Promise<void> {
+    while (this.reading) {
+      const popped = await this.replyReader.brpop(this.replyList, 1).catch(() => null);
+      if (!popped) continue;
+      const reply = JSON.parse(popped[1]) as CommandReply;
+      this.waiting.get(reply.jobId)?.(reply.outcome);
     }
-    return channel;
+  }
+
+  private queue(workerId: string): Queue {
+    let queue = this.queues.get(workerId);
+    if (!queue) {
+      const name = commandQueueName(workerId);
+      queue = new Queue(name, { connection: createRedisConnection(this.redisUrl, `dispatch-${name}`) });
+      // Every concurrent `add` waits on the queue's readiness: dozens in flight are normal here.
+      queue.setMaxListeners(0);
+      this.queues.set(workerId, queue);
+    }
+    return queue;
+  }
+
+  private waitForReply(jobId: string, timeoutMs: number): Promise<CommandOutcome | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(jobId);
+        resolve(null);
+      }, timeoutMs);
+      this.waiting.set(jobId, (outcome) => {
+        clearTimeout(timer);
+        this.waiting.delete(jobId);
+        resolve(outcome);
+      });
+    });
   }
 
   async dispatch(request: DispatchRequest, timeoutMs: number): Promise<CommandOutcome> {
@@ -61,23 +90,18 @@ export class CommandDispatcher {
     for (let attempt = 0; ; attempt += 1) {
       const lease = decodeLease(await this.redis.get(redisKeys.lease(request.sessionId)));
       if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId: request.sessionId });
-      const { queue, events } = this.channel(lease.workerId);
-      const data: CommandJob = { ...request, epoch: lease.epoch, deadline };
-      const job = await queue.add(request.command.type, data, {
-        jobId: `${request.outboxId}-${lease.epoch}-${attempt}`,
-        attempts: 1,
-        removeOnComplete: { age: 3_600, count: 10_000 },
-        removeOnFail: { age: 86_400 },
-      });
-      let outcome: CommandOutcome;
-      try {
-        outcome = (await job.waitUntilFinished(events, Math.max(1, deadline - Date.now()))) as CommandOutcome;
-      } catch (error) {
-        // The event may have been missed: the job's state is the truth.
-        const finished = await Job.fromId(queue, job.id ?? '');
+      const queue = this.queue(lease.workerId);
+      const jobId = `${request.outboxId}-${lease.epoch}-${attempt}`;
+      const data: CommandJob = { ...request, epoch: lease.epoch, deadline, replyTo: this.replyList };
+      // Listen before adding: a fast worker may answer before `add` returns.
+      const reply = this.waitForReply(jobId, Math.max(1, deadline - Date.now()));
+      await queue.add(request.command.type, data, { jobId, attempts: 1, removeOnComplete: { age: 3_600, count: 10_000 }, removeOnFail: { age: 86_400 } });
+      let outcome = await reply;
+      if (outcome === null) {
+        // The reply may have been lost (a Redis failover, this process restarting): the job's state is the truth.
+        const finished = await Job.fromId(queue, jobId);
         if (finished && (await finished.isCompleted())) outcome = finished.returnvalue as CommandOutcome;
-        else if (Date.now() >= deadline) throw new DispatchTimeoutError(request.outboxId);
-        else throw error;
+        else throw new DispatchTimeoutError(request.outboxId);
       }
       if (!outcome.ok && outcome.error.code === 'session_moved' && attempt === 0) continue;
       return outcome;
@@ -85,12 +109,14 @@ export class CommandDispatcher {
   }
 
   async close(): Promise<void> {
-    for (const { queue, events } of this.channels.values()) {
-      const connections = [queue.opts.connection, events.opts.connection] as unknown as RedisConnection[];
-      await events.close();
+    this.reading = false;
+    await this.readerLoop;
+    await closeRedisConnection(this.replyReader);
+    for (const queue of this.queues.values()) {
+      const connection = queue.opts.connection as unknown as RedisConnection;
       await queue.close();
-      for (const connection of connections) await closeRedisConnection(connection).catch(() => undefined);
+      await closeRedisConnection(connection).catch(() => undefined);
     }
-    this.channels.clear();
+    this.queues.clear();
   }
 }

@@ -40,6 +40,8 @@ export const commandJobSchema = z.object({
   /** Unix ms after which the caller has given up: the worker drops the job and marks it expired. */
   deadline: z.number().int().positive(),
   command: lazyCommand,
+  /** The gateway's reply list: the worker pushes `{jobId, outcome}` there (faster than QueueEvents). */
+  replyTo: z.string().min(1).max(200).optional(),
 });
 export type CommandJob = z.infer<typeof commandJobSchema>;
 
@@ -72,6 +74,8 @@ export const redisKeys = {
   workers: 'wagw:workers',
   /** The newest QR string of a session waiting for a scan. */
   qr: (sessionId: string) => `wagw:qr:${sessionId}`,
+  /** One gateway process's reply list (see `CommandJob.replyTo`). */
+  replies: (gatewayId: string) => `wagw:replies:${gatewayId}`,
   /** Nudges workers to look at a session now rather than at their next placement tick. */
   sessionChanged: 'wagw:session-changed',
 } as const;
@@ -94,3 +98,9 @@ export function decodeLease(value: string | null): Lease | null {
 
 export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
 export type SessionCommand = z.infer<typeof sessionCommandSchema>;
+
+/** What a worker pushes to a gateway's reply list. */
+export interface CommandReply {
+  jobId: string;
+  outcome: CommandOutcome;
+}

@@ -1,5 +1,7 @@
 import { Worker } from 'bullmq';
-import { commandJobSchema, commandQueueName, redisKeys, type CommandOutcome } from '@wagw/contracts';
+import { commandJobSchema, commandQueueName, redisKeys, type CommandOutcome, type CommandReply } from '@wagw/contracts';
+
+const REPLY_LIST_TTL_MS = 60_000;
 import type { OutboxRepository } from '@wagw/db';
 import { createRedisConnection, closeRedisConnection, type RedisConnection } from '@wagw/queue';
 import type { TerminalReason } from '@wagw/whatsapp';
@@ -49,7 +51,12 @@ export class SessionHost {
     await this.leases.heartbeat(0);
     this.commandWorker = new Worker(
       commandQueueName(this.options.workerId),
-      async (job): Promise<CommandOutcome> => this.executor.handle(commandJobSchema.parse(job.data)),
+      async (job): Promise<CommandOutcome> => {
+        const command = commandJobSchema.parse(job.data);
+        const outcome = await this.executor.handle(command);
+        if (command.replyTo) await this.reply(command.replyTo, { jobId: job.id ?? '', outcome });
+        return outcome;
+      },
       { connection: createRedisConnection(this.options.redisUrl, `commands-${this.options.workerId}`), concurrency: this.options.commandConcurrency ?? 32 },
     );
     this.commandWorker.on('error', (error) => logger.error({ err: error }, 'command worker error'));
@@ -61,6 +68,11 @@ export class SessionHost {
     this.timers.push(setInterval(() => this.schedulePlacement(), this.options.placementIntervalMs ?? 1_000));
     this.schedulePlacement();
     logger.info({ workerId: this.options.workerId }, 'session host started');
+  }
+
+  /** Pushes the outcome to the waiting gateway; the list expires if that gateway died. */
+  private async reply(list: string, reply: CommandReply): Promise<void> {
+    await this.options.redis.multi().lpush(list, JSON.stringify(reply)).pexpire(list, REPLY_LIST_TTL_MS).exec();
   }
 
   private schedulePlacement(): void {
