@@ -16,9 +16,9 @@ interface Launch {
 }
 
 /** `npm start` as a terminal runs it: its own process group, so Ctrl-C (SIGINT) reaches every process in it. */
-function launch(env: Record<string, string>): Launch {
+function launch(env: Record<string, string>, args: string[] = []): Launch {
   let output = '';
-  const child = spawn(process.execPath, [START], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [START, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
@@ -102,5 +102,60 @@ describe('npm start (embedded runtime)', () => {
     expect(again.status).toBe(200);
     process.kill(-(second.child.pid as number), 'SIGINT');
     expect(await second.exited).toBe(0);
+  });
+
+  it('--demo: pairs, sends and revokes against the emulator without a phone, as the README walks through', { timeout: 180_000 }, async () => {
+    const demoDir = mkdtempSync(join(tmpdir(), 'wagw-demo-'));
+    const ports = {
+      PORT: await findFreePort(),
+      WORKER_HEALTH_PORT: await findFreePort(),
+      DISPATCHER_HEALTH_PORT: await findFreePort(),
+      DEV_JWKS_PORT: await findFreePort(),
+      EMBEDDED_PG_PORT: await findFreePort(),
+      EMBEDDED_REDIS_PORT: await findFreePort(),
+      WA_EMULATOR_PORT: await findFreePort(),
+      WA_EMULATOR_CONTROL_PORT: await findFreePort(),
+      DEMO_WEBHOOK_SINK_PORT: await findFreePort(),
+    };
+    const env = { WAGW_DATA_DIR: demoDir, LOG_LEVEL: 'warn', ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])) };
+    const demo = launch(env, ['--demo']);
+    running.push(demo);
+    try {
+      await expect.poll(() => demo.output(), { timeout: 90_000, interval: 250 }).toContain('WhatsApp gateway is up');
+      expect(demo.output()).toContain('DEMO: WhatsApp emulator control API');
+      const { apiUrl, apiKey } = JSON.parse(readFileSync(join(demoDir, 'bootstrap.json'), 'utf8')) as { apiUrl: string; apiKey: string };
+      const control = `http://127.0.0.1:${ports.WA_EMULATOR_CONTROL_PORT}`;
+      const api = async (path: string, method = 'GET', body?: unknown): Promise<Record<string, unknown>> => {
+        const response = await fetch(`${apiUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return (await response.json()) as Record<string, unknown>;
+      };
+
+      const session = await api('/api/v1/sessions', 'POST', { name: 'demo', start: true });
+      let qr: unknown;
+      await expect
+        .poll(async () => (qr = (await api(`/api/v1/sessions/${String(session['id'])}/qr`))['qr']), { timeout: 30_000 })
+        .toEqual(expect.any(String));
+      const scanned = await fetch(`${control}/accounts/15550001111/scan`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ qr }) });
+      expect(scanned.status).toBe(201);
+      await expect.poll(async () => (await api(`/api/v1/sessions/${String(session['id'])}`))['status'], { timeout: 30_000 }).toBe('connected');
+
+      const sent = await api(`/api/v1/sessions/${String(session['id'])}/messages`, 'POST', { chat: '15550002222@s.whatsapp.net', text: 'hello from the demo' });
+      expect(sent).toMatchObject({ status: 'sent', waMessageId: expect.any(String) });
+      const received = async (): Promise<Array<{ id: string; message: { conversation?: string; extendedTextMessage?: { text?: string }; protocolMessage?: { key?: { id?: string } } } }>> =>
+        ((await (await fetch(`${control}/accounts/15550002222/received`)).json()) as { messages: [] }).messages;
+      await expect.poll(async () => (await received()).some((message) => message.id === sent['waMessageId'])).toBe(true);
+
+      const revoked = await api(`/api/v1/sessions/${String(session['id'])}/messages/${String(sent['waMessageId'])}`, 'DELETE', {});
+      expect(revoked).toMatchObject({ mode: 'sync', status: 'sent', replayed: false });
+      await expect.poll(async () => (await received()).some((message) => message.message.protocolMessage?.key?.id === sent['waMessageId'])).toBe(true);
+    } finally {
+      process.kill(-(demo.child.pid as number), 'SIGINT');
+    }
+    expect(await demo.exited, demo.output()).toBe(0);
+    rmSync(demoDir, { recursive: true, force: true });
   });
 });

@@ -17,6 +17,7 @@ import {
 } from '@wagw/embedded';
 import { createLogger } from '@wagw/observability';
 import { ensureBootstrap } from './bootstrap.js';
+import { DEMO_FRIEND, DEMO_PHONE, startDemo, type Demo } from './demo.js';
 import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, serveDevJwks } from './dev-jwks.js';
 import { EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT } from './embedded-database.js';
 import { BOOTSTRAP_FILE, DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from './paths.js';
@@ -48,6 +49,8 @@ async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
 async function main(): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
   const development = (process.env['NODE_ENV'] ?? 'development') !== 'production';
+  const demoMode = process.argv.slice(2).includes('--demo');
+  if (demoMode && !development) throw new Error('--demo runs a WhatsApp emulator: it is for development only');
   const apiPort = portFrom('PORT', 3000);
   const workerPort = portFrom('WORKER_HEALTH_PORT', 3001);
   const dispatcherPort = portFrom('DISPATCHER_HEALTH_PORT', 3002);
@@ -111,6 +114,14 @@ async function main(): Promise<void> {
       Object.assign(authEnv, { AUTH_JWKS_URL: jwks.url, AUTH_JWT_ISSUER: DEV_JWT_ISSUER, AUTH_JWT_AUDIENCE: DEV_JWT_AUDIENCE });
     }
 
+    let demo: Demo | null = null;
+    if (demoMode) {
+      demo = await startDemo({ emulator: portFrom('WA_EMULATOR_PORT', 3020), control: portFrom('WA_EMULATOR_CONTROL_PORT', 3021), sink: portFrom('DEMO_WEBHOOK_SINK_PORT', 3030) });
+      const started = demo;
+      stops.push(() => started.stop());
+      logger.warn({ websocketUrl: demo.emulator.url }, 'demo mode: session workers talk to the WhatsApp emulator, not WhatsApp');
+    }
+
     const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: development ? 'development' : 'production',
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
     };
     const entry = (app: string): string => join(REPO_ROOT, 'apps', app, 'dist', 'main.js');
     supervisor.start({ name: 'api-gateway', command: process.execPath, args: [entry('api-gateway')], env: { ...baseEnv, ...authEnv, PORT: String(apiPort) } });
-    supervisor.start({ name: 'session-worker', command: process.execPath, args: [entry('session-worker')], env: { ...baseEnv, HEALTH_PORT: String(workerPort) } });
+    supervisor.start({ name: 'session-worker', command: process.execPath, args: [entry('session-worker')], env: { ...baseEnv, ...(demo?.workerEnv ?? {}), HEALTH_PORT: String(workerPort) } });
     supervisor.start({ name: 'webhook-dispatcher', command: process.execPath, args: [entry('webhook-dispatcher')], env: { ...baseEnv, HEALTH_PORT: String(dispatcherPort) } });
 
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -135,6 +146,14 @@ async function main(): Promise<void> {
         : `  owner API key: in ${BOOTSTRAP_FILE}`,
       `  try: curl -H "Authorization: Bearer $(node -p "require('${BOOTSTRAP_FILE}').apiKey")" ${apiUrl}/api/v1/sessions`,
       ...(authEnv['AUTH_JWKS_URL'] ? ['  a login JWT for the org dashboard API: npm run token -- --role admin'] : []),
+      ...(demo
+        ? [
+            '',
+            `  DEMO: WhatsApp emulator control API ${demo.controlUrl}, webhook sink ${demo.sinkUrl}`,
+            `  phone to link: ${DEMO_PHONE} ("Demo Phone"); a friend to write to: ${DEMO_FRIEND}@s.whatsapp.net`,
+            '  walk-through: README.md, "Try it without a phone"',
+          ]
+        : []),
       '  Ctrl-C stops everything.',
       '',
     ];
