@@ -7,6 +7,7 @@ import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
+import { OperationsController } from './messages/operations.controller.js';
 import { commandClientProviders } from './command-client.providers.js';
 
 @Module({})
@@ -20,7 +21,7 @@ export class ApiGatewayModule {
         AuthModule.forRoot(authOptionsFromEnv(env)),
         HealthModule,
       ],
-      controllers: [SessionsController, MessagesController],
+      controllers: [SessionsController, MessagesController, OperationsController],
       providers: commandClientProviders(env),
     };
   }

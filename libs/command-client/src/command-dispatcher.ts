@@ -85,6 +85,19 @@ export class CommandDispatcher {
     });
   }
 
+  /** Hands the command to the session's worker without waiting (`Prefer: respond-async`). */
+  async enqueue(request: DispatchRequest, deadlineMs: number): Promise<void> {
+    const lease = decodeLease(await this.redis.get(redisKeys.lease(request.sessionId)));
+    if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId: request.sessionId });
+    const data: CommandJob = { ...request, epoch: lease.epoch, deadline: Date.now() + deadlineMs };
+    await this.queue(lease.workerId).add(request.command.type, data, {
+      jobId: `${request.outboxId}-${lease.epoch}-async`,
+      attempts: 1,
+      removeOnComplete: { age: 3_600, count: 10_000 },
+      removeOnFail: { age: 86_400 },
+    });
+  }
+
   async dispatch(request: DispatchRequest, timeoutMs: number): Promise<CommandOutcome> {
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt += 1) {

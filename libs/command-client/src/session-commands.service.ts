@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import { GatewayError, isErrorCode, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
+import { GatewayError, isErrorCode, messageIdFor, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import type { AuditLogRepository, MessagesRepository, OutboxOperation, OutboxRepository, SessionsRepository, StoredMessage, WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
+
+/** How long a queued (asynchronous) command may wait for its worker before it is dropped as expired. */
+const ASYNC_DEADLINE_MS = 5 * 60_000;
 
 export interface RevokeRequest {
   chat?: string | undefined;
@@ -87,13 +90,20 @@ export class SessionCommandsService {
     return result;
   }
 
-  async sendText(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null): Promise<SendResult> {
+  /** `respondAsync`: queue it and answer at once (202); the outcome is readable by `outboxId`. */
+  async sendText(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
     const session = await this.requireSession(principal, sessionId);
     const command: SessionCommand = { type: 'send_text', chat: body.chat, text: body.text, ...(body.replyTo ? { replyTo: body.replyTo } : {}) };
-    return this.run(principal, session, 'send', command, idempotencyKey);
+    return this.run(principal, session, 'send', command, idempotencyKey, respondAsync);
   }
 
-  private async run(principal: Principal, session: WhatsAppSession, kind: 'send' | 'revoke', command: SessionCommand, idempotencyKey: string | null): Promise<SendResult> {
+  async operation(principal: Principal, outboxId: string): Promise<OutboxOperation> {
+    const found = /^[0-9a-f-]{36}$/i.test(outboxId) ? await this.outbox.get(principal.orgId, outboxId) : null;
+    if (!found) throw new GatewayError('not_found', 'operation not found', { operation: outboxId });
+    return found;
+  }
+
+  private async run(principal: Principal, session: WhatsAppSession, kind: 'send' | 'revoke', command: SessionCommand, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
     const requestHash = canonicalHash({ kind, session: session.id, command });
     if (idempotencyKey !== null) {
       const earlier = await this.outbox.findByIdempotencyKey(principal.orgId, idempotencyKey);
@@ -111,6 +121,10 @@ export class SessionCommandsService {
     });
     // Lost a race with a concurrent request carrying the same key.
     if (!creation.created) return this.replay(principal, session, creation.operation, requestHash, command);
+    if (respondAsync) {
+      await this.dispatcher.enqueue({ outboxId: creation.operation.id, orgId: principal.orgId, sessionId: session.id, command }, ASYNC_DEADLINE_MS);
+      return { mode: 'async', outboxId: creation.operation.id, replayed: false, status: 'queued', timestamp: Math.floor(Date.now() / 1000), waMessageId: messageIdFor(creation.operation.id) };
+    }
     return this.dispatch(principal, creation.operation, command);
   }
 

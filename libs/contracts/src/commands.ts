@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ErrorCode, ErrorDetails } from './errors.js';
 
@@ -103,4 +104,14 @@ export type SessionCommand = z.infer<typeof sessionCommandSchema>;
 export interface CommandReply {
   jobId: string;
   outcome: CommandOutcome;
+}
+
+/**
+ * The WhatsApp message id a command is sent with: derived from its outbox id, so that a command run
+ * twice (a job re-run after a crash, a retry with the same Idempotency-Key) sends the same message
+ * again, which WhatsApp drops as a duplicate, instead of a second one. Also lets an asynchronous send
+ * name its message id before it is sent.
+ */
+export function messageIdFor(outboxId: string): string {
+  return `3EB0${createHash('sha256').update(outboxId).digest('hex').slice(0, 18).toUpperCase()}`;
 }

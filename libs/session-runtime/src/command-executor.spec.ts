@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { WAMessage } from '@whiskeysockets/baileys';
-import type { CommandJob, SessionCommand } from '@wagw/contracts';
+import { messageIdFor, type CommandJob, type SessionCommand } from '@wagw/contracts';
 import { createDbClient, OutboxRepository, SessionsRepository } from '@wagw/db';
 import { createLogger } from '@wagw/observability';
 import { createTestTenant, type TestTenant } from '@wagw/testing';
 import { CommandExecutor } from './command-executor.js';
-import { messageIdFor, type SessionRunner } from './session-runner.js';
+import type { SessionRunner } from './session-runner.js';
 
 /** A runner stand-in that counts how often WhatsApp would have been asked. */
 function countingRunner(sessionId: string, epoch: number): { runner: SessionRunner; calls: Array<{ command: SessionCommand; messageId: string }> } {

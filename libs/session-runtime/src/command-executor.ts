@@ -1,7 +1,7 @@
-import { GatewayError, isErrorCode, type CommandJob, type CommandOutcome, type SendResult } from '@wagw/contracts';
+import { GatewayError, isErrorCode, messageIdFor, type CommandJob, type CommandOutcome, type SendResult } from '@wagw/contracts';
 import type { OutboxRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
-import { messageIdFor, type SessionRunner } from './session-runner.js';
+import type { SessionRunner } from './session-runner.js';
 
 function failure(code: GatewayError['code'], message: string, details: Record<string, unknown> = {}): CommandOutcome {
   return { ok: false, error: { code, message, details } };

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
 import { GatewayError, redisKeys, type Lease, type SessionCommand } from '@wagw/contracts';
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
@@ -16,15 +15,6 @@ export interface RunnerDependencies {
 }
 
 const QR_TTL_MS = 60_000;
-
-/**
- * The WhatsApp message id a command is sent with: derived from its outbox id, so that a command run
- * twice (a job re-run after a crash) sends the same message again, which WhatsApp drops as a duplicate,
- * instead of a second one.
- */
-export function messageIdFor(outboxId: string): string {
-  return `3EB0${createHash('sha256').update(outboxId).digest('hex').slice(0, 18).toUpperCase()}`;
-}
 
 export type CommandResult = { message: WAMessage } | { pairingCode: string } | { loggedOut: true };
 

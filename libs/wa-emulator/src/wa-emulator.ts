@@ -612,6 +612,15 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       this.onEncryptIq(connection, iq, first);
       return;
     }
+    const removal = child(iq, 'remove-companion-device');
+    if (xmlns === 'md' && removal) {
+      // The client unlinks itself (logout): its creds never log in again.
+      const device = this.deviceOf(connection);
+      if (device) device.loggedOut = true;
+      this.log('unlinked', { phone: device?.account.phone, deviceId: device?.deviceId });
+      connection.reply(iq);
+      return;
+    }
     const linkCodeReg = child(iq, 'link_code_companion_reg');
     if (xmlns === 'md' && linkCodeReg) {
       this.onLinkCodeIq(connection, iq, linkCodeReg).catch((error: unknown) => this.log('link-code-error', { error: String(error) }));

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, type Page, type Principal, type SendResult } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
@@ -77,14 +78,24 @@ export class MessagesController {
     return this.commands.revoke(principal, params.session, params.mid, request, idempotencyKey(key));
   }
 
-  /** Send a text and wait for WhatsApp to take it. */
+  /** Send a text and wait for WhatsApp to take it; with `Prefer: respond-async`, 202 at once. */
   @Post()
-  @HttpCode(200)
   @RequireCapability('send')
-  send(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Body() body: unknown, @Headers('idempotency-key') key: unknown): Promise<SendResult> {
+  async send(
+    @CurrentPrincipal() principal: Principal,
+    @Param('session') session: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: unknown,
+    @Headers('prefer') prefer: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SendResult> {
     const sessionId = parseInput(sessionIdParam, session, 'path parameters');
     const request = parseInput(sendBody, body, 'body');
-    return this.commands.sendText(principal, sessionId, request, idempotencyKey(key));
+    const respondAsync = typeof prefer === 'string' && /(^|[\s,;])respond-async($|[\s,;])/i.test(prefer);
+    const result = await this.commands.sendText(principal, sessionId, request, idempotencyKey(key), respondAsync);
+    void reply.status(result.mode === 'async' && !result.replayed ? 202 : 200);
+    if (respondAsync) void reply.header('preference-applied', 'respond-async');
+    return result;
   }
 
   @Get()

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestTenant } from '@wagw/testing';
+import { E2eSystem } from './harness.js';
+
+describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () => {
+  const system = new E2eSystem();
+  const phone = '15556000001';
+  const peer = '15556000002';
+  let tenant: TestTenant;
+  let sessionId: string;
+
+  beforeAll(async () => {
+    await system.start();
+    system.emulator.createAccount({ phone });
+    system.emulator.createAccount({ phone: peer, pushName: 'Peer' });
+    tenant = await system.tenant();
+  }, 60_000);
+
+  afterAll(async () => {
+    await system.stop();
+  });
+
+  const session = async (): Promise<Record<string, unknown>> => (await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).body;
+
+  it('creates a stopped session; no QR until it runs; names are unique per organization', async () => {
+    const created = await system.api('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, body: { name: 'support', metadata: { team: 'eu' } } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'stopped', metadata: { team: 'eu' }, me: null, worker: null });
+    sessionId = created.body['id'] as string;
+    expect((await system.api(`/api/v1/sessions/${sessionId}/qr`, { token: tenant.apiKey })).body).toMatchObject({ error: { code: 'conflict' } });
+    expect((await system.api('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, body: { name: 'support' } })).status).toBe(409);
+  });
+
+  it('links by pairing code instead of QR', async () => {
+    await system.api(`/api/v1/sessions/${sessionId}/start`, { method: 'POST', token: tenant.apiKey });
+    await system.waitFor(async () => (await session())['status'] === 'qr' || undefined, 'waiting to be linked');
+    const code = await system.api(`/api/v1/sessions/${sessionId}/pairing-code`, { method: 'POST', token: tenant.apiKey, body: { phone } });
+    expect(code.status).toBe(200);
+    expect(code.body['pairingCode']).toMatch(/^[A-Z0-9]{8}$/);
+    await system.emulator.enterPairingCode(phone, code.body['pairingCode'] as string);
+    await system.waitFor(async () => (await session())['status'] === 'connected' || undefined, 'connected');
+    expect(await session()).toMatchObject({ me: { id: `${phone}@s.whatsapp.net` } });
+  });
+
+  it('sends asynchronously with Prefer: respond-async (202), the outcome readable by outboxId', async () => {
+    const queued = await system.api(`/api/v1/sessions/${sessionId}/messages`, {
+      method: 'POST',
+      token: tenant.apiKey,
+      body: { chat: `${peer}@s.whatsapp.net`, text: 'queued hello' },
+      headers: { prefer: 'respond-async' },
+    });
+    expect(queued.status).toBe(202);
+    expect(queued.body).toMatchObject({ mode: 'async', status: 'queued', replayed: false, waMessageId: expect.stringMatching(/^3EB0/) });
+    await system.waitFor(async () => system.emulator.received(peer).some((message) => message.id === queued.body['waMessageId']) || undefined, 'the queued message at the peer');
+    const operation = await system.waitFor(async () => {
+      const read = await system.api(`/api/v1/operations/${queued.body['outboxId'] as string}`, { token: tenant.apiKey });
+      return read.body['status'] === 'sent' ? read.body : undefined;
+    }, 'the operation to finish');
+    expect(operation).toMatchObject({ kind: 'send', result: { status: 'sent', waMessageId: queued.body['waMessageId'] } });
+  });
+
+  it('lists sent and received messages from our store', async () => {
+    const inbound = await system.emulator.peerSendText({ from: peer, to: phone, text: 'hi back' });
+    const list = await system.waitFor(async () => {
+      const page = await system.api(`/api/v1/sessions/${sessionId}/messages?chat=${peer}@s.whatsapp.net`, { token: tenant.apiKey });
+      const data = page.body['data'] as Array<{ id: string }>;
+      return data.some((message) => message.id === inbound) ? data : undefined;
+    }, 'the inbound message in the list');
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: inbound, fromMe: false, text: 'hi back', chat: `${peer}@s.whatsapp.net` }),
+        expect.objectContaining({ fromMe: true, text: 'queued hello' }),
+      ]),
+    );
+  });
+
+  it('logs out (the device is unlinked, the login wiped) and deletes the session', async () => {
+    const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
+    const loggedOut = await system.api(`/api/v1/sessions/${sessionId}/logout`, { method: 'POST', token: tenant.apiKey });
+    expect(loggedOut.status).toBe(200);
+    await system.waitFor(async () => (await session())['status'] === 'logged_out' || undefined, 'logged_out');
+    expect(system.emulator.linkedDevices(phone).find((device) => device.deviceId === deviceId)?.loggedOut).toBe(true);
+    expect(await system.db.authCreds.count({ where: { sessionId } })).toBe(0);
+
+    expect((await system.api(`/api/v1/sessions/${sessionId}`, { method: 'DELETE', token: tenant.apiKey })).status).toBe(204);
+    expect((await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).status).toBe(404);
+    const audit = await system.db.auditLogEntry.findMany({ where: { orgId: tenant.orgId, targetId: sessionId }, orderBy: { createdAt: 'asc' } });
+    expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.logged_out', 'session.deleted']);
+  });
+});
