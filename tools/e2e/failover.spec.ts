@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { proto } from '@whiskeysockets/baileys';
+import { encodeLease, redisKeys } from '@wagw/contracts';
+import { createRedisConnection } from '@wagw/queue';
 import type { TestTenant } from '@wagw/testing';
 import { E2eSystem } from './harness.js';
 
@@ -59,6 +61,39 @@ describe('two workers: spread, failover after kill -9, never two sockets', { tim
     expect(sent.status).toBe(200);
     const revoke = await system.api(`/api/v1/sessions/${sessionId}/messages/${sent.body['waMessageId'] as string}`, { method: 'DELETE', token: tenant.apiKey, body: {} });
     expect(revoke.status).toBe(200);
+    expect(replaced).toEqual([]);
+  });
+
+  it('hands sessions over at once on SIGTERM, without waiting for the leases to expire', async () => {
+    await system.startWorker('worker-x');
+    const leaving = system.workers.get('worker-y');
+    if (!leaving) throw new Error('no worker-y');
+    const owned = [];
+    for (const sessionId of sessions.values()) if ((await ownerOf(sessionId)) === 'worker-y') owned.push(sessionId);
+    const stoppedAt = Date.now();
+    expect(await system.stopApp(leaving, 'SIGTERM')).toBe(0);
+    for (const sessionId of owned) {
+      await system.waitFor(async () => {
+        const session = await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey });
+        return session.body['status'] === 'connected' && (session.body['worker'] as { id: string } | null)?.id === 'worker-x' || undefined;
+      }, `session ${sessionId} on worker-x`, 30_000);
+    }
+    // Released, not expired: faster than the lease TTL.
+    expect(Date.now() - stoppedAt).toBeLessThan(LEASE_TTL_MS);
+    expect(replaced).toEqual([]);
+  });
+
+  it('closes the socket at once when a worker loses a session’s lease', async () => {
+    const [phone, sessionId] = [...sessions.entries()][0] ?? ['', ''];
+    const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
+    expect(system.emulator.liveSocketCount(phone, deviceId)).toBe(1);
+    // Someone else holds the lease now (as after a network partition): the holder must let go.
+    const redis = createRedisConnection(inject('redisUrl'), 'e2e-lease-thief');
+    await redis.set(redisKeys.lease(sessionId), encodeLease({ workerId: 'elsewhere', epoch: 1_000_000 }), 'PX', 4_000);
+    await system.waitFor(async () => system.emulator.liveSocketCount(phone, deviceId) === 0 || undefined, 'the socket to close', 10_000);
+    redis.disconnect();
+    // When the foreign lease lapses, a worker takes the session back.
+    await system.waitFor(async () => system.emulator.liveSocketCount(phone, deviceId) === 1 || undefined, 'the session back', 20_000);
     expect(replaced).toEqual([]);
   });
 });

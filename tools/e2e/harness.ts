@@ -57,7 +57,8 @@ export class E2eSystem {
         HOST: '127.0.0.1',
         PORT: String(port),
         HEALTH_PORT: String(port),
-        LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'warn',
+        // debug: the logs must stay free of secrets at every level, and the tests check that.
+        LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'debug',
         NODE_ENV: 'test',
         ...env,
       },

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { proto } from '@whiskeysockets/baileys';
@@ -84,6 +85,25 @@ describe('revoke: errors and group admin revoke, end to end', { timeout: 120_000
     await system.api(`/api/v1/sessions/${sessionA}/start`, { method: 'POST', token: orgA.apiKey });
     await system.waitFor(async () => (await system.api(`/api/v1/sessions/${sessionA}`, { token: orgA.apiKey })).body['status'] === 'connected' || undefined, 'connected again');
     expect((await revoke(sessionA, sentId, orgA.apiKey)).status).toBe(200);
+  });
+
+  it('answers 409 conflict to the same Idempotency-Key while the first request is still in flight', async () => {
+    const sent = await system.api(`/api/v1/sessions/${sessionA}/messages`, { method: 'POST', token: orgA.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'slow revoke' } });
+    const mid = sent.body['waMessageId'] as string;
+    // Hold the stored message's row so the first revoke stays in flight (the worker blocks writing it down).
+    const lock = new pg.Client({ connectionString: inject('databaseUrl') });
+    await lock.connect();
+    await lock.query('BEGIN');
+    await lock.query('SELECT id FROM messages WHERE wa_message_id = $1 FOR UPDATE', [mid]);
+    const headers = { 'idempotency-key': `inflight-${mid}` };
+    const first = system.api(`/api/v1/sessions/${sessionA}/messages/${mid}`, { method: 'DELETE', token: orgA.apiKey, body: {}, headers });
+    await system.waitFor(async () => (await system.db.outboxOperation.count({ where: { orgId: orgA.orgId, idempotencyKey: `inflight-${mid}` } })) === 1 || undefined, 'the first request to be recorded');
+    const second = await system.api(`/api/v1/sessions/${sessionA}/messages/${mid}`, { method: 'DELETE', token: orgA.apiKey, body: {}, headers });
+    expect(second.status).toBe(409);
+    expect(second.body).toMatchObject({ error: { code: 'conflict', details: { outboxId: expect.any(String) } } });
+    await lock.query('ROLLBACK');
+    await lock.end();
+    expect((await first).status).toBe(200);
   });
 
   it("revokes a member's group message as admin (sender set): the members see it", async () => {

@@ -78,4 +78,33 @@ describe('sessions and the revoke path, end to end (real processes, Postgres, Re
     const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'after restart' } });
     expect(sent.status).toBe(200);
   });
+
+  it('quotes a stored message when replying (replyTo), and refuses an unknown one before writing anything', async () => {
+    const original = await system.emulator.peerSendText({ from: peer, to: phone, text: 'question?' });
+    await system.waitFor(async () => (await system.api(`/api/v1/sessions/${sessionId}/messages/${original}`, { token: tenant.apiKey })).status === 200 || undefined, 'the question in our store');
+    const reply = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'answer', replyTo: original } });
+    expect(reply.status).toBe(200);
+    const got = await system.waitFor(async () => system.emulator.received(peer).find((message) => message.id === reply.body['waMessageId']), 'the reply at the peer');
+    expect(got.message.extendedTextMessage?.contextInfo?.stanzaId).toBe(original);
+    const before = await system.db.outboxOperation.count();
+    const unknown = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'x', replyTo: '3EB0FFFFFFFFFFFFFFFFFF' } });
+    expect(unknown.status).toBe(404);
+    expect(await system.db.outboxOperation.count()).toBe(before);
+  });
+
+  it('never writes Signal key material to any log', () => {
+    for (const app of [system.gateway, ...system.workers.values()]) {
+      expect(app.output()).not.toMatch(/privKey|rootKey|pendingPreKey|baseKey|chainKey|remoteIdentityKey/);
+    }
+  });
+
+  it('marks the session logged_out and wipes its login when the phone unlinks the device', async () => {
+    const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
+    system.emulator.logOut(phone, deviceId);
+    await system.waitFor(async () => (await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).body['status'] === 'logged_out' || undefined, 'logged_out');
+    expect(await system.db.authCreds.count({ where: { sessionId } })).toBe(0);
+    expect(await system.db.authKey.count({ where: { sessionId } })).toBe(0);
+    const send = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'x' } });
+    expect(send.body).toMatchObject({ error: { code: 'session_not_connected', details: { status: 'logged_out' } } });
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GatewayError, isErrorCode, messageIdFor, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
+import { decodeLease, GatewayError, isErrorCode, messageIdFor, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import type { AuditLogRepository, MessagesRepository, OutboxOperation, OutboxRepository, SessionsRepository, StoredMessage, WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
@@ -93,6 +93,9 @@ export class SessionCommandsService {
   /** `respondAsync`: queue it and answer at once (202); the outcome is readable by `outboxId`. */
   async sendText(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
     const session = await this.requireSession(principal, sessionId);
+    if (body.replyTo && !(await this.messages.find(principal.orgId, sessionId, body.replyTo, body.chat))) {
+      throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: body.replyTo });
+    }
     const command: SessionCommand = { type: 'send_text', chat: body.chat, text: body.text, ...(body.replyTo ? { replyTo: body.replyTo } : {}) };
     return this.run(principal, session, 'send', command, idempotencyKey, respondAsync);
   }
@@ -159,8 +162,7 @@ export class SessionCommandsService {
 
   /** The command-less session actions need to know whether a worker holds the session. */
   async ownerWorker(sessionId: string): Promise<string | null> {
-    const value = await this.redis.get(redisKeys.lease(sessionId));
-    return value === null ? null : value.slice(0, value.lastIndexOf('|'));
+    return decodeLease(await this.redis.get(redisKeys.lease(sessionId)))?.workerId ?? null;
   }
 
   async dispatchControl(principal: Principal, session: WhatsAppSession, command: SessionCommand): Promise<unknown> {

@@ -108,6 +108,14 @@ export class SessionRunner {
     return raw?.message ? proto.Message.fromObject(raw.message) : undefined;
   }
 
+  /** A stored message as Baileys needs it to quote it. */
+  private async storedMessage(waMessageId: string, chat: string): Promise<WAMessage | undefined> {
+    const stored = await this.deps.messages.find(this.orgId, this.sessionId, waMessageId, chat);
+    const raw = stored?.raw as (object & { key?: WAMessageKey }) | undefined;
+    if (!raw?.key) return undefined;
+    return { ...(proto.WebMessageInfo.fromObject(raw) as WAMessage), key: raw.key };
+  }
+
   private async storeMessage(message: WAMessage): Promise<void> {
     const fields = toStoredMessage(message, this.connection?.me ?? null);
     if (!fields.waMessageId || !fields.chatJid || message.message === null || message.message === undefined) return;
@@ -142,7 +150,9 @@ export class SessionRunner {
     if (!connection) throw new GatewayError('session_not_connected', 'the session is not running');
     switch (command.type) {
       case 'send_text': {
-        const message = await connection.sendText(command.chat, command.text, messageId);
+        const quoted = command.replyTo === undefined ? undefined : await this.storedMessage(command.replyTo, command.chat);
+        if (command.replyTo !== undefined && !quoted) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
+        const message = await connection.sendText(command.chat, command.text, messageId, quoted);
         await this.storeMessage(message);
         return { message };
       }

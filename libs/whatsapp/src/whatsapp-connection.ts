@@ -127,8 +127,8 @@ export class WhatsAppConnection {
   }
 
   /** `messageId` fixes WhatsApp's id for the message: sending it twice is then one message, not two. */
-  async sendText(chat: string, text: string, messageId?: string): Promise<WAMessage> {
-    const sent = await this.connected().sendMessage(chat, { text }, messageId ? { messageId } : {});
+  async sendText(chat: string, text: string, messageId?: string, quoted?: WAMessage): Promise<WAMessage> {
+    const sent = await this.connected().sendMessage(chat, { text }, { ...(messageId ? { messageId } : {}), ...(quoted ? { quoted } : {}) });
     if (!sent) throw new GatewayError('internal', 'WhatsApp did not return the sent message');
     return sent;
   }
