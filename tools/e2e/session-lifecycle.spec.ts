@@ -74,6 +74,29 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     );
   });
 
+  it('reconnects by itself after the socket drops', async () => {
+    const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
+    const before = (await session())['lastConnectedAt'] as string;
+    system.emulator.dropSocket(phone, deviceId);
+    await system.waitFor(async () => {
+      const now = await session();
+      return now['status'] === 'connected' && now['lastConnectedAt'] !== before && system.emulator.liveSocketCount(phone, deviceId) === 1 || undefined;
+    }, 'reconnected');
+    expect((await session())['lastDisconnectedAt']).toEqual(expect.any(String));
+  });
+
+  it('stops (and does not fight back) when another connection replaces it (440)', async () => {
+    const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
+    system.emulator.replaceConnection(phone, deviceId);
+    await system.waitFor(async () => (await session())['lastError'] === 'replaced by another connection' || undefined, 'marked replaced');
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1_500));
+    expect(system.emulator.liveSocketCount(phone, deviceId)).toBe(0);
+    expect(await session()).toMatchObject({ status: 'disconnected' });
+    // Started again by a person, it comes back from its stored login.
+    await system.api(`/api/v1/sessions/${sessionId}/start`, { method: 'POST', token: tenant.apiKey });
+    await system.waitFor(async () => (await session())['status'] === 'connected' || undefined, 'connected again');
+  });
+
   it('logs out (the device is unlinked, the login wiped) and deletes the session', async () => {
     const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
     const loggedOut = await system.api(`/api/v1/sessions/${sessionId}/logout`, { method: 'POST', token: tenant.apiKey });
@@ -85,6 +108,6 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     expect((await system.api(`/api/v1/sessions/${sessionId}`, { method: 'DELETE', token: tenant.apiKey })).status).toBe(204);
     expect((await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).status).toBe(404);
     const audit = await system.db.auditLogEntry.findMany({ where: { orgId: tenant.orgId, targetId: sessionId }, orderBy: { createdAt: 'asc' } });
-    expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.logged_out', 'session.deleted']);
+    expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.started', 'session.logged_out', 'session.deleted']);
   });
 });

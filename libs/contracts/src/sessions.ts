@@ -10,6 +10,10 @@ export interface SessionView {
   metadata: Record<string, string>;
   createdBy: string;
   worker: { id: string; epoch: number } | null;
+  /** Why the session last dropped or stopped, when it did. */
+  lastError: string | null;
+  lastConnectedAt: string | null;
+  lastDisconnectedAt: string | null;
   createdAt: string;
   updatedAt: string;
 }

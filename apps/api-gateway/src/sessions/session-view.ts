@@ -15,6 +15,9 @@ export function toSessionView(session: WhatsAppSession): SessionView {
     metadata: stringRecord(session.metadata),
     createdBy: session.createdBy,
     worker: session.ownerWorkerId === null ? null : { id: session.ownerWorkerId, epoch: Number(session.ownerEpoch) },
+    lastError: session.lastError,
+    lastConnectedAt: session.lastConnectedAt?.toISOString() ?? null,
+    lastDisconnectedAt: session.lastDisconnectedAt?.toISOString() ?? null,
     createdAt: session.createdAt.toISOString(),
     updatedAt: session.updatedAt.toISOString(),
   };

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDbClient } from '../prisma-client.js';
+import { AuthStateRepository } from './auth-state.repository.js';
+import { OrganizationsRepository } from './organizations.repository.js';
+import { SessionsRepository } from './sessions.repository.js';
+
+describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)', () => {
+  const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
+  const auth = new AuthStateRepository(db);
+  const sessions = new SessionsRepository(db);
+  let orgId: string;
+  let sessionId: string;
+
+  beforeAll(async () => {
+    orgId = (await new OrganizationsRepository(db).create('fencing')).id;
+    sessionId = (await sessions.create(orgId, { name: 's', createdBy: 'u' })).id;
+    await sessions.recordOwner(orgId, sessionId, 'worker-new', 5);
+  });
+  afterAll(async () => db.$disconnect());
+
+  it('accepts writes from the current epoch', async () => {
+    expect(await auth.saveCreds(orgId, sessionId, 5, JSON.stringify({ me: 'new' }))).toBe(true);
+    expect(await auth.setKeys(orgId, sessionId, 5, [{ type: 'pre-key', id: '1', json: '{"k":1}' }, { type: 'pre-key', id: '2', json: '{"k":2}' }])).toBe(true);
+    expect(JSON.parse((await auth.loadCreds(orgId, sessionId)) ?? '{}')).toEqual({ me: 'new' });
+    expect([...(await auth.getKeys(orgId, sessionId, 'pre-key', ['1', '2', '3'])).keys()].sort()).toEqual(['1', '2']);
+  });
+
+  it('refuses every write from a stale epoch and changes nothing', async () => {
+    expect(await auth.saveCreds(orgId, sessionId, 4, JSON.stringify({ me: 'old' }))).toBe(false);
+    expect(await auth.setKeys(orgId, sessionId, 4, [{ type: 'pre-key', id: '1', json: '{"k":"old"}' }, { type: 'pre-key', id: '2', json: null }])).toBe(false);
+    expect(JSON.parse((await auth.loadCreds(orgId, sessionId)) ?? '{}')).toEqual({ me: 'new' });
+    expect(await auth.getKeys(orgId, sessionId, 'pre-key', ['1', '2'])).toEqual(new Map([['1', '{"k": 1}'], ['2', '{"k": 2}']]));
+  });
+
+  it('never lets the mirrored epoch go backwards', async () => {
+    await sessions.recordOwner(orgId, sessionId, 'worker-old', 3);
+    expect((await sessions.findById(orgId, sessionId))?.ownerEpoch).toBe(5n);
+  });
+
+  it('keeps organizations apart: another org reads nothing', async () => {
+    const other = (await new OrganizationsRepository(db).create('other')).id;
+    expect(await auth.loadCreds(other, sessionId)).toBeNull();
+    expect((await auth.getKeys(other, sessionId, 'pre-key', ['1'])).size).toBe(0);
+  });
+});
