@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proto } from '@whiskeysockets/baileys';
 import { encodeLease, redisKeys } from '@wagw/contracts';
 import { createRedisConnection } from '@wagw/queue';
@@ -88,7 +88,7 @@ describe('two workers: spread, failover after kill -9, never two sockets', { tim
     const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
     expect(system.emulator.liveSocketCount(phone, deviceId)).toBe(1);
     // Someone else holds the lease now (as after a network partition): the holder must let go.
-    const redis = createRedisConnection(inject('redisUrl'), 'e2e-lease-thief');
+    const redis = createRedisConnection(system.redisConnectionUrl, 'e2e-lease-thief');
     await redis.set(redisKeys.lease(sessionId), encodeLease({ workerId: 'elsewhere', epoch: 1_000_000 }), 'PX', 4_000);
     await system.waitFor(async () => system.emulator.liveSocketCount(phone, deviceId) === 0 || undefined, 'the socket to close', 10_000);
     redis.disconnect();
@@ -124,7 +124,7 @@ describe('a worker dies after WhatsApp accepted a revoke, before it answered', {
       system.emulator.received(peer).filter((message) => message.message.protocolMessage?.type === proto.Message.ProtocolMessage.Type.REVOKE && message.message.protocolMessage.key?.id === mid);
 
     // Hold the stored message's row: the worker sends the revoke to WhatsApp, then blocks writing it down.
-    const lock = new pg.Client({ connectionString: inject('databaseUrl') });
+    const lock = new pg.Client({ connectionString: system.postgresUrl });
     await lock.connect();
     await lock.query('BEGIN');
     await lock.query('SELECT id FROM messages WHERE wa_message_id = $1 FOR UPDATE', [mid]);
@@ -152,7 +152,7 @@ describe('a worker dies after WhatsApp accepted a revoke, before it answered', {
       if (entry.event === 'duplicate-dropped') duplicates.push(String(entry['id']));
     });
     const retry = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'DELETE', token: tenant.apiKey, body: {}, headers: { 'idempotency-key': `crash-${mid}` } });
-    expect(retry.status).toBe(200);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(200);
     expect(retry.body).toMatchObject({ status: 'sent', outboxId: (answer.body as { error: { details: { outboxId: string } } }).error.details.outboxId });
     await new Promise((resolveWait) => setTimeout(resolveWait, 500));
     expect(revokesAtPeer()).toHaveLength(1);

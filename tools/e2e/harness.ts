@@ -1,25 +1,32 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
-import { createDbClient, type DbClient } from '@wagw/db';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { applyMigrations, createDbClient, type DbClient } from '@wagw/db';
 import { findFreePort } from '@wagw/embedded';
-import { createTestTenant, type TestTenant } from '@wagw/testing';
+import { createRedisConnection } from '@wagw/queue';
+import { createTestTenant, spawnProcess, waitUntilServing, type RunningProcess, type TestTenant } from '@wagw/testing';
 import { WaEmulator } from '@wagw/wa-emulator';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
-export interface AppProcess {
+export interface AppProcess extends RunningProcess {
   name: string;
-  child: ChildProcess;
   port: number;
-  output(): string;
-  exited: Promise<number | null>;
 }
 
-/** The gateway system as production runs it: real processes over one Postgres and one Redis. */
+let nextRedisDb = 1;
+
+/**
+ * The gateway system as production runs it: real processes over one Postgres and one Redis. Each system
+ * gets a database and a Redis database index of its own, so that systems of test files running side by
+ * side never see each other's sessions, workers or queues.
+ */
 export class E2eSystem {
   readonly emulator = new WaEmulator();
-  readonly db: DbClient = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
+  db!: DbClient;
+  private databaseUrl = '';
+  private redisUrl = '';
   gateway!: AppProcess;
   readonly workers = new Map<string, AppProcess>();
   private dispatcher: AppProcess | null = null;
@@ -28,6 +35,21 @@ export class E2eSystem {
   private workerEnv: Record<string, string> = {};
 
   async start(options: { workers?: string[]; commandTimeoutMs?: number; leaseTtlMs?: number } = {}): Promise<void> {
+    const name = `e2e_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: inject('postgresAdminUrl') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    this.databaseUrl = inject('postgresAdminUrl').replace(/\/postgres$/, `/${name}`);
+    await applyMigrations(this.databaseUrl, join(REPO_ROOT, 'prisma', 'migrations'));
+    this.db = createDbClient({ databaseUrl: this.databaseUrl, poolSize: 2 });
+    // Database 0 belongs to the in-process tests; each vitest worker process takes its own range of
+    // seven above it, and starts from an empty one (an earlier system of the same process may have used it).
+    const poolId = Number(process.env['VITEST_POOL_ID'] ?? 1);
+    this.redisUrl = `${inject('redisUrl')}/${1 + (((poolId - 1) * 7 + (nextRedisDb++ % 7)) % 15)}`;
+    const redis = createRedisConnection(this.redisUrl, 'e2e-flush');
+    await redis.flushdb();
+    redis.disconnect();
     await this.emulator.start();
     this.workerEnv = { SESSION_LEASE_TTL_MS: String(options.leaseTtlMs ?? 15_000) };
     this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: String(options.commandTimeoutMs ?? 10_000) });
@@ -48,38 +70,36 @@ export class E2eSystem {
 
   private async spawnApp(name: string, env: Record<string, string>): Promise<AppProcess> {
     const port = await findFreePort();
-    let output = '';
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps', name, 'dist', 'main.js')], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        DATABASE_URL: inject('databaseUrl'),
-        REDIS_URL: inject('redisUrl'),
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        HEALTH_PORT: String(port),
-        // debug: the logs must stay free of secrets at every level, and the tests check that.
-        LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'debug',
-        NODE_ENV: 'test',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const running = spawnProcess(process.execPath, [join(REPO_ROOT, 'apps', name, 'dist', 'main.js')], {
+      PATH: process.env['PATH'] ?? '',
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: this.redisUrl,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      HEALTH_PORT: String(port),
+      // debug: the logs must stay free of secrets at every level, and the tests check that.
+      LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'debug',
+      NODE_ENV: 'test',
+      ...env,
     });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-    const app: AppProcess = { name, child, port, output: () => output, exited };
+    const app: AppProcess = { ...running, name, port };
     this.all.push(app);
-    const deadline = Date.now() + 20_000;
-    while ((await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status, () => 0)) !== 200) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not become ready:\n${output}`);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-    }
+    await waitUntilServing(`http://127.0.0.1:${port}/readyz`, app);
     return app;
   }
 
   async stopApp(app: AppProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     app.child.kill(signal);
     return app.exited;
+  }
+
+  /** This system's Redis, for tests that look at queues and leases directly. */
+  get redisConnectionUrl(): string {
+    return this.redisUrl;
+  }
+
+  get postgresUrl(): string {
+    return this.databaseUrl;
   }
 
   tenant(): Promise<TestTenant> {

@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { proto } from '@whiskeysockets/baileys';
 import { commandQueueName } from '@wagw/contracts';
 import { createRedisConnection } from '@wagw/queue';
@@ -18,11 +17,12 @@ describe('revoke: errors and group admin revoke, end to end', { timeout: 120_000
   let sessionA: string;
   let sessionB: string;
   let sentId: string;
-  const commands = new Queue(commandQueueName('worker-a'), { connection: createRedisConnection(inject('redisUrl'), 'e2e-queue-probe') });
+  let commands: Queue;
   const jobCount = async (): Promise<number> => Object.values(await commands.getJobCounts()).reduce((sum, count) => sum + count, 0);
 
   beforeAll(async () => {
     await system.start();
+    commands = new Queue(commandQueueName('worker-a'), { connection: createRedisConnection(system.redisConnectionUrl, 'e2e-queue-probe') });
     for (const [number, name] of [[phone, 'Gateway'], [peer, 'Peer'], [alice, 'Alice']] as const) system.emulator.createAccount({ phone: number, pushName: name });
     orgA = await system.tenant();
     orgB = await system.tenant();
@@ -91,7 +91,7 @@ describe('revoke: errors and group admin revoke, end to end', { timeout: 120_000
     const sent = await system.api(`/api/v1/sessions/${sessionA}/messages`, { method: 'POST', token: orgA.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'slow revoke' } });
     const mid = sent.body['waMessageId'] as string;
     // Hold the stored message's row so the first revoke stays in flight (the worker blocks writing it down).
-    const lock = new pg.Client({ connectionString: inject('databaseUrl') });
+    const lock = new pg.Client({ connectionString: system.postgresUrl });
     await lock.connect();
     await lock.query('BEGIN');
     await lock.query('SELECT id FROM messages WHERE wa_message_id = $1 FOR UPDATE', [mid]);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '@wagw/contracts';
+import { createRedisConnection } from '@wagw/queue';
 import type { TestTenant } from '@wagw/testing';
 import { E2eSystem } from './harness.js';
 
@@ -74,6 +76,19 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     );
   });
 
+  it('still places a session when the least-loaded worker never claims it', async () => {
+    // A worker that heartbeats with no load but never takes anything (stuck, misconfigured).
+    const redis = createRedisConnection(system.redisConnectionUrl, 'e2e-ghost-worker');
+    await redis.multi().set(redisKeys.worker('ghost'), JSON.stringify({ load: 0, at: Date.now() }), 'PX', 60_000).zadd(redisKeys.workers, String(Date.now()), 'ghost').exec();
+    const created = await system.api('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, body: { name: 'second', start: true } });
+    const second = created.body['id'] as string;
+    await system.waitFor(async () => (await system.api(`/api/v1/sessions/${second}`, { token: tenant.apiKey })).body['status'] === 'qr' || undefined, 'the second session placed', 15_000);
+    expect((await system.api(`/api/v1/sessions/${second}`, { token: tenant.apiKey })).body['worker']).toMatchObject({ id: 'worker-a' });
+    await redis.multi().del(redisKeys.worker('ghost')).zrem(redisKeys.workers, 'ghost').exec();
+    redis.disconnect();
+    await system.api(`/api/v1/sessions/${second}`, { method: 'DELETE', token: tenant.apiKey });
+  });
+
   it('reconnects by itself after the socket drops', async () => {
     const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
     const before = (await session())['lastConnectedAt'] as string;
@@ -108,6 +123,7 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     expect((await system.api(`/api/v1/sessions/${sessionId}`, { method: 'DELETE', token: tenant.apiKey })).status).toBe(204);
     expect((await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).status).toBe(404);
     const audit = await system.db.auditLogEntry.findMany({ where: { orgId: tenant.orgId, targetId: sessionId }, orderBy: { createdAt: 'asc' } });
+    expect(audit.every((entry) => entry.actorId === tenant.apiKeyId && entry.actorKind === 'api_key')).toBe(true);
     expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.started', 'session.logged_out', 'session.deleted']);
   });
 });

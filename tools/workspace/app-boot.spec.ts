@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { findFreePort } from '@wagw/embedded';
+import { spawnProcess, waitUntilServing } from '@wagw/testing';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const APPS = ['api-gateway', 'session-worker', 'webhook-dispatcher'] as const;
@@ -41,30 +42,21 @@ describe('bad configuration stops each app with one line naming the variable', (
 describe('each app boots as a real process, answers health checks and exits cleanly on SIGTERM', () => {
   it.each(APPS)('%s', async (app) => {
     const port = await findFreePort();
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps', app, 'dist', 'main.js')], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        DATABASE_URL: inject('databaseUrl'),
-        REDIS_URL: inject('redisUrl'),
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        HEALTH_PORT: String(port),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const running = spawnProcess(process.execPath, [join(REPO_ROOT, 'apps', app, 'dist', 'main.js')], {
+      PATH: process.env['PATH'] ?? '',
+      DATABASE_URL: inject('databaseUrl'),
+      REDIS_URL: inject('redisUrl'),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      HEALTH_PORT: String(port),
+      LOG_LEVEL: 'warn',
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
     try {
-      await expect
-        .poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status ?? 0, { timeout: 15_000, interval: 100 })
-        .toBe(200);
+      await waitUntilServing(`http://127.0.0.1:${port}/readyz`, running, 15_000);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     } finally {
-      child.kill('SIGTERM');
+      running.child.kill('SIGTERM');
     }
-    expect(await exited, output).toBe(0);
+    expect(await running.exited, running.output()).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import { commandJobSchema, commandQueueName, redisKeys, type CommandOutcome, type CommandReply } from '@wagw/contracts';
 
 const REPLY_LIST_TTL_MS = 60_000;
+const UNCLAIMED_GRACE_MS = 3_000;
 import type { OutboxRepository } from '@wagw/db';
 import { createRedisConnection, closeRedisConnection, type RedisConnection } from '@wagw/queue';
 import type { TerminalReason } from '@wagw/whatsapp';
@@ -31,6 +32,8 @@ export class SessionHost {
   private subscriber: RedisConnection | null = null;
   private timers: NodeJS.Timeout[] = [];
   private placing: Promise<void> | null = null;
+  /** When this worker first saw each session unowned: a session left unclaimed too long is taken regardless of load. */
+  private readonly unownedSince = new Map<string, number>();
   private stopping = false;
 
   constructor(private readonly options: SessionHostOptions) {
@@ -90,13 +93,19 @@ export class SessionHost {
     }
     const others = (await this.leases.liveWorkers()).filter((worker) => worker.workerId !== this.options.workerId);
     let load = this.runners.size;
+    const now = Date.now();
+    for (const id of this.unownedSince.keys()) if (!wantedIds.has(id)) this.unownedSince.delete(id);
     for (const session of wanted) {
       if (this.stopping) return;
       if (this.runners.has(session.id)) continue;
-      // Least-loaded placement: leave the session to a worker with fewer sessions.
-      if (others.some((worker) => worker.load < load)) break;
+      const since = this.unownedSince.get(session.id) ?? now;
+      this.unownedSince.set(session.id, since);
+      // Least-loaded placement: leave the session to a worker with fewer sessions, but only for a while:
+      // if that worker does not take it (stuck, overloaded), anyone does.
+      if (others.some((worker) => worker.load < load) && now - since < UNCLAIMED_GRACE_MS) continue;
       const lease = await this.leases.acquire(session.id);
       if (!lease) continue;
+      this.unownedSince.delete(session.id);
       const runner = new SessionRunner(session.orgId, session.id, lease, this.options, (ended, reason) => void this.onRunnerEnded(ended, reason));
       this.runners.set(session.id, runner);
       load += 1;

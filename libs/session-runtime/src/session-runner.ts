@@ -119,7 +119,7 @@ export class SessionRunner {
   private async storeMessage(message: WAMessage): Promise<void> {
     const fields = toStoredMessage(message, this.connection?.me ?? null);
     if (!fields.waMessageId || !fields.chatJid || message.message === null || message.message === undefined) return;
-    await this.deps.messages.store(this.orgId, this.sessionId, { ...fields, raw: fields.raw as object });
+    await this.deps.messages.store(this.orgId, this.sessionId, fields);
   }
 
   private async onMessages(messages: WAMessage[]): Promise<void> {

@@ -1,18 +1,5 @@
 import { BufferJSON, proto, type WAMessage } from '@whiskeysockets/baileys';
-
-export interface StoredMessageFields {
-  waMessageId: string;
-  chatJid: string;
-  senderJid: string | null;
-  fromMe: boolean;
-  messageType: string;
-  text: string | null;
-  /** Unix seconds. */
-  timestamp: number;
-  ack: number;
-  /** The whole WebMessageInfo, as JSON. */
-  raw: unknown;
-}
+import type { NewStoredMessage } from '@wagw/db';
 
 const WRAPPERS = ['ephemeralMessage', 'viewOnceMessage', 'viewOnceMessageV2', 'documentWithCaptionMessage', 'editedMessage'] as const;
 
@@ -51,7 +38,7 @@ function toSeconds(value: WAMessage['messageTimestamp']): number {
 }
 
 /** What we keep of a Baileys message in our own store. */
-export function toStoredMessage(message: WAMessage, me: string | null): StoredMessageFields {
+export function toStoredMessage(message: WAMessage, me: string | null): NewStoredMessage {
   const content = innerMessage(message.message);
   const fromMe = message.key.fromMe === true;
   const chatJid = message.key.remoteJid ?? '';
@@ -64,6 +51,7 @@ export function toStoredMessage(message: WAMessage, me: string | null): StoredMe
     text: textOf(content),
     timestamp: toSeconds(message.messageTimestamp),
     ack: message.status ?? 0,
+    // The whole WebMessageInfo, as JSON.
     raw: JSON.parse(
       JSON.stringify(
         // The protobuf round trip drops Baileys' key additions (participantAlt, remoteJidAlt,

@@ -1,23 +1,21 @@
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFreePort } from '@wagw/embedded';
+import { spawnProcess } from '@wagw/testing';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
 describe('npm run emulator', () => {
   it('starts the emulator standalone, prints its URL, root key and control URL, and stops on Ctrl-C', async () => {
     const [port, controlPort] = [await findFreePort(), await findFreePort()];
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'tools', 'cli', 'dist', 'emulator.js')], {
-      env: { ...process.env, WA_EMULATOR_PORT: String(port), WA_EMULATOR_CONTROL_PORT: String(controlPort) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, output: current, exited } = spawnProcess(process.execPath, [join(REPO_ROOT, 'tools', 'cli', 'dist', 'emulator.js')], {
+      ...process.env,
+      WA_EMULATOR_PORT: String(port),
+      WA_EMULATOR_CONTROL_PORT: String(controlPort),
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
     try {
-      await expect.poll(() => output, { timeout: 15_000 }).toContain('control API');
+      await expect.poll(() => (output = current()), { timeout: 15_000 }).toContain('control API');
       expect(output).toContain(`ws://127.0.0.1:${port}/ws/chat`);
       const rootKey = /root key:\s+([0-9a-f]{64})/.exec(output)?.[1];
       expect(rootKey).toBeDefined();

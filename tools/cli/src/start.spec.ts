@@ -1,29 +1,23 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort, isPortFree } from '@wagw/embedded';
+import { isPortFree } from '@wagw/embedded';
+import { freePorts, spawnProcess, type RunningProcess } from '@wagw/testing';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const START = join(REPO_ROOT, 'tools', 'cli', 'dist', 'start.js');
 const TOKEN = join(REPO_ROOT, 'tools', 'cli', 'dist', 'token.js');
 
-interface Launch {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Launch = RunningProcess;
 
 /** `npm start` as a terminal runs it: its own process group, so Ctrl-C (SIGINT) reaches every process in it. */
 function launch(env: Record<string, string>, args: string[] = []): Launch {
-  let output = '';
-  const child = spawn(process.execPath, [START, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-  return { child, output: () => output, exited };
+  return spawnProcess(process.execPath, [START, ...args], { ...process.env, ...env }, { detached: true });
 }
+
+const RUNTIME_PORTS = ['PORT', 'WORKER_HEALTH_PORT', 'DISPATCHER_HEALTH_PORT', 'DEV_JWKS_PORT', 'EMBEDDED_PG_PORT', 'EMBEDDED_REDIS_PORT'] as const;
 
 function appPids(output: string, app: string): number[] {
   return output
@@ -44,15 +38,8 @@ describe('npm start (embedded runtime)', () => {
   });
 
   it('starts everything, bootstraps once, supervises the apps and stops cleanly on Ctrl-C', { timeout: 180_000 }, async () => {
-    const ports = {
-      PORT: await findFreePort(),
-      WORKER_HEALTH_PORT: await findFreePort(),
-      DISPATCHER_HEALTH_PORT: await findFreePort(),
-      DEV_JWKS_PORT: await findFreePort(),
-      EMBEDDED_PG_PORT: await findFreePort(),
-      EMBEDDED_REDIS_PORT: await findFreePort(),
-    };
-    const env = { WAGW_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])) };
+    const ports = await freePorts(RUNTIME_PORTS);
+    const env = { WAGW_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...ports };
     // Nothing from the outer environment may point it at another database.
     delete process.env['DATABASE_URL'];
     delete process.env['REDIS_URL'];
@@ -89,7 +76,7 @@ describe('npm start (embedded runtime)', () => {
     // Ctrl-C: the whole group gets SIGINT; everything stops and every port is released.
     process.kill(-(first.child.pid as number), 'SIGINT');
     expect(await first.exited, first.output()).toBe(0);
-    for (const port of Object.values(ports)) expect(await isPortFree(port), `port ${port}`).toBe(true);
+    for (const port of Object.values(ports)) expect(await isPortFree(Number(port)), `port ${port}`).toBe(true);
     expect(first.output()).not.toMatch(/signal repeated/);
 
     // The second run keeps the data and does not print the key again.
@@ -106,18 +93,8 @@ describe('npm start (embedded runtime)', () => {
 
   it('--demo: pairs, sends and revokes against the emulator without a phone, as the README walks through', { timeout: 180_000 }, async () => {
     const demoDir = mkdtempSync(join(tmpdir(), 'wagw-demo-'));
-    const ports = {
-      PORT: await findFreePort(),
-      WORKER_HEALTH_PORT: await findFreePort(),
-      DISPATCHER_HEALTH_PORT: await findFreePort(),
-      DEV_JWKS_PORT: await findFreePort(),
-      EMBEDDED_PG_PORT: await findFreePort(),
-      EMBEDDED_REDIS_PORT: await findFreePort(),
-      WA_EMULATOR_PORT: await findFreePort(),
-      WA_EMULATOR_CONTROL_PORT: await findFreePort(),
-      DEMO_WEBHOOK_SINK_PORT: await findFreePort(),
-    };
-    const env = { WAGW_DATA_DIR: demoDir, LOG_LEVEL: 'warn', ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])) };
+    const ports = await freePorts([...RUNTIME_PORTS, 'WA_EMULATOR_PORT', 'WA_EMULATOR_CONTROL_PORT', 'DEMO_WEBHOOK_SINK_PORT']);
+    const env = { WAGW_DATA_DIR: demoDir, LOG_LEVEL: 'warn', ...ports };
     const demo = launch(env, ['--demo']);
     running.push(demo);
     try {

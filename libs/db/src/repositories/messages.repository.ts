@@ -9,6 +9,7 @@ export interface NewStoredMessage {
   fromMe: boolean;
   messageType: string;
   text: string | null;
+  /** Unix seconds. */
   timestamp: number;
   ack: number;
   raw: Prisma.InputJsonValue;
