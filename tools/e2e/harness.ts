@@ -15,8 +15,6 @@ export interface AppProcess extends RunningProcess {
   port: number;
 }
 
-let nextRedisDb = 1;
-
 /**
  * The gateway system as production runs it: real processes over one Postgres and one Redis. Each system
  * gets a database and a Redis database index of its own, so that systems of test files running side by
@@ -43,10 +41,12 @@ export class E2eSystem {
     this.databaseUrl = inject('postgresAdminUrl').replace(/\/postgres$/, `/${name}`);
     await applyMigrations(this.databaseUrl, join(REPO_ROOT, 'prisma', 'migrations'));
     this.db = createDbClient({ databaseUrl: this.databaseUrl, poolSize: 2 });
-    // Database 0 belongs to the in-process tests; each vitest worker process takes its own range of
-    // seven above it, and starts from an empty one (an earlier system of the same process may have used it).
-    const poolId = Number(process.env['VITEST_POOL_ID'] ?? 1);
-    this.redisUrl = `${inject('redisUrl')}/${1 + (((poolId - 1) * 7 + (nextRedisDb++ % 7)) % 15)}`;
+    // Database 0 belongs to the in-process tests. Each system takes the next of databases 1-15 from a
+    // counter kept in database 0 (unique across the test files running side by side) and empties it.
+    const counter = createRedisConnection(inject('redisUrl'), 'e2e-redis-db-counter');
+    const index = 1 + ((await counter.incr('e2e:redis-db-counter')) - 1) % 15;
+    counter.disconnect();
+    this.redisUrl = `${inject('redisUrl')}/${index}`;
     const redis = createRedisConnection(this.redisUrl, 'e2e-flush');
     await redis.flushdb();
     redis.disconnect();

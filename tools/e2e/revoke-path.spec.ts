@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proto } from '@whiskeysockets/baileys';
 import type { TestTenant } from '@wagw/testing';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { messageRevokedWebhookSchema } from '@wagw/contracts';
 import { E2eSystem } from './harness.js';
+
+const validateRevoked = new Ajv2020({ strict: false }).compile(messageRevokedWebhookSchema);
 
 describe('sessions and the revoke path, end to end (real processes, Postgres, Redis, emulator)', { timeout: 120_000 }, () => {
   const system = new E2eSystem();
@@ -59,6 +63,20 @@ describe('sessions and the revoke path, end to end (real processes, Postgres, Re
 
     // The same key for another message is a different request.
     const other = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'another' } });
+    // One message.revoked event, valid against the seed's schema, though Baileys reports our revoke twice.
+    const events = await system.db.domainEvent.findMany({ where: { orgId: tenant.orgId, type: 'message.revoked' } });
+    const ours = events.filter((event) => (event.payload as { data: { payload: { before: { id?: string } } } }).data.payload.before.id === mid);
+    expect(ours).toHaveLength(1);
+    expect(validateRevoked(ours[0]?.payload), JSON.stringify(validateRevoked.errors)).toBe(true);
+    expect(ours[0]?.payload).toMatchObject({
+      data: {
+        id: ours[0]?.id,
+        instanceId: sessionId,
+        me: { id: `${phone}@s.whatsapp.net` },
+        payload: { before: { body: 'to be deleted', fromMe: true }, after: { id: revoke.body['waMessageId'], fromMe: true } },
+      },
+    });
+
     const reused = await system.api(`/api/v1/sessions/${sessionId}/messages/${other.body['waMessageId'] as string}`, { method: 'DELETE', token: tenant.apiKey, body: {}, headers: { 'idempotency-key': `revoke-${mid}` } });
     expect(reused.status).toBe(422);
     expect(reused.body).toMatchObject({ error: { code: 'idempotency_key_reused' } });
@@ -90,6 +108,30 @@ describe('sessions and the revoke path, end to end (real processes, Postgres, Re
     const unknown = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'x', replyTo: '3EB0FFFFFFFFFFFFFFFFFF' } });
     expect(unknown.status).toBe(404);
     expect(await system.db.outboxOperation.count()).toBe(before);
+  });
+
+  it("records a peer's revoke of a message we received as message.revoked, before from our store", async () => {
+    const original = await system.emulator.peerSendText({ from: peer, to: phone, text: 'regret this' });
+    await system.waitFor(async () => (await system.api(`/api/v1/sessions/${sessionId}/messages/${original}`, { token: tenant.apiKey })).status === 200 || undefined, 'the original stored');
+    await system.emulator.peerRevoke({ from: peer, to: phone, messageId: original });
+    const event = await system.waitFor(
+      async () =>
+        (await system.db.domainEvent.findMany({ where: { orgId: tenant.orgId, type: 'message.revoked' } })).find(
+          (candidate) => (candidate.payload as { data: { payload: { before: { id?: string } } } }).data.payload.before.id === original,
+        ),
+      'the message.revoked event',
+    );
+    expect(validateRevoked(event.payload), JSON.stringify(validateRevoked.errors)).toBe(true);
+    expect(event.payload).toMatchObject({
+      event: 'message.revoked',
+      data: {
+        instanceId: sessionId,
+        userId: tenant.apiKeyId,
+        metadata: [{}],
+        payload: { before: { body: 'regret this', fromMe: false }, after: { fromMe: false }, _data: { message: { protocolMessage: { type: 'REVOKE', key: { id: original } } } } },
+      },
+    });
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${original}`, { token: tenant.apiKey })).body).toMatchObject({ revokedAt: expect.any(String), text: null });
   });
 
   it('never writes Signal key material to any log', () => {

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './capabilities.js';
 export * from './sessions.js';
 export * from './commands.js';
+export * from './webhooks.js';

@@ -3,7 +3,7 @@ import { GatewayError, redisKeys, type Lease, type SessionCommand } from '@wagw/
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
+import { buildMessageRevokedWebhook, loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;
@@ -21,6 +21,8 @@ export type CommandResult = { message: WAMessage } | { pairingCode: string } | {
 /** One session this worker holds the lease of: its Baileys connection and what it writes back. */
 export class SessionRunner {
   private connection: WhatsAppConnection | null = null;
+  /** Who the session is, for the events it produces: filled at start and on connection. */
+  private identity = { createdBy: '', metadata: {} as Record<string, string>, meJid: '', mePushName: '' };
   private finished: Promise<TerminalReason>;
   private resolveFinished!: (reason: TerminalReason) => void;
 
@@ -46,6 +48,9 @@ export class SessionRunner {
     const { sessions, authState, logger } = this.deps;
     await sessions.recordOwner(this.orgId, this.sessionId, this.lease.workerId, this.lease.epoch);
     await sessions.update(this.orgId, this.sessionId, { status: 'starting', lastError: null });
+    const row = await sessions.findById(this.orgId, this.sessionId);
+    const metadata = row?.metadata && typeof row.metadata === 'object' && !Array.isArray(row.metadata) ? (row.metadata as Record<string, string>) : {};
+    this.identity = { createdBy: row?.createdBy ?? '', metadata, meJid: row?.meJid ?? '', mePushName: row?.mePushName ?? '' };
     const log = logger.child({ sessionId: this.sessionId, orgId: this.orgId, epoch: this.lease.epoch });
     const auth = await loadPostgresAuthState(authState, { orgId: this.orgId, sessionId: this.sessionId, epoch: this.lease.epoch }, log.child({ component: 'baileys' }) as unknown as BaileysLogger);
     this.connection = new WhatsAppConnection({
@@ -80,7 +85,9 @@ export class SessionRunner {
 
   private async onOpen(me: { id: string; pushName: string | null }): Promise<void> {
     await this.deps.redis.del(redisKeys.qr(this.sessionId));
-    await this.persist({ status: 'connected', meJid: me.id.replace(/:\d+@/, '@'), mePushName: me.pushName, lastConnectedAt: new Date(), lastError: null });
+    const meJid = me.id.replace(/:\d+@/, '@');
+    this.identity = { ...this.identity, meJid, mePushName: me.pushName ?? this.identity.mePushName };
+    await this.persist({ status: 'connected', meJid, mePushName: me.pushName, lastConnectedAt: new Date(), lastError: null });
   }
 
   private async onTerminated(reason: TerminalReason): Promise<void> {
@@ -122,12 +129,32 @@ export class SessionRunner {
     await this.deps.messages.store(this.orgId, this.sessionId, fields);
   }
 
+  /**
+   * A revoke (the protocol message), whoever sent it: stored with the original marked revoked and a
+   * `message.revoked` event, in one transaction, once (our own revoke is seen twice: sent and echoed).
+   */
+  private async recordRevoke(revoke: WAMessage): Promise<void> {
+    const target = revoke.message?.protocolMessage?.key?.id;
+    const me = this.connection?.me ?? null;
+    if (!target) return;
+    const fields = toStoredMessage(revoke, me);
+    const revokedBy = revoke.key.fromMe ? this.identity.meJid : revoke.key.participant || revoke.key.remoteJid || null;
+    await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
+      buildMessageRevokedWebhook({
+        eventId,
+        session: { id: this.sessionId, ...this.identity },
+        revokeRaw: fields.raw,
+        originalRaw: original?.raw ?? null,
+      }),
+    );
+  }
+
   private async onMessages(messages: WAMessage[]): Promise<void> {
     for (const message of messages) {
       try {
-        const protocol = message.message?.protocolMessage;
-        if (protocol?.type === proto.Message.ProtocolMessage.Type.REVOKE && protocol.key?.id && message.key.remoteJid) {
-          await this.deps.messages.markRevoked(this.orgId, this.sessionId, message.key.remoteJid, protocol.key.id, message.key.participant || message.key.remoteJid);
+        if (message.message?.protocolMessage?.type === proto.Message.ProtocolMessage.Type.REVOKE) {
+          await this.recordRevoke(message);
+          continue;
         }
         await this.storeMessage(message);
       } catch (error) {
@@ -160,7 +187,7 @@ export class SessionRunner {
         const fromMe = command.sender === undefined || command.sender === '';
         const key: WAMessageKey = { remoteJid: command.chat, id: command.messageId, fromMe, ...(fromMe ? {} : { participant: command.sender }) };
         const message = await connection.revoke(command.chat, key, messageId);
-        await this.deps.messages.markRevoked(this.orgId, this.sessionId, command.chat, command.messageId, connection.me);
+        await this.recordRevoke(message);
         return { message };
       }
       case 'pairing_code':

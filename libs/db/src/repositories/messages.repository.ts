@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma, StoredMessage } from '../generated/client.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
@@ -42,6 +43,41 @@ export class MessagesRepository {
       data: { revokedAt: at, revokedBy },
     });
     return count > 0;
+  }
+
+  /**
+   * Records a revoke once: the revoke message itself, the original marked revoked, and a domain event,
+   * in one transaction (a transactional outbox: nothing committed is lost, nothing is half written).
+   * The revoke's own WhatsApp id is the idempotency key: the same revoke seen again (Baileys reports it
+   * both as an upsert and from our own send) records nothing and returns null.
+   */
+  async recordRevoke(
+    orgId: string,
+    sessionId: string,
+    revoke: NewStoredMessage,
+    original: { waMessageId: string; chatJid: string; revokedBy: string | null },
+    buildEvent: (eventId: string, original: StoredMessage | null) => object,
+    now: Date = new Date(),
+  ): Promise<{ eventId: string } | null> {
+    return this.db.$transaction(async (tx) => {
+      // Seen before, perhaps under the other form of the chat's JID: recorded already.
+      if (await tx.storedMessage.findFirst({ where: { orgId, sessionId, waMessageId: revoke.waMessageId }, select: { id: true } })) return null;
+      const inserted = await tx.storedMessage.createMany({
+        data: [{ orgId, sessionId, ...revoke, timestamp: BigInt(revoke.timestamp) }],
+        skipDuplicates: true,
+      });
+      if (inserted.count === 0) return null;
+      const stored =
+        (await tx.storedMessage.findFirst({ where: { orgId, sessionId, chatJid: original.chatJid, waMessageId: original.waMessageId } })) ??
+        // The chat may be named by phone number on one side and by LID on the other.
+        (await tx.storedMessage.findFirst({ where: { orgId, sessionId, waMessageId: original.waMessageId, NOT: { waMessageId: revoke.waMessageId } } }));
+      if (stored && stored.revokedAt === null) {
+        await tx.storedMessage.update({ where: { id: stored.id }, data: { revokedAt: now, revokedBy: original.revokedBy } });
+      }
+      const eventId = randomUUID();
+      await tx.domainEvent.create({ data: { id: eventId, orgId, sessionId, type: 'message.revoked', payload: buildEvent(eventId, stored) as Prisma.InputJsonValue } });
+      return { eventId };
+    });
   }
 
   async list(orgId: string, sessionId: string, page: PageRequest & { chat?: string | undefined }): Promise<{ rows: StoredMessage[]; nextCursor: string | null }> {

@@ -1,0 +1,135 @@
+/** Domain events a session produces; subscribers choose which to receive. Do not rename. */
+export const EVENT_TYPES = ['message.revoked', 'message.received', 'session.status'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** WhatsApp's message key as the webhook shows it. */
+export interface WebhookMessageKey {
+  remoteJid: string;
+  fromMe: boolean;
+  id: string;
+  participant?: string;
+}
+
+/** The raw WhatsApp message (`_data`): what Baileys received or sent, as JSON. */
+export interface WebhookRawMessage {
+  key: WebhookMessageKey;
+  messageTimestamp: number;
+  pushName?: string;
+  broadcast?: boolean;
+  message?: Record<string, unknown>;
+}
+
+/** A message in a webhook (`payload.after`, and `payload.before` when we stored the original). */
+export interface WebhookMessage {
+  id: string;
+  /** Unix seconds. */
+  timestamp: number;
+  from: string;
+  fromMe: boolean;
+  body: string;
+  to: string;
+  participant: string;
+  hasMedia: boolean;
+  media: Record<string, unknown>;
+  ack: number;
+  ackName: string;
+  replyTo: string;
+  _data: WebhookRawMessage;
+}
+
+/** `message.revoked`, field for field as the webhook reference (seed 004) describes it. */
+export interface MessageRevokedWebhook {
+  event: 'message.revoked';
+  data: {
+    /** The event id: also the `webhook-id` header, stable across retries. */
+    id: string;
+    event: 'message.revoked';
+    /** The session's metadata key/values. */
+    metadata: Array<Record<string, string>>;
+    me: { id: string; pushName: string };
+    payload: {
+      /** The revoke itself (the protocol message that deleted the original). */
+      after: WebhookMessage;
+      /** The original message from our store; `{}` only when we never saw it. */
+      before: WebhookMessage | Record<string, never>;
+      _data: WebhookRawMessage;
+    };
+    /** The session id (`x-instanceId`). */
+    instanceId: string;
+    /** The user who created the session (`x-userId`). */
+    userId: string;
+  };
+}
+
+const rawMessageSchema = {
+  type: 'object',
+  required: ['key', 'messageTimestamp'],
+  properties: {
+    key: {
+      type: 'object',
+      required: ['remoteJid', 'fromMe', 'id'],
+      properties: { remoteJid: { type: 'string' }, fromMe: { type: 'boolean' }, id: { type: 'string' }, participant: { type: 'string' } },
+    },
+    messageTimestamp: { type: 'integer' },
+    pushName: { type: 'string' },
+    broadcast: { type: 'boolean' },
+    message: { type: 'object' },
+  },
+} as const;
+
+const messageSchema = {
+  type: 'object',
+  required: ['id', 'timestamp', 'from', 'fromMe', 'body', 'to', 'participant', 'hasMedia', 'media', 'ack', 'ackName', 'replyTo', '_data'],
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    timestamp: { type: 'integer' },
+    from: { type: 'string' },
+    fromMe: { type: 'boolean' },
+    body: { type: 'string' },
+    to: { type: 'string' },
+    participant: { type: 'string' },
+    hasMedia: { type: 'boolean' },
+    media: { type: 'object' },
+    ack: { type: 'integer' },
+    ackName: { type: 'string' },
+    replyTo: { type: 'string' },
+    _data: rawMessageSchema,
+  },
+} as const;
+
+/**
+ * JSON Schema (draft 2020-12) of the `message.revoked` body, written from the webhook reference (seed
+ * 004). Every body we send is checked against it in the tests.
+ */
+export const messageRevokedWebhookSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  required: ['event', 'data'],
+  additionalProperties: false,
+  properties: {
+    event: { const: 'message.revoked' },
+    data: {
+      type: 'object',
+      required: ['id', 'event', 'metadata', 'me', 'payload', 'instanceId', 'userId'],
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string', minLength: 1 },
+        event: { const: 'message.revoked' },
+        metadata: { type: 'array', items: { type: 'object', additionalProperties: { type: 'string' } } },
+        me: { type: 'object', required: ['id', 'pushName'], properties: { id: { type: 'string', minLength: 1 }, pushName: { type: 'string' } } },
+        payload: {
+          type: 'object',
+          required: ['after', 'before', '_data'],
+          additionalProperties: false,
+          properties: {
+            after: messageSchema,
+            before: { anyOf: [messageSchema, { type: 'object', maxProperties: 0 }] },
+            _data: rawMessageSchema,
+          },
+        },
+        instanceId: { type: 'string', minLength: 1 },
+        userId: { type: 'string', minLength: 1 },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,100 @@
+import { BufferJSON, proto } from '@whiskeysockets/baileys';
+import type { MessageRevokedWebhook, WebhookMessage, WebhookRawMessage } from '@wagw/contracts';
+import { innerMessage, textOf } from './message-mapping.js';
+
+const ACK_NAMES = ['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'] as const;
+const MEDIA_TYPES = ['imageMessage', 'videoMessage', 'audioMessage', 'documentMessage', 'stickerMessage'] as const;
+
+interface StoredRaw {
+  key?: { remoteJid?: string | null; fromMe?: boolean | null; id?: string | null; participant?: string | null };
+  message?: unknown;
+  messageTimestamp?: unknown;
+  pushName?: string | null;
+  broadcast?: boolean | null;
+  status?: unknown;
+}
+
+/** Protobuf uint64 fields arrive as numbers, strings or `{low, high}` objects depending on the path. */
+function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') return Number(value);
+  if (value && typeof value === 'object' && 'low' in value) {
+    const { low, high } = value as { low: number; high?: number };
+    return (low >>> 0) + (high ?? 0) * 2 ** 32;
+  }
+  return 0;
+}
+
+/** The raw message as the webhook's `_data`: enums as names, 64-bit numbers as numbers, bytes as base64. */
+export function toWebhookRaw(storedRaw: unknown): WebhookRawMessage {
+  const raw = JSON.parse(JSON.stringify(storedRaw ?? {}), BufferJSON.reviver) as StoredRaw;
+  const info = proto.WebMessageInfo.fromObject({ ...(raw as object), key: { ...raw.key } });
+  const message = info.message ? (proto.Message.toObject(proto.Message.fromObject(info.message), { enums: String, longs: Number, bytes: String }) as Record<string, unknown>) : undefined;
+  return {
+    key: {
+      remoteJid: raw.key?.remoteJid ?? '',
+      fromMe: raw.key?.fromMe === true,
+      id: raw.key?.id ?? '',
+      ...(raw.key?.participant ? { participant: raw.key.participant } : {}),
+    },
+    messageTimestamp: toNumber(raw.messageTimestamp),
+    ...(raw.pushName ? { pushName: raw.pushName } : {}),
+    broadcast: raw.broadcast === true,
+    ...(message ? { message } : {}),
+  };
+}
+
+/** A stored message in the webhook's message shape (`payload.after` / `payload.before`). */
+export function toWebhookMessage(storedRaw: unknown, me: string): WebhookMessage {
+  const data = toWebhookRaw(storedRaw);
+  const content = innerMessage(data.message ? proto.Message.fromObject(data.message) : null);
+  const chat = data.key.remoteJid;
+  const fromMe = data.key.fromMe;
+  const status = (storedRaw as StoredRaw | null)?.status;
+  const ack = typeof status === 'number' ? status : typeof status === 'string' ? Math.max(0, ACK_NAMES.indexOf(status as (typeof ACK_NAMES)[number])) : fromMe ? 1 : 3;
+  return {
+    id: data.key.id,
+    timestamp: data.messageTimestamp,
+    from: fromMe ? me : chat,
+    fromMe,
+    body: textOf(content) ?? '',
+    to: fromMe ? chat : me,
+    participant: data.key.participant ?? '',
+    hasMedia: MEDIA_TYPES.some((type) => content?.[type] != null),
+    media: {},
+    ack,
+    ackName: ACK_NAMES[ack] ?? 'PENDING',
+    replyTo: content?.extendedTextMessage?.contextInfo?.stanzaId ?? '',
+    _data: data,
+  };
+}
+
+export interface RevokedEventInput {
+  eventId: string;
+  session: { id: string; createdBy: string; metadata: Record<string, string>; meJid: string; mePushName: string };
+  /** The revoke (protocol message) as stored. */
+  revokeRaw: unknown;
+  /** The original as stored, or null when we never saw it. */
+  originalRaw: unknown;
+}
+
+/** The `message.revoked` body exactly as the webhook reference describes it. */
+export function buildMessageRevokedWebhook(input: RevokedEventInput): MessageRevokedWebhook {
+  const me = input.session.meJid;
+  return {
+    event: 'message.revoked',
+    data: {
+      id: input.eventId,
+      event: 'message.revoked',
+      metadata: [input.session.metadata],
+      me: { id: me, pushName: input.session.mePushName },
+      payload: {
+        after: toWebhookMessage(input.revokeRaw, me),
+        before: input.originalRaw === null ? {} : toWebhookMessage(input.originalRaw, me),
+        _data: toWebhookRaw(input.revokeRaw),
+      },
+      instanceId: input.session.id,
+      userId: input.session.createdBy,
+    },
+  };
+}
