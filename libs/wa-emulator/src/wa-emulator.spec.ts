@@ -44,13 +44,18 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     expect(emulator.linkedDevices(phone)[0]?.preKeys.size).toBeGreaterThan(100);
   });
 
-  it('pairs by pairing code, restarts (515) and logs in', async () => {
+  /** A fresh account and a client asking to be linked to it by code. */
+  async function clientAskingForCode(): Promise<{ phone: string; gateway: TestClient; code: string }> {
     const phone = newPhone();
     emulator.createAccount({ phone });
     const gateway = client();
     gateway.connect();
     await gateway.waitFor(() => gateway.qrs[0], 'the client to be registering');
-    const code = await gateway.socket.requestPairingCode(phone);
+    return { phone, gateway, code: await gateway.socket.requestPairingCode(phone) };
+  }
+
+  it('pairs by pairing code, restarts (515) and logs in', async () => {
+    const { phone, gateway, code } = await clientAskingForCode();
     expect(code).toMatch(/^[A-Z0-9]{8}$/);
     const device = await emulator.enterPairingCode(phone, code);
     await gateway.waitForOpen();
@@ -59,12 +64,7 @@ describe('WhatsApp emulator with genuine Baileys', () => {
   });
 
   it('refuses a mistyped pairing code', async () => {
-    const phone = newPhone();
-    emulator.createAccount({ phone });
-    const gateway = client();
-    gateway.connect();
-    await gateway.waitFor(() => gateway.qrs[0], 'the client to be registering');
-    const code = await gateway.socket.requestPairingCode(phone);
+    const { phone, code } = await clientAskingForCode();
     const wrong = code.startsWith('A') ? `B${code.slice(1)}` : `A${code.slice(1)}`;
     await expect(emulator.enterPairingCode(phone, wrong)).rejects.toThrow(/did not match/);
     expect(emulator.linkedDevices(phone)).toHaveLength(0);

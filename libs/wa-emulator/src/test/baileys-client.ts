@@ -27,8 +27,6 @@ export class TestClient {
   readonly upserts: Upsert[] = [];
   readonly updates: MessageUpdate[] = [];
   state: Partial<ConnectionState> = {};
-  /** Every event batch the client emitted, in order: to see how Baileys grouped them. */
-  readonly events: Array<Partial<BaileysEventMap>> = [];
   private readonly logger = pino({ level: process.env['BAILEYS_LOG'] ?? 'silent' });
 
   constructor(
@@ -51,9 +49,6 @@ export class TestClient {
     });
     this.socket = socket;
     socket.ev.on('creds.update', this.auth.applyCredsUpdate);
-    socket.ev.process(async (batch) => {
-      this.events.push(batch);
-    });
     socket.ev.on('messages.upsert', (upsert) => this.upserts.push(upsert));
     socket.ev.on('messages.update', (updates) => this.updates.push(...updates));
     socket.ev.on('connection.update', (update) => {
