@@ -8,6 +8,7 @@ import { RedisModule } from '@wagw/queue';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { OperationsController } from './messages/operations.controller.js';
+import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { commandClientProviders } from './command-client.providers.js';
 
 @Module({})
@@ -21,7 +22,7 @@ export class ApiGatewayModule {
         AuthModule.forRoot(authOptionsFromEnv(env)),
         HealthModule,
       ],
-      controllers: [SessionsController, MessagesController, OperationsController],
+      controllers: [SessionsController, MessagesController, OperationsController, WebhooksController],
       providers: commandClientProviders(env),
     };
   }

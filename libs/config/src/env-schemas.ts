@@ -42,7 +42,14 @@ export const jwtEnvSchema = z.object({
   AUTH_JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().min(1_000).default(10 * 60_000),
 });
 
+/** 32 bytes, base64: encrypts webhook signing secrets at rest (gateway writes them, dispatcher reads them). */
+const webhookSecretKey = z
+  .string()
+  .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+  .optional();
+
 export const apiGatewayEnvSchema = baseEnvSchema.extend(jwtEnvSchema.shape).extend({
+  WEBHOOK_SECRET_KEY: webhookSecretKey,
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(3000),
   /** Bound on how long a synchronous command waits for its session worker. */
@@ -69,6 +76,7 @@ export const sessionWorkerEnvSchema = baseEnvSchema
   });
 
 export const webhookDispatcherEnvSchema = baseEnvSchema.extend({
+  WEBHOOK_SECRET_KEY: webhookSecretKey,
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Internal port: health and metrics only. */
   HEALTH_PORT: port.default(3002),

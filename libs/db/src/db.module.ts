@@ -7,6 +7,7 @@ import { SessionsRepository } from './repositories/sessions.repository.js';
 import { AuthStateRepository } from './repositories/auth-state.repository.js';
 import { MessagesRepository } from './repositories/messages.repository.js';
 import { OutboxRepository } from './repositories/outbox.repository.js';
+import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.repository.js';
 
 export const DB_CLIENT = Symbol('DB_CLIENT');
 
@@ -18,7 +19,7 @@ class DbShutdown implements OnApplicationShutdown {
   }
 }
 
-const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository] as const;
+const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository] as const;
 
 @Global()
 @Module({})

@@ -9,5 +9,6 @@ export * from './repositories/sessions.repository.js';
 export * from './repositories/audit-log.repository.js';
 export * from './repositories/messages.repository.js';
 export * from './repositories/outbox.repository.js';
-export type { ApiKey, DomainEvent, Organization, OutboxOperation, StoredMessage, WhatsAppSession } from './generated/client.js';
+export * from './repositories/webhook-endpoints.repository.js';
+export type { ApiKey, DomainEvent, Organization, OutboxOperation, StoredMessage, WebhookEndpoint, WhatsAppSession } from './generated/client.js';
 export * from './repositories/auth-state.repository.js';

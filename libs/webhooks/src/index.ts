@@ -1,2 +1,3 @@
 export * from './standard-webhooks.js';
 export * from './ssrf-guard.js';
+export * from './secret-box.js';

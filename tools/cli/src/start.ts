@@ -2,7 +2,8 @@
 // `npm start`: the whole gateway on one machine with nothing installed beforehand. Without DATABASE_URL
 // an embedded Postgres 17 keeps its data under .data/postgres; without REDIS_URL a local redis-server
 // (from PATH, or Debian's package unpacked into .data/redis) keeps its data under .data/redis-data.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateSecretKey } from '@wagw/webhooks';
 import { join } from 'node:path';
 import { applyMigrations } from '@wagw/db';
 import {
@@ -122,8 +123,14 @@ async function main(): Promise<void> {
       logger.warn({ websocketUrl: demo.emulator.url }, 'demo mode: session workers talk to the WhatsApp emulator, not WhatsApp');
     }
 
+    // Webhook signing secrets are encrypted at rest with this key; generated once and kept with the data.
+    const keyFile = join(DATA_DIR, 'webhook-secret.key');
+    if (!process.env['WEBHOOK_SECRET_KEY'] && !existsSync(keyFile)) writeFileSync(keyFile, generateSecretKey(), { mode: 0o600 });
+    const webhookSecretKey = process.env['WEBHOOK_SECRET_KEY'] ?? readFileSync(keyFile, 'utf8').trim();
+
     const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
+      WEBHOOK_SECRET_KEY: webhookSecretKey,
       NODE_ENV: development ? 'development' : 'production',
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,

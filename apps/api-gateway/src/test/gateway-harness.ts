@@ -6,6 +6,9 @@ import { createLogger } from '@wagw/observability';
 import type { TestJwks } from '@wagw/testing';
 import { createApiGateway } from '../app.js';
 
+/** A fixed key for the tests, so that a test can open what the gateway sealed. */
+export const TEST_WEBHOOK_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+
 export interface TestGateway {
   url: string;
   app: NestFastifyApplication;
@@ -22,6 +25,7 @@ export async function startTestGateway(options: { jwks?: TestJwks; env?: Record<
     LOG_LEVEL: 'silent',
     HOST: '127.0.0.1',
     PORT: '0',
+    WEBHOOK_SECRET_KEY: TEST_WEBHOOK_SECRET_KEY,
     ...(options.jwks
       ? { AUTH_JWKS_URL: options.jwks.url, AUTH_JWT_ISSUER: options.jwks.issuer, AUTH_JWT_AUDIENCE: options.jwks.audience }
       : {}),
