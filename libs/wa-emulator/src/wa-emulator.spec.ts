@@ -44,6 +44,17 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     expect(emulator.linkedDevices(phone)[0]?.preKeys.size).toBeGreaterThan(100);
   });
 
+  /** A gateway paired as a fresh account, and a fresh peer ("Alice") to talk to. */
+  async function pairedGatewayAndPeer(): Promise<{ gateway: TestClient; phone: string; peer: string }> {
+    const phone = newPhone();
+    const peer = newPhone();
+    emulator.createAccount({ phone });
+    emulator.createAccount({ phone: peer, pushName: 'Alice' });
+    const gateway = client();
+    await gateway.pairByQr(phone);
+    return { gateway, phone, peer };
+  }
+
   /** A fresh account and a client asking to be linked to it by code. */
   async function clientAskingForCode(): Promise<{ phone: string; gateway: TestClient; code: string }> {
     const phone = newPhone();
@@ -85,12 +96,7 @@ describe('WhatsApp emulator with genuine Baileys', () => {
   });
 
   it('sends a 1:1 text the peer decrypts, then revokes it with a REVOKE carrying the original id', async () => {
-    const phone = newPhone();
-    const peer = newPhone();
-    emulator.createAccount({ phone });
-    emulator.createAccount({ phone: peer });
-    const gateway = client();
-    await gateway.pairByQr(phone);
+    const { gateway, peer } = await pairedGatewayAndPeer();
 
     const sent = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'hello from the gateway' });
     // Baileys reuses the key object of a message it revokes: keep the id apart.
@@ -106,12 +112,7 @@ describe('WhatsApp emulator with genuine Baileys', () => {
   });
 
   it('delivers a message sent twice with one id only once, as WhatsApp does', async () => {
-    const phone = newPhone();
-    const peer = newPhone();
-    emulator.createAccount({ phone });
-    emulator.createAccount({ phone: peer });
-    const gateway = client();
-    await gateway.pairByQr(phone);
+    const { gateway, peer } = await pairedGatewayAndPeer();
     await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'once' }, { messageId: '3EB0DEDUPTEST00000001' });
     await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'once' }, { messageId: '3EB0DEDUPTEST00000001' });
     await gateway.waitFor(() => emulator.received(peer).some((message) => message.id === '3EB0DEDUPTEST00000001') || undefined, 'the first copy');
@@ -120,16 +121,6 @@ describe('WhatsApp emulator with genuine Baileys', () => {
   });
 
   describe('inbound', () => {
-    async function pairedGatewayAndPeer(): Promise<{ gateway: TestClient; phone: string; peer: string }> {
-      const phone = newPhone();
-      const peer = newPhone();
-      emulator.createAccount({ phone });
-      emulator.createAccount({ phone: peer, pushName: 'Alice' });
-      const gateway = client();
-      await gateway.pairByQr(phone);
-      return { gateway, phone, peer };
-    }
-
     const textOf = (message: proto.IWebMessageInfo): string | null | undefined =>
       message.message?.conversation ?? message.message?.extendedTextMessage?.text;
 
