@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GatewayError } from '@wagw/contracts';
 
 /** A user (`…@s.whatsapp.net`, `…@lid`) or group (`…@g.us`) JID. */
 export const chatJid = z
@@ -20,6 +21,6 @@ export const sessionIdParam = z.uuid({ message: 'must be a session id (UUID)' })
 export function idempotencyKeyOf(header: unknown): string | null {
   if (header === undefined) return null;
   const parsed = z.string().regex(/^[\x21-\x7e]{1,255}$/).safeParse(header);
-  if (!parsed.success) return '\u0000invalid';
+  if (!parsed.success) throw new GatewayError('validation_failed', 'invalid headers', { fields: { 'Idempotency-Key': 'must be 1-255 printable ASCII characters' } });
   return parsed.data;
 }

@@ -28,10 +28,13 @@ export const revokeCommandSchema = z.object({
   sender: z.string().max(200).optional(),
 });
 
+export const pairingCodeCommandSchema = z.object({ type: z.literal('pairing_code'), phone: z.string().regex(/^\d{6,15}$/) });
+export const logoutCommandSchema = z.object({ type: z.literal('logout') });
 
+export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
+export type SessionCommand = z.infer<typeof sessionCommandSchema>;
 
 /** The job a gateway puts on a worker's queue. */
-const lazyCommand = z.lazy(() => sessionCommandSchema);
 export const commandJobSchema = z.object({
   outboxId: z.uuid(),
   orgId: z.uuid(),
@@ -40,7 +43,7 @@ export const commandJobSchema = z.object({
   epoch: z.number().int().nonnegative(),
   /** Unix ms after which the caller has given up: the worker drops the job and marks it expired. */
   deadline: z.number().int().positive(),
-  command: lazyCommand,
+  command: sessionCommandSchema,
   /** The gateway's reply list: the worker pushes `{jobId, outcome}` there (faster than QueueEvents). */
   replyTo: z.string().min(1).max(200).optional(),
 });
@@ -60,9 +63,6 @@ export interface SendResult {
 
 /** What a worker's job returns (BullMQ return value). */
 export type CommandOutcome = { ok: true; result: SendResult | { pairingCode: string } | { loggedOut: true } } | { ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };
-
-export const pairingCodeCommandSchema = z.object({ type: z.literal('pairing_code'), phone: z.string().regex(/^\d{6,15}$/) });
-export const logoutCommandSchema = z.object({ type: z.literal('logout') });
 
 /** Redis keys shared by gateways and workers. Do not rename: live leases and QR codes sit under them. */
 export const redisKeys = {
@@ -96,9 +96,6 @@ export function decodeLease(value: string | null): Lease | null {
   const epoch = Number(value.slice(separator + 1));
   return separator > 0 && Number.isInteger(epoch) ? { workerId: value.slice(0, separator), epoch } : null;
 }
-
-export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
-export type SessionCommand = z.infer<typeof sessionCommandSchema>;
 
 /** What a worker pushes to a gateway's reply list. */
 export interface CommandReply {

@@ -61,7 +61,7 @@ export function toErrorResponse(exception: unknown, newErrorId: () => string): E
     const code = CODE_BY_STATUS[status];
     if (code) {
       const message = status === 404 ? messageOf(exception).replace(/^Cannot (\w+) (.*)$/, 'no route $1 $2') : messageOf(exception);
-      return { status: ERROR_STATUS[code] === status ? status : ERROR_STATUS[code], envelope: fromCode(code, message).envelope };
+      return fromCode(code, message);
     }
   }
   if (isFrameworkError(exception)) {

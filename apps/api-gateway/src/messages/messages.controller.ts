@@ -49,12 +49,6 @@ function toMessageView(message: StoredMessage): MessageView {
   };
 }
 
-function idempotencyKey(header: unknown): string | null {
-  const key = idempotencyKeyOf(header);
-  if (key === '\u0000invalid') throw new GatewayError('validation_failed', 'invalid headers', { fields: { 'Idempotency-Key': 'must be 1-255 printable ASCII characters' } });
-  return key;
-}
-
 @Controller('api/v1/sessions/:session/messages')
 export class MessagesController {
   constructor(
@@ -75,7 +69,7 @@ export class MessagesController {
   ): Promise<SendResult> {
     const params = parseInput(z.object({ session: sessionIdParam, mid: waMessageId }), { session, mid }, 'path parameters');
     const request = parseInput(revokeBody, body ?? {}, 'body');
-    return this.commands.revoke(principal, params.session, params.mid, request, idempotencyKey(key));
+    return this.commands.revoke(principal, params.session, params.mid, request, idempotencyKeyOf(key));
   }
 
   /** Send a text and wait for WhatsApp to take it; with `Prefer: respond-async`, 202 at once. */
@@ -92,7 +86,7 @@ export class MessagesController {
     const sessionId = parseInput(sessionIdParam, session, 'path parameters');
     const request = parseInput(sendBody, body, 'body');
     const respondAsync = typeof prefer === 'string' && /(^|[\s,;])respond-async($|[\s,;])/i.test(prefer);
-    const result = await this.commands.sendText(principal, sessionId, request, idempotencyKey(key), respondAsync);
+    const result = await this.commands.sendText(principal, sessionId, request, idempotencyKeyOf(key), respondAsync);
     void reply.status(result.mode === 'async' && !result.replayed ? 202 : 200);
     if (respondAsync) void reply.header('preference-applied', 'respond-async');
     return result;
