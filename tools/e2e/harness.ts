@@ -1,11 +1,7 @@
 import { join, resolve } from 'node:path';
-import { inject } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { applyMigrations, createDbClient, type DbClient } from '@wagw/db';
+import { createDbClient, type DbClient } from '@wagw/db';
 import { findFreePort } from '@wagw/embedded';
-import { createRedisConnection } from '@wagw/queue';
-import { createTestTenant, spawnProcess, waitUntilServing, type RunningProcess, type TestTenant } from '@wagw/testing';
+import { createIsolatedDatabase, createIsolatedRedisUrl, createTestTenant, spawnProcess, waitUntilServing, type RunningProcess, type TestTenant } from '@wagw/testing';
 import { WaEmulator } from '@wagw/wa-emulator';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -33,23 +29,9 @@ export class E2eSystem {
   private workerEnv: Record<string, string> = {};
 
   async start(options: { workers?: string[]; commandTimeoutMs?: number; leaseTtlMs?: number } = {}): Promise<void> {
-    const name = `e2e_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: inject('postgresAdminUrl') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    this.databaseUrl = inject('postgresAdminUrl').replace(/\/postgres$/, `/${name}`);
-    await applyMigrations(this.databaseUrl, join(REPO_ROOT, 'prisma', 'migrations'));
+    this.databaseUrl = await createIsolatedDatabase('e2e');
     this.db = createDbClient({ databaseUrl: this.databaseUrl, poolSize: 2 });
-    // Database 0 belongs to the in-process tests. Each system takes the next of databases 1-15 from a
-    // counter kept in database 0 (unique across the test files running side by side) and empties it.
-    const counter = createRedisConnection(inject('redisUrl'), 'e2e-redis-db-counter');
-    const index = 1 + ((await counter.incr('e2e:redis-db-counter')) - 1) % 15;
-    counter.disconnect();
-    this.redisUrl = `${inject('redisUrl')}/${index}`;
-    const redis = createRedisConnection(this.redisUrl, 'e2e-flush');
-    await redis.flushdb();
-    redis.disconnect();
+    this.redisUrl = await createIsolatedRedisUrl();
     await this.emulator.start();
     this.workerEnv = { SESSION_LEASE_TTL_MS: String(options.leaseTtlMs ?? 15_000) };
     this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: String(options.commandTimeoutMs ?? 10_000) });

@@ -50,6 +50,7 @@ describe('each app boots as a real process, answers health checks and exits clea
       PORT: String(port),
       HEALTH_PORT: String(port),
       LOG_LEVEL: 'warn',
+      WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     try {
       await waitUntilServing(`http://127.0.0.1:${port}/readyz`, running, 15_000);

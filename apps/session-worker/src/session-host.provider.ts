@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplication
 import type { SessionWorkerEnv } from '@wagw/config';
 import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
-import { REDIS, type RedisConnection } from '@wagw/queue';
+import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { SessionHost } from '@wagw/session-runtime';
 import { whatsAppEndpointOptions } from '@wagw/wa-emulator';
 
@@ -14,6 +14,7 @@ export const WORKER_LOGGER = Symbol('WORKER_LOGGER');
 @Injectable()
 export class SessionHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly host: SessionHost;
+  private readonly webhookQueues: WebhookQueues;
 
   constructor(
     @Inject(WORKER_ENV) env: SessionWorkerEnv,
@@ -28,7 +29,17 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY },
       (message) => logger.warn(message),
     );
+    this.webhookQueues = new WebhookQueues(redis);
+    const publishEvent = async (eventId: string): Promise<void> => {
+      if (env.FAULT_INJECTION === 'exit-after-event-commit') {
+        // Tests only (refused outside NODE_ENV=test): dies like a crash between commit and enqueue.
+        logger.warn({ eventId }, 'fault injection: exiting after an event commit, before publishing it');
+        process.exit(137);
+      }
+      await this.webhookQueues.publishEvent(eventId);
+    };
     this.host = new SessionHost({
+      publishEvent,
       workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
       redisUrl: env.REDIS_URL,
       redis,
@@ -48,5 +59,6 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.host.stop();
+    await this.webhookQueues.close();
   }
 }

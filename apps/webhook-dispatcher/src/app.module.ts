@@ -4,8 +4,9 @@ import { DbModule } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
+import { DISPATCHER_ENV, DISPATCHER_LOGGER, DispatcherService } from './dispatcher.provider.js';
 
-/** Serves only health (and later metrics) on an internal port; its real work is off the HTTP path. */
+/** Delivers webhooks; serves only health (and later metrics) on an internal port. */
 @Module({})
 export class WebhookDispatcherModule {
   static forRoot(env: WebhookDispatcherEnv, logger: Logger): DynamicModule {
@@ -16,6 +17,7 @@ export class WebhookDispatcherModule {
         RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'webhook-dispatcher', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],
+      providers: [{ provide: DISPATCHER_ENV, useValue: env }, { provide: DISPATCHER_LOGGER, useValue: logger }, DispatcherService],
     };
   }
 }

@@ -8,5 +8,5 @@ const env = loadConfigOrExit(webhookDispatcherEnvSchema);
 const logger = createLogger('webhook-dispatcher', env.LOG_LEVEL);
 const app = await createWebhookDispatcher(env, logger);
 await app.listen({ port: env.HEALTH_PORT, host: env.HOST });
-logger.info({ port: env.HEALTH_PORT }, 'webhook-dispatcher listening (health only)');
+logger.info({ port: env.HEALTH_PORT }, 'webhook-dispatcher delivering; health on this port');
 runUntilSignal(app, logger);

@@ -55,6 +55,8 @@ export const apiGatewayEnvSchema = baseEnvSchema.extend(jwtEnvSchema.shape).exte
   /** Bound on how long a synchronous command waits for its session worker. */
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(50 * 1024 * 1024).default(1024 * 1024),
+  /** After a secret rotation, the old secret keeps signing (beside the new one) this long. */
+  WEBHOOK_SECRET_ROTATION_GRACE_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
 });
 
 export const sessionWorkerEnvSchema = baseEnvSchema
@@ -69,17 +71,46 @@ export const sessionWorkerEnvSchema = baseEnvSchema
     WA_WEBSOCKET_URL: url(['ws:', 'wss:']).optional(),
     /** Trust this root key for the endpoint's certificates; only with WA_WEBSOCKET_URL. Never in production. */
     WA_TRUST_ROOT_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters').optional(),
+    /** End-to-end tests only: make the worker die at a chosen point, as a crash would. */
+    FAULT_INJECTION: z.enum(['exit-after-event-commit']).optional(),
+  })
+  .refine((env) => env.FAULT_INJECTION === undefined || env.NODE_ENV === 'test', {
+    path: ['FAULT_INJECTION'],
+    message: 'is only honoured with NODE_ENV=test',
   })
   .refine((env) => env.WA_TRUST_ROOT_KEY === undefined || env.WA_WEBSOCKET_URL !== undefined, {
     path: ['WA_TRUST_ROOT_KEY'],
     message: 'is only honoured together with WA_WEBSOCKET_URL',
   });
 
+const milliseconds = z.coerce.number().int().min(0);
+
 export const webhookDispatcherEnvSchema = baseEnvSchema.extend({
-  WEBHOOK_SECRET_KEY: webhookSecretKey,
+  /** Required here: the dispatcher cannot sign without opening the endpoints' secrets. */
+  WEBHOOK_SECRET_KEY: webhookSecretKey.unwrap(),
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Internal port: health and metrics only. */
   HEALTH_PORT: port.default(3002),
+  /** Delay before each attempt, comma-separated milliseconds; past the last the delivery is exhausted. */
+  WEBHOOK_RETRY_SCHEDULE_MS: commaList
+    .pipe(z.array(z.string().regex(/^\d+$/, "milliseconds").transform(Number).pipe(z.number().max(7 * 86_400_000))).min(1).max(50))
+    .default([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+  /** Each retry lands within ± this fraction of its step. */
+  WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
+  WEBHOOK_TIMEOUT_MS: milliseconds.min(100).max(120_000).default(15_000),
+  /** Attempts in flight per endpoint, across every dispatcher: one slow endpoint cannot take them all. */
+  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
+  /** Attempts in flight per dispatcher process. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(2_000).default(64),
+  /** An endpoint failing without a success for this long is disabled (default 5 days). */
+  WEBHOOK_DISABLE_AFTER_MS: milliseconds.min(1_000).default(5 * 86_400_000),
+  /** Events and attempts left unqueued this long (a crash between commit and enqueue) are re-published. */
+  WEBHOOK_RELAY_DELAY_MS: milliseconds.min(100).max(600_000).default(5_000),
+  /**
+   * Hosts (as written in the URL) that may be private or loopback: local development and tests only.
+   * Everything else is checked at connect time against loopback, private, link-local, metadata, …
+   */
+  WEBHOOK_ALLOW_PRIVATE_HOSTS: commaList.default([]),
 });
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;

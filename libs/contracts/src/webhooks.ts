@@ -1,6 +1,48 @@
+import type { SessionStatus } from './sessions.js';
+
 /** Domain events a session produces; subscribers choose which to receive. Do not rename. */
 export const EVENT_TYPES = ['message.revoked', 'message.received', 'session.status'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Sent by `POST /api/v1/webhooks/{id}/test` to that endpoint only; not subscribable. */
+export const TEST_EVENT_TYPE = 'webhook.test';
+
+/**
+ * Queues between the session workers, the gateway and the dispatcher. An events job (`{eventId}`, job
+ * id = event id) asks for a committed domain event to be fanned out into deliveries; a deliveries job is
+ * one attempt of one delivery (job id = `deliveryId-attempt`, so re-adding the same attempt is a no-op).
+ */
+export const WEBHOOK_EVENTS_QUEUE = 'webhook-events';
+export const WEBHOOK_DELIVERIES_QUEUE = 'webhook-deliveries';
+
+export interface EventJobData {
+  eventId: string;
+}
+
+export interface DeliveryJobData {
+  deliveryId: string;
+  /** How many attempts were made before this one: a job for an attempt already made is stale. */
+  attempt: number;
+}
+
+export function deliveryJobId(deliveryId: string, attempt: number): string {
+  // BullMQ reserves ':' in job ids.
+  return `${deliveryId}-a${attempt}`;
+}
+
+/** The envelope every webhook shares with `message.revoked`: who, which session, and the event's payload. */
+export interface WebhookEnvelope<Type extends string, Payload> {
+  event: Type;
+  data: {
+    id: string;
+    event: Type;
+    metadata: Array<Record<string, string>>;
+    me: { id: string; pushName: string };
+    payload: Payload;
+    instanceId: string;
+    userId: string;
+  };
+}
 
 /** WhatsApp's message key as the webhook shows it. */
 export interface WebhookMessageKey {
@@ -60,6 +102,15 @@ export interface MessageRevokedWebhook {
     userId: string;
   };
 }
+
+/** `message.received`: a message someone else sent to the session (in the same message shape). */
+export type MessageReceivedWebhook = WebhookEnvelope<'message.received', WebhookMessage>;
+
+/** `session.status`: the session's status changed (`lastError` says why it dropped, when it did). */
+export type SessionStatusWebhook = WebhookEnvelope<'session.status', { status: SessionStatus; lastError: string | null }>;
+
+/** The ping `POST /webhooks/{id}/test` sends. */
+export type TestWebhook = WebhookEnvelope<typeof TEST_EVENT_TYPE, { message: string }>;
 
 const rawMessageSchema = {
   type: 'object',
@@ -131,5 +182,23 @@ export const messageRevokedWebhookSchema = {
         userId: { type: 'string', minLength: 1 },
       },
     },
+  },
+} as const;
+
+/**
+ * The headers of a `message.revoked` delivery (as a receiver sees them: names lower-cased): the seed's
+ * `x-userId` and `x-instanceId`, plus Standard Webhooks' three.
+ */
+export const webhookDeliveryHeadersSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  required: ['content-type', 'x-userid', 'x-instanceid', 'webhook-id', 'webhook-timestamp', 'webhook-signature'],
+  properties: {
+    'content-type': { const: 'application/json' },
+    'x-userid': { type: 'string', minLength: 1 },
+    'x-instanceid': { type: 'string', minLength: 1 },
+    'webhook-id': { type: 'string', minLength: 1 },
+    'webhook-timestamp': { type: 'string', pattern: '^[0-9]+$' },
+    'webhook-signature': { type: 'string', pattern: '^v1,[A-Za-z0-9+/=]+( v1,[A-Za-z0-9+/=]+)*$' },
   },
 } as const;

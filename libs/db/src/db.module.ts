@@ -8,6 +8,8 @@ import { AuthStateRepository } from './repositories/auth-state.repository.js';
 import { MessagesRepository } from './repositories/messages.repository.js';
 import { OutboxRepository } from './repositories/outbox.repository.js';
 import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.repository.js';
+import { WebhookDeliveriesRepository } from './repositories/webhook-deliveries.repository.js';
+import { DomainEventsRepository } from './repositories/domain-events.repository.js';
 
 export const DB_CLIENT = Symbol('DB_CLIENT');
 
@@ -19,7 +21,7 @@ class DbShutdown implements OnApplicationShutdown {
   }
 }
 
-const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository] as const;
+const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository] as const;
 
 @Global()
 @Module({})

@@ -10,5 +10,7 @@ export * from './repositories/audit-log.repository.js';
 export * from './repositories/messages.repository.js';
 export * from './repositories/outbox.repository.js';
 export * from './repositories/webhook-endpoints.repository.js';
-export type { ApiKey, DomainEvent, Organization, OutboxOperation, StoredMessage, WebhookEndpoint, WhatsAppSession } from './generated/client.js';
+export * from './repositories/webhook-deliveries.repository.js';
+export * from './repositories/domain-events.repository.js';
+export type { ApiKey, DomainEvent, Organization, OutboxOperation, StoredMessage, WebhookDelivery, WebhookEndpoint, WhatsAppSession, DeliveryStatus } from './generated/client.js';
 export * from './repositories/auth-state.repository.js';

@@ -1,2 +1,3 @@
 export * from './redis-connection.js';
 export * from './redis.module.js';
+export * from './webhook-queues.js';

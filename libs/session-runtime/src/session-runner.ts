@@ -1,9 +1,9 @@
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
-import { GatewayError, redisKeys, type Lease, type SessionCommand } from '@wagw/contracts';
+import { GatewayError, redisKeys, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { buildMessageRevokedWebhook, loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
+import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, buildSessionStatusWebhook, loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;
@@ -12,6 +12,11 @@ export interface RunnerDependencies {
   redis: RedisConnection;
   logger: Logger;
   socketOptions: { waWebSocketUrl?: string };
+  /**
+   * Hands a committed domain event to the dispatcher. Losing this call (a crash right after the
+   * commit) loses nothing: the dispatcher's relay picks up events left unpublished.
+   */
+  publishEvent: (eventId: string) => Promise<void>;
 }
 
 const QR_TTL_MS = 60_000;
@@ -47,10 +52,10 @@ export class SessionRunner {
   async start(): Promise<void> {
     const { sessions, authState, logger } = this.deps;
     await sessions.recordOwner(this.orgId, this.sessionId, this.lease.workerId, this.lease.epoch);
-    await sessions.update(this.orgId, this.sessionId, { status: 'starting', lastError: null });
     const row = await sessions.findById(this.orgId, this.sessionId);
     const metadata = row?.metadata && typeof row.metadata === 'object' && !Array.isArray(row.metadata) ? (row.metadata as Record<string, string>) : {};
     this.identity = { createdBy: row?.createdBy ?? '', metadata, meJid: row?.meJid ?? '', mePushName: row?.mePushName ?? '' };
+    await this.persist({ status: 'starting', lastError: null });
     const log = logger.child({ sessionId: this.sessionId, orgId: this.orgId, epoch: this.lease.epoch });
     const auth = await loadPostgresAuthState(authState, { orgId: this.orgId, sessionId: this.sessionId, epoch: this.lease.epoch }, log.child({ component: 'baileys' }) as unknown as BaileysLogger);
     this.connection = new WhatsAppConnection({
@@ -74,8 +79,25 @@ export class SessionRunner {
     log.info('session started');
   }
 
-  private async persist(patch: Parameters<SessionsRepository['update']>[2]): Promise<void> {
-    await this.deps.sessions.update(this.orgId, this.sessionId, patch).catch((error: unknown) => this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'session update failed'));
+  /** Writes the session's new state; a change of status also writes a `session.status` event with it. */
+  private async persist(patch: Parameters<SessionsRepository['update']>[2] & { status: SessionStatus }): Promise<void> {
+    try {
+      const recorded = await this.deps.sessions.updateStatus(this.orgId, this.sessionId, patch, (eventId, session) =>
+        buildSessionStatusWebhook({ eventId, session: this.eventSession(), status: patch.status, lastError: session.lastError }),
+      );
+      if (recorded) await this.publish(recorded.eventId);
+    } catch (error) {
+      this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'session update failed');
+    }
+  }
+
+  private eventSession(): { id: string; createdBy: string; metadata: Record<string, string>; meJid: string; mePushName: string } {
+    return { id: this.sessionId, ...this.identity };
+  }
+
+  /** After the commit: a failure here only delays the event until the relay finds it. */
+  private async publish(eventId: string): Promise<void> {
+    await this.deps.publishEvent(eventId).catch((error: unknown) => this.deps.logger.warn({ err: error, eventId }, 'publishing an event failed; the relay will pick it up'));
   }
 
   private async onQr(qr: string): Promise<void> {
@@ -139,14 +161,20 @@ export class SessionRunner {
     if (!target) return;
     const fields = toStoredMessage(revoke, me);
     const revokedBy = revoke.key.fromMe ? this.identity.meJid : revoke.key.participant || revoke.key.remoteJid || null;
-    await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
-      buildMessageRevokedWebhook({
-        eventId,
-        session: { id: this.sessionId, ...this.identity },
-        revokeRaw: fields.raw,
-        originalRaw: original?.raw ?? null,
-      }),
+    const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
+      buildMessageRevokedWebhook({ eventId, session: this.eventSession(), revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
     );
+    if (recorded) await this.publish(recorded.eventId);
+  }
+
+  /** A message someone else sent: stored, with its `message.received` event, once. */
+  private async recordReceived(message: WAMessage): Promise<void> {
+    const fields = toStoredMessage(message, this.connection?.me ?? null);
+    if (!fields.waMessageId || !fields.chatJid) return;
+    const recorded = await this.deps.messages.storeReceived(this.orgId, this.sessionId, fields, (eventId) =>
+      buildMessageReceivedWebhook({ eventId, session: this.eventSession(), raw: fields.raw }),
+    );
+    if (recorded) await this.publish(recorded.eventId);
   }
 
   private async onMessages(messages: WAMessage[]): Promise<void> {
@@ -156,11 +184,19 @@ export class SessionRunner {
           await this.recordRevoke(message);
           continue;
         }
-        await this.storeMessage(message);
+        if (this.isIncomingContent(message)) await this.recordReceived(message);
+        else await this.storeMessage(message);
       } catch (error) {
         this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'storing a message failed');
       }
     }
+  }
+
+  /** What a subscriber calls a received message: someone else's, with content (not a protocol or key-distribution message). */
+  private isIncomingContent(message: WAMessage): boolean {
+    if (message.key.fromMe === true || !message.message) return false;
+    const type = toStoredMessage(message, null).messageType;
+    return type !== 'unknown' && type !== 'protocolMessage';
   }
 
   private async onMessageUpdates(updates: Array<{ key: WAMessageKey; update: Partial<WAMessage> }>): Promise<void> {

@@ -1,3 +1,5 @@
 export * from './test-jwks.js';
 export * from './tenants.js';
 export * from './processes.js';
+export * from './isolated-stores.js';
+export * from './webhook-sink.js';

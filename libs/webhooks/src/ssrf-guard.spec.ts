@@ -76,6 +76,11 @@ describe('SSRF guard', () => {
     expect(() => checkLiteralHost(new URL('http://127.0.0.1:9/'), { allow: ['127.0.0.1'] })).not.toThrow();
   });
 
+  it('matches the allow-list against the host as written, not the address it resolves to', async () => {
+    const lookup = guardedLookup({ allow: ['127.0.0.1'] }, fakeResolver({ localhost: [{ address: '127.0.0.1', family: 4 }] }));
+    await expect(lookupOnce(lookup, 'localhost')).rejects.toThrow(/loopback/);
+  });
+
   it('checks URLs on write: http(s) only, no credentials', () => {
     expect(webhookUrlProblem('https://hooks.example.com/x')).toBeNull();
     expect(webhookUrlProblem('ftp://example.com/')).toMatch(/http/);

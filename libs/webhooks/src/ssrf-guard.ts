@@ -68,7 +68,10 @@ export class BlockedDestinationError extends Error {
 }
 
 export interface DestinationPolicy {
-  /** Hosts or addresses allowed even though private (local development and tests): `127.0.0.1`, `localhost`. */
+  /**
+   * Hosts allowed even though private (local development and tests), matched against the URL's host as
+   * written: allowing `127.0.0.1` does not let `localhost`, or a name that resolves to 127.0.0.1, through.
+   */
   allow: readonly string[];
 }
 
@@ -95,14 +98,15 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  * `checkLiteralHost` first.
  */
 export function guardedLookup(policy: DestinationPolicy, resolve: typeof dnsLookup = dnsLookup) {
-  return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void => {
-    resolve(hostname, { all: true, family: options.family ?? 0 }, (error, addresses) => {
+  return (hostname: string, options: { all?: boolean; family?: number | 'IPv4' | 'IPv6' }, callback: LookupCallback): void => {
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
+    resolve(hostname, { all: true, family }, (error, addresses) => {
       if (error) return callback(error, []);
       const list = addresses as LookupAddress[];
       const allowed = policy.allow.includes(hostname);
       for (const { address } of list) {
         const reason = blockedReason(address);
-        if (reason && !allowed && !policy.allow.includes(address)) return callback(new BlockedDestinationError(hostname, address, reason), []);
+        if (reason && !allowed) return callback(new BlockedDestinationError(hostname, address, reason), []);
       }
       if (options.all) return callback(null, list);
       const first = list[0];

@@ -139,7 +139,17 @@ async function main(): Promise<void> {
     const entry = (app: string): string => join(REPO_ROOT, 'apps', app, 'dist', 'main.js');
     supervisor.start({ name: 'api-gateway', command: process.execPath, args: [entry('api-gateway')], env: { ...baseEnv, ...authEnv, PORT: String(apiPort) } });
     supervisor.start({ name: 'session-worker', command: process.execPath, args: [entry('session-worker')], env: { ...baseEnv, ...(demo?.workerEnv ?? {}), HEALTH_PORT: String(workerPort) } });
-    supervisor.start({ name: 'webhook-dispatcher', command: process.execPath, args: [entry('webhook-dispatcher')], env: { ...baseEnv, HEALTH_PORT: String(dispatcherPort) } });
+    supervisor.start({
+      name: 'webhook-dispatcher',
+      command: process.execPath,
+      args: [entry('webhook-dispatcher')],
+      env: {
+        ...baseEnv,
+        // The embedded runtime is for a developer's machine: webhooks to local sinks (the demo's) are allowed.
+        WEBHOOK_ALLOW_PRIVATE_HOSTS: process.env['WEBHOOK_ALLOW_PRIVATE_HOSTS'] ?? '127.0.0.1,localhost,::1',
+        HEALTH_PORT: String(dispatcherPort),
+      },
+    });
 
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitUntilReady(`${apiUrl}/readyz`, 60_000);

@@ -37,6 +37,20 @@ export class MessagesRepository {
     });
   }
 
+  /**
+   * Stores a message someone sent to the session and writes its `message.received` event in the same
+   * transaction, once: a message seen again (offline queue replayed, retry) records nothing (null).
+   */
+  async storeReceived(orgId: string, sessionId: string, message: NewStoredMessage, buildEvent: (eventId: string) => object): Promise<{ eventId: string } | null> {
+    return this.db.$transaction(async (tx) => {
+      const inserted = await tx.storedMessage.createMany({ data: [{ orgId, sessionId, ...message, timestamp: BigInt(message.timestamp) }], skipDuplicates: true });
+      if (inserted.count === 0) return null;
+      const eventId = randomUUID();
+      await tx.domainEvent.create({ data: { id: eventId, orgId, sessionId, type: 'message.received', payload: buildEvent(eventId) as Prisma.InputJsonValue } });
+      return { eventId };
+    });
+  }
+
   async markRevoked(orgId: string, sessionId: string, chatJid: string, waMessageId: string, revokedBy: string | null, at: Date = new Date()): Promise<boolean> {
     const { count } = await this.db.storedMessage.updateMany({
       where: { orgId, sessionId, chatJid, waMessageId, revokedAt: null },

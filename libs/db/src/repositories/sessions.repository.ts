@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma, WhatsAppSession } from '../generated/client.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
@@ -39,6 +40,28 @@ export class SessionsRepository {
 
   update(orgId: string, sessionId: string, patch: Prisma.WhatsAppSessionUpdateManyMutationInput): Promise<Prisma.BatchPayload> {
     return this.db.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
+  }
+
+  /**
+   * Updates the row and, when `patch.status` changes the status, writes a `session.status` event in the
+   * same transaction. Returns the event id, or null when the status did not change.
+   */
+  async updateStatus(
+    orgId: string,
+    sessionId: string,
+    patch: Prisma.WhatsAppSessionUpdateManyMutationInput & { status: WhatsAppSession['status'] },
+    buildEvent: (eventId: string, session: WhatsAppSession) => object,
+  ): Promise<{ eventId: string } | null> {
+    return this.db.$transaction(async (tx) => {
+      const before = await tx.whatsAppSession.findUnique({ where: { orgId_id: { orgId, id: sessionId } }, select: { status: true } });
+      if (!before) return null;
+      await tx.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
+      if (before.status === patch.status) return null;
+      const after = await tx.whatsAppSession.findUniqueOrThrow({ where: { orgId_id: { orgId, id: sessionId } } });
+      const eventId = randomUUID();
+      await tx.domainEvent.create({ data: { id: eventId, orgId, sessionId, type: 'session.status', payload: buildEvent(eventId, after) as Prisma.InputJsonValue } });
+      return { eventId };
+    });
   }
 
   /** Mirrors the Redis lease on the row: auth-state writes are fenced on `ownerEpoch`. */

@@ -1,0 +1,82 @@
+import type { DbClient } from '../prisma-client.js';
+import type { DeliveryStatus, DomainEvent, Prisma, WebhookDelivery, WebhookEndpoint } from '../generated/client.js';
+import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
+
+export type DeliveryForAttempt = WebhookDelivery & { endpoint: WebhookEndpoint; event: Pick<DomainEvent, 'id' | 'type' | 'payload' | 'sessionId'> };
+
+/** The outcome of one attempt, written only if nobody recorded that attempt already. */
+export interface AttemptRecord {
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastLatencyMs: number | null;
+  lastError: string | null;
+  deliveredAt?: Date;
+}
+
+export class WebhookDeliveriesRepository {
+  constructor(private readonly db: DbClient) {}
+
+  /** The delivery with what an attempt needs (dispatcher: the job carries only the delivery id). */
+  findForAttempt(deliveryId: string): Promise<DeliveryForAttempt | null> {
+    if (!isUuid(deliveryId)) return Promise.resolve(null);
+    return this.db.webhookDelivery.findUnique({
+      where: { id: deliveryId },
+      include: { endpoint: true, event: { select: { id: true, type: true, payload: true, sessionId: true } } },
+    });
+  }
+
+  /**
+   * Records attempt number `attempt` (0-based). Conditional on the row still expecting that attempt:
+   * a duplicate job for the same attempt records nothing and learns so (false).
+   */
+  async recordAttempt(deliveryId: string, attempt: number, record: AttemptRecord): Promise<boolean> {
+    const { count } = await this.db.webhookDelivery.updateMany({
+      where: { id: deliveryId, attempts: attempt, status: 'pending' },
+      data: { ...record, attempts: attempt + 1 },
+    });
+    return count === 1;
+  }
+
+  /** Ends a delivery without an attempt (its endpoint was disabled meanwhile). */
+  async abandon(deliveryId: string, attempt: number, reason: string): Promise<void> {
+    await this.db.webhookDelivery.updateMany({ where: { id: deliveryId, attempts: attempt, status: 'pending' }, data: { status: 'failed', nextAttemptAt: null, lastError: reason } });
+  }
+
+  /** Pending deliveries whose attempt is overdue: their job was lost with a process, or never enqueued. */
+  async listOverdue(before: Date, limit: number): Promise<Array<{ id: string; attempts: number }>> {
+    return this.db.webhookDelivery.findMany({
+      where: { status: 'pending', nextAttemptAt: { lt: before } },
+      orderBy: { nextAttemptAt: 'asc' },
+      take: limit,
+      select: { id: true, attempts: true },
+    });
+  }
+
+  async list(
+    orgId: string,
+    endpointId: string,
+    page: PageRequest & { status?: DeliveryStatus | undefined },
+  ): Promise<{ rows: Array<WebhookDelivery & { event: { type: string } }>; nextCursor: string | null }> {
+    const afterId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const where: Prisma.WebhookDeliveryWhereInput = {
+      orgId,
+      endpointId,
+      ...(page.status === undefined ? {} : { status: page.status }),
+      ...(afterId === undefined ? {} : { id: { lt: afterId } }),
+    };
+    const rows = await this.db.webhookDelivery.findMany({ where, orderBy: { id: 'desc' }, take: page.limit + 1, include: { event: { select: { type: true } } } });
+    return toPage(rows, page.limit);
+  }
+
+  /** Puts a delivery back in line for one more attempt, now. Returns it (its `attempts` is the attempt to schedule), or null when it is not this endpoint's. */
+  async replay(orgId: string, endpointId: string, deliveryId: string, now: Date = new Date()): Promise<WebhookDelivery | null> {
+    if (!isUuid(deliveryId)) return null;
+    // A delivery still pending is left as it is: its next attempt is scheduled already.
+    await this.db.webhookDelivery.updateMany({
+      where: { orgId, endpointId, id: deliveryId, status: { not: 'pending' } },
+      data: { status: 'pending', nextAttemptAt: now, lastError: null },
+    });
+    return this.db.webhookDelivery.findFirst({ where: { orgId, endpointId, id: deliveryId } });
+  }
+}

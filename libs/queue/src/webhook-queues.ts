@@ -1,0 +1,35 @@
+import { Queue } from 'bullmq';
+import { deliveryJobId, WEBHOOK_DELIVERIES_QUEUE, WEBHOOK_EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
+import type { RedisConnection } from './redis-connection.js';
+
+/**
+ * Finished jobs are removed: the record of a delivery lives in Postgres, and a removed job id can be
+ * added again by the relay or the sweeper when a process died between a commit and an enqueue.
+ */
+const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: true, attempts: 8, backoff: { type: 'exponential', delay: 500 } } as const;
+
+/** The producer side of the webhook pipeline: session workers publish events, the gateway and dispatcher schedule attempts. */
+export class WebhookQueues {
+  readonly events: Queue<EventJobData>;
+  readonly deliveries: Queue<DeliveryJobData>;
+
+  constructor(connection: RedisConnection) {
+    this.events = new Queue<EventJobData>(WEBHOOK_EVENTS_QUEUE, { connection, defaultJobOptions: JOB_DEFAULTS });
+    this.deliveries = new Queue<DeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, { connection, defaultJobOptions: JOB_DEFAULTS });
+  }
+
+  /** Asks for a committed event to be fanned out; publishing it twice is harmless (same job id). */
+  async publishEvent(eventId: string): Promise<void> {
+    await this.events.add('fan-out', { eventId }, { jobId: eventId });
+  }
+
+  /** Schedules attempt number `attempt` (0-based) of a delivery, at `at` or now. */
+  async scheduleDelivery(deliveryId: string, attempt: number, at?: Date): Promise<void> {
+    const delay = at === undefined ? 0 : Math.max(0, at.getTime() - Date.now());
+    await this.deliveries.add('attempt', { deliveryId, attempt }, { jobId: deliveryJobId(deliveryId, attempt), delay });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.events.close(), this.deliveries.close()]);
+  }
+}

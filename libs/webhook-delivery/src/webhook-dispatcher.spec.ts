@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { messageRevokedWebhookSchema, webhookDeliveryHeadersSchema } from '@wagw/contracts';
+import { createDbClient, DomainEventsRepository, WebhookDeliveriesRepository, WebhookEndpointsRepository, type DbClient } from '@wagw/db';
+import { createLogger } from '@wagw/observability';
+import { closeRedisConnection, createRedisConnection, WebhookQueues, type RedisConnection } from '@wagw/queue';
+import { createIsolatedDatabase, createIsolatedRedisUrl, createTestTenant, WebhookSink, type ReceivedWebhook } from '@wagw/testing';
+import { generateSecretKey, generateWebhookSecret, parseSecretKey, sealSecret } from '@wagw/webhooks';
+import { buildMessageRevokedWebhook } from '@wagw/whatsapp';
+import { WebhookDispatcher, type DispatcherSettings } from './webhook-dispatcher.js';
+
+const validateBody = new Ajv2020({ strict: false }).compile(messageRevokedWebhookSchema);
+const validateHeaders = new Ajv2020({ strict: false }).compile(webhookDeliveryHeadersSchema);
+
+const session = { id: randomUUID(), createdBy: 'user-7', metadata: { team: 'eu' }, meJid: '15550001111@s.whatsapp.net', mePushName: 'Shop' };
+const original = { key: { remoteJid: '15550002222@s.whatsapp.net', fromMe: false, id: 'ORIGINAL1' }, message: { conversation: 'the original text' }, messageTimestamp: 1_800_000_000 };
+const revoke = {
+  key: { remoteJid: '15550002222@s.whatsapp.net', fromMe: false, id: 'REVOKE1' },
+  message: { protocolMessage: { key: { remoteJid: '15550001111@s.whatsapp.net', fromMe: true, id: 'ORIGINAL1' }, type: 0 } },
+  messageTimestamp: 1_800_000_100,
+};
+
+/** A delivery as a subscriber validates it: the seed's body and the headers, both required. */
+function conformsToSeed(hit: ReceivedWebhook): boolean {
+  return validateHeaders(hit.headers) && validateBody(JSON.parse(hit.body));
+}
+
+describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { timeout: 60_000 }, () => {
+  const secretKey = parseSecretKey(generateSecretKey());
+  const sink = new WebhookSink();
+  let db: DbClient;
+  let redis: RedisConnection;
+  let redisUrl: string;
+  let events: DomainEventsRepository;
+  let deliveries: WebhookDeliveriesRepository;
+  let endpoints: WebhookEndpointsRepository;
+  let queues: WebhookQueues;
+  const running: WebhookDispatcher[] = [];
+
+  const settings: DispatcherSettings = {
+    retryScheduleMs: [0, 30, 30, 30],
+    retryJitter: 0,
+    timeoutMs: 3_000,
+    endpointConcurrency: 2,
+    concurrency: 8,
+    disableAfterMs: 86_400_000,
+    relayDelayMs: 500,
+    destinationPolicy: { allow: ['127.0.0.1'] },
+  };
+
+  function startDispatcher(overrides: Partial<DispatcherSettings> = {}): WebhookDispatcher {
+    const dispatcher = new WebhookDispatcher({ redisUrl, redis, events, deliveries, endpoints, secretKey, logger: createLogger('dispatcher-test', 'silent') }, { ...settings, ...overrides });
+    dispatcher.start();
+    running.push(dispatcher);
+    return dispatcher;
+  }
+
+  async function stopAll(): Promise<void> {
+    await Promise.all(running.splice(0).map((dispatcher) => dispatcher.stop()));
+  }
+
+  async function endpoint(orgId: string, url: string, eventTypes: string[] = ['message.revoked']): Promise<{ id: string; secret: string }> {
+    const secret = generateWebhookSecret();
+    const row = await endpoints.create(orgId, { url, events: eventTypes, sessionIds: [], description: null, secretCiphertext: sealSecret(secret, secretKey) });
+    return { id: row.id, secret };
+  }
+
+  /** A committed `message.revoked` event, published as a session worker publishes it. */
+  async function revokedEvent(orgId: string, options: { publish?: boolean } = {}): Promise<string> {
+    const id = randomUUID();
+    const payload = buildMessageRevokedWebhook({ eventId: id, session, revokeRaw: revoke, originalRaw: original });
+    await db.domainEvent.create({ data: { id, orgId, type: 'message.revoked', payload: JSON.parse(JSON.stringify(payload)) as object } });
+    if (options.publish !== false) await queues.publishEvent(id);
+    return id;
+  }
+
+  async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  const deliveryOf = async (endpointId: string, eventId: string) => db.webhookDelivery.findUnique({ where: { endpointId_eventId: { endpointId, eventId } } });
+
+  beforeAll(async () => {
+    db = createDbClient({ databaseUrl: await createIsolatedDatabase('dispatch'), poolSize: 4 });
+    redisUrl = await createIsolatedRedisUrl();
+    redis = createRedisConnection(redisUrl, 'dispatcher-test');
+    events = new DomainEventsRepository(db);
+    deliveries = new WebhookDeliveriesRepository(db);
+    endpoints = new WebhookEndpointsRepository(db);
+    queues = new WebhookQueues(redis);
+    await sink.start();
+  });
+  afterEach(stopAll);
+  afterAll(async () => {
+    await queues.close();
+    await closeRedisConnection(redis);
+    await sink.stop();
+    await db.$disconnect();
+  });
+
+  it('delivers the seed body with x-userId, x-instanceId and a signature an independent verifier accepts', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/signed'));
+    startDispatcher();
+    const eventId = await revokedEvent(tenant.orgId);
+    const [hit] = await waitFor(() => sink.hits('/signed').length === 1 && sink.hits('/signed'), 'the delivery');
+    if (!hit) throw new Error('no delivery');
+    expect(conformsToSeed(hit), JSON.stringify([validateHeaders.errors, validateBody.errors])).toBe(true);
+    expect(hit.headers).toMatchObject({ 'x-userid': 'user-7', 'x-instanceid': session.id, 'webhook-id': eventId, 'content-type': 'application/json' });
+    const verified = new Webhook(target.secret).verify(hit.body, {
+      'webhook-id': String(hit.headers['webhook-id']),
+      'webhook-timestamp': String(hit.headers['webhook-timestamp']),
+      'webhook-signature': String(hit.headers['webhook-signature']),
+    });
+    expect(verified).toMatchObject({ event: 'message.revoked', data: { id: eventId, payload: { before: { body: 'the original text' } } } });
+    // The body goes out in the reference's key order, whatever order Postgres keeps it in.
+    expect(Object.keys(JSON.parse(hit.body) as object)).toEqual(['event', 'data']);
+    expect(Object.keys((JSON.parse(hit.body) as { data: object }).data)).toEqual(['id', 'event', 'metadata', 'me', 'payload', 'instanceId', 'userId']);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered status');
+    expect(await deliveryOf(target.id, eventId)).toMatchObject({ attempts: 1, lastStatusCode: 200, nextAttemptAt: null });
+  });
+
+  it('the seed check itself fails on a delivery missing x-userId, x-instanceId or payload.before', () => {
+    const body = buildMessageRevokedWebhook({ eventId: 'e', session, revokeRaw: revoke, originalRaw: original });
+    const headers = { 'content-type': 'application/json', 'x-userid': 'u', 'x-instanceid': 'i', 'webhook-id': 'e', 'webhook-timestamp': '1', 'webhook-signature': 'v1,AAAA' };
+    const hit = (h: object, b: object): ReceivedWebhook => ({ path: '/', headers: h as ReceivedWebhook['headers'], body: JSON.stringify(b), receivedAt: 0 });
+    expect(conformsToSeed(hit(headers, body))).toBe(true);
+    const { 'x-userid': _user, ...withoutUser } = headers;
+    const { 'x-instanceid': _instance, ...withoutInstance } = headers;
+    expect(conformsToSeed(hit(withoutUser, body))).toBe(false);
+    expect(conformsToSeed(hit(withoutInstance, body))).toBe(false);
+    const { before: _before, ...payloadWithoutBefore } = body.data.payload;
+    expect(conformsToSeed(hit(headers, { ...body, data: { ...body.data, payload: payloadWithoutBefore } }))).toBe(false);
+  });
+
+  it('retries a failing endpoint: fails twice, then 200 → three attempts under one webhook-id', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/flaky'));
+    sink.answer = (path, previous) => (path === '/flaky' && previous < 2 ? { status: 500 } : { status: 200 });
+    startDispatcher();
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered after retries');
+    const hits = sink.hits('/flaky');
+    expect(hits).toHaveLength(3);
+    expect(new Set(hits.map((hit) => hit.headers['webhook-id']))).toEqual(new Set([eventId]));
+    expect(await deliveryOf(target.id, eventId)).toMatchObject({ attempts: 3, status: 'delivered', lastStatusCode: 200 });
+  });
+
+  it('marks a delivery exhausted when the schedule runs out, and keeps it replayable', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/down'));
+    sink.answer = (path) => (path === '/down' ? { status: 500 } : { status: 200 });
+    startDispatcher();
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'exhausted', 'exhausted');
+    expect(await deliveryOf(target.id, eventId)).toMatchObject({ attempts: 4, lastStatusCode: 500, lastError: 'answered 500', nextAttemptAt: null });
+    expect(sink.hits('/down')).toHaveLength(4);
+    sink.answer = () => ({ status: 200 });
+    const replayed = await deliveries.replay(tenant.orgId, target.id, (await deliveryOf(target.id, eventId))?.id ?? '');
+    if (!replayed) throw new Error('replay found nothing');
+    await queues.scheduleDelivery(replayed.id, replayed.attempts);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered after replay');
+    expect(sink.hits('/down')).toHaveLength(5);
+  });
+
+  it('410 Gone disables the endpoint: no further attempts, later events skip it', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/gone'));
+    sink.answer = (path) => (path === '/gone' ? { status: 410 } : { status: 200 });
+    startDispatcher();
+    const first = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, first))?.status === 'failed', 'failed delivery');
+    const row = await endpoints.findById(tenant.orgId, target.id);
+    expect(row).toMatchObject({ enabled: false });
+    expect(row?.disabledReason).toMatch(/410 Gone/);
+    const second = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await db.domainEvent.findUnique({ where: { id: second } }))?.publishedAt !== null, 'second event fanned out');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await deliveryOf(target.id, second)).toBeNull();
+    expect(sink.hits('/gone')).toHaveLength(1);
+  });
+
+  it('honours Retry-After on 429 and 503 instead of the (much shorter) schedule', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/busy'));
+    sink.answer = (path, previous) => (path === '/busy' && previous === 0 ? { status: 429, headers: { 'retry-after': '1' } } : path === '/busy' && previous === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 });
+    startDispatcher();
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered after Retry-After', 20_000);
+    const [a, b, c] = sink.hits('/busy').map((hit) => hit.receivedAt);
+    // Without Retry-After the schedule would retry after 30 ms.
+    expect((b ?? 0) - (a ?? 0)).toBeGreaterThanOrEqual(950);
+    expect((c ?? 0) - (b ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+
+  it('treats a redirect as a failure and does not follow it', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/moved'));
+    sink.answer = (path) => (path === '/moved' ? { status: 302, headers: { location: sink.url('/elsewhere') } } : { status: 200 });
+    startDispatcher({ retryScheduleMs: [0] });
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'exhausted', 'exhausted');
+    expect((await deliveryOf(target.id, eventId))?.lastError).toMatch(/302.*redirects are not followed/);
+    expect(sink.hits('/elsewhere')).toHaveLength(0);
+  });
+
+  it('gives up on an attempt that takes longer than the timeout', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/slow-once'));
+    sink.answer = (path, previous) => (path === '/slow-once' && previous === 0 ? 'hang' : { status: 200 });
+    startDispatcher({ timeoutMs: 300 });
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered on the second attempt');
+    expect(await deliveryOf(target.id, eventId)).toMatchObject({ attempts: 2 });
+    expect(sink.hits('/slow-once')).toHaveLength(2);
+  });
+
+  it('refuses every SSRF destination at connect time and records why on the delivery', async () => {
+    const tenant = await createTestTenant(db);
+    const port = sink.port;
+    const matrix: Array<[string, RegExp]> = [
+      [`http://localhost:${port}/x`, /loopback/], // a name that resolves to loopback
+      [`http://127.0.0.2:${port}/x`, /loopback/],
+      [`http://0.0.0.0:${port}/x`, /reserved/],
+      ['http://10.1.2.3/x', /private/],
+      ['http://172.16.5.4/x', /private/],
+      ['http://192.168.1.1/x', /private/],
+      ['http://169.254.169.254/latest/meta-data/', /link-local/],
+      ['http://100.64.0.1/x', /carrier-grade NAT/],
+      ['http://224.0.0.1/x', /multicast/],
+      ['http://240.0.0.1/x', /reserved/],
+      [`http://[::1]:${port}/x`, /loopback/],
+      ['http://[fc00::1]/x', /unique local/],
+      ['http://[fe80::1]/x', /link-local/],
+      [`http://[::ffff:127.0.0.1]:${port}/x`, /loopback/],
+      ['http://[::ffff:a9fe:a9fe]/x', /link-local/],
+      // Numeric forms (the allowed 127.0.0.1 is not used for these: they normalise to it).
+      ['http://167772161/x', /private/], // decimal 10.0.0.1
+      ['http://012.0.0.1/x', /private/], // octal 10.0.0.1
+      ['http://0xa9.0xfe.0xa9.0xfe/x', /link-local/], // hex 169.254.169.254
+      ['http://2852039166/x', /link-local/], // decimal 169.254.169.254
+    ];
+    const targets = await Promise.all(matrix.map(async ([url, reason]) => ({ url, reason, endpoint: await endpoint(tenant.orgId, url) })));
+    startDispatcher();
+    const eventId = await revokedEvent(tenant.orgId);
+    for (const target of targets) {
+      const delivery = await waitFor(async () => {
+        const row = await deliveryOf(target.endpoint.id, eventId);
+        return row?.status === 'failed' ? row : undefined;
+      }, `refusal of ${target.url}`);
+      expect(delivery.lastError, target.url).toMatch(target.reason);
+      expect(delivery.lastError, target.url).toMatch(/refused to connect/);
+      expect(delivery.attempts).toBe(1);
+    }
+    expect(sink.hits('/x')).toHaveLength(0);
+  });
+
+  it('one endpoint that hangs does not delay another tenant', async () => {
+    const [slowTenant, otherTenant] = [await createTestTenant(db), await createTestTenant(db)];
+    await endpoint(slowTenant.orgId, sink.url('/hang'));
+    const fast = await endpoint(otherTenant.orgId, sink.url('/fast'));
+    sink.answer = (path) => (path === '/hang' ? 'hang' : { status: 200 });
+    // 8 dispatch slots in all; the hanging endpoint may hold 2 of them.
+    startDispatcher({ timeoutMs: 4_000, concurrency: 8, endpointConcurrency: 2 });
+    for (let i = 0; i < 20; i += 1) await revokedEvent(slowTenant.orgId);
+    await waitFor(() => sink.hits('/hang').length === 2 && true, 'the slow endpoint holding its two slots');
+    const published = Date.now();
+    const eventId = await revokedEvent(otherTenant.orgId);
+    await waitFor(async () => (await deliveryOf(fast.id, eventId))?.status === 'delivered', 'the other tenant delivered', 3_000);
+    // Delivered while the slow endpoint's attempts are still hanging (they end only at the 4 s timeout).
+    expect(Date.now() - published).toBeLessThan(3_000);
+    expect(sink.hits('/hang')).toHaveLength(2);
+  });
+
+  it('survives a dispatcher restart between attempts', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/restart'));
+    sink.answer = (path, previous) => (path === '/restart' && previous === 0 ? { status: 500 } : { status: 200 });
+    const first = startDispatcher({ retryScheduleMs: [0, 1_500] });
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.attempts === 1, 'the first attempt');
+    await first.stop();
+    running.splice(running.indexOf(first), 1);
+    expect(await deliveryOf(target.id, eventId)).toMatchObject({ status: 'pending' });
+    startDispatcher({ retryScheduleMs: [0, 1_500] });
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered by the new dispatcher');
+    expect(sink.hits('/restart').map((hit) => hit.headers['webhook-id'])).toEqual([eventId, eventId]);
+  });
+
+  it('the relay delivers events whose enqueue was lost, and attempts whose job was lost', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/relayed'));
+    startDispatcher();
+    const eventId = await revokedEvent(tenant.orgId, { publish: false });
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered through the relay');
+    // A pending delivery with no job at all (a dispatcher died between fan-out and enqueue).
+    const orphan = await revokedEvent(tenant.orgId, { publish: false });
+    await db.domainEvent.update({ where: { id: orphan }, data: { publishedAt: new Date() } });
+    await db.webhookDelivery.create({ data: { orgId: tenant.orgId, endpointId: target.id, eventId: orphan, nextAttemptAt: new Date() } });
+    await waitFor(async () => (await deliveryOf(target.id, orphan))?.status === 'delivered', 'the orphaned attempt delivered');
+    expect(sink.hits('/relayed')).toHaveLength(2);
+  });
+
+  it('signs with the old and the new secret during a rotation', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/rotated'));
+    const newSecret = generateWebhookSecret();
+    await endpoints.rotateSecret(tenant.orgId, target.id, sealSecret(newSecret, secretKey), new Date(Date.now() + 60_000));
+    startDispatcher();
+    await revokedEvent(tenant.orgId);
+    const [hit] = await waitFor(() => sink.hits('/rotated').length === 1 && sink.hits('/rotated'), 'the delivery');
+    if (!hit) throw new Error('no delivery');
+    const headers = { 'webhook-id': String(hit.headers['webhook-id']), 'webhook-timestamp': String(hit.headers['webhook-timestamp']), 'webhook-signature': String(hit.headers['webhook-signature']) };
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(() => new Webhook(target.secret).verify(hit.body, headers)).not.toThrow();
+    expect(() => new Webhook(newSecret).verify(hit.body, headers)).not.toThrow();
+  });
+
+  it('disables an endpoint that keeps failing past the limit, with the reason', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/always-failing'));
+    sink.answer = (path) => (path === '/always-failing' ? { status: 500 } : { status: 200 });
+    startDispatcher({ disableAfterMs: 1_000, retryScheduleMs: [0, 700, 700, 700, 700] });
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await endpoints.findById(tenant.orgId, target.id))?.enabled === false, 'endpoint disabled');
+    expect((await endpoints.findById(tenant.orgId, target.id))?.disabledReason).toMatch(/failing without a success since/);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'failed', 'the pending delivery abandoned');
+    expect((await deliveryOf(target.id, eventId))?.lastError).toMatch(/endpoint disabled/);
+  });
+});

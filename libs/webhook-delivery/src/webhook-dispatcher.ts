@@ -1,0 +1,236 @@
+import { DelayedError, Worker, type Job } from 'bullmq';
+import { WEBHOOK_DELIVERIES_QUEUE, WEBHOOK_EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
+import type { DeliveryForAttempt, DomainEventsRepository, WebhookDeliveriesRepository, WebhookEndpointsRepository } from '@wagw/db';
+import type { Logger } from '@wagw/observability';
+import { closeRedisConnection, createRedisConnection, WebhookQueues, type RedisConnection } from '@wagw/queue';
+import { openSecret, signWebhook, type DestinationPolicy } from '@wagw/webhooks';
+import { EndpointSlots } from './endpoint-slots.js';
+import { WebhookHttpClient } from './http-delivery.js';
+import { judgeAttempt, nextRetryDelay, type AttemptOutcome } from './retry-policy.js';
+
+export interface DispatcherSettings {
+  /** Delay before attempt 1, 2, … (attempt 1 is normally immediate); past the end the delivery is exhausted. */
+  retryScheduleMs: readonly number[];
+  /** ±fraction of each step, so failures of one burst do not retry in lockstep. */
+  retryJitter: number;
+  timeoutMs: number;
+  /** Attempts in flight per endpoint, across all dispatchers. */
+  endpointConcurrency: number;
+  /** Attempts in flight per dispatcher process. */
+  concurrency: number;
+  /** An endpoint failing without a single success for this long is disabled. */
+  disableAfterMs: number;
+  /** Events and attempts this overdue are re-published by the relay (their enqueue was lost). */
+  relayDelayMs: number;
+  destinationPolicy: DestinationPolicy;
+}
+
+export interface DispatcherDependencies {
+  redisUrl: string;
+  redis: RedisConnection;
+  events: DomainEventsRepository;
+  deliveries: WebhookDeliveriesRepository;
+  endpoints: WebhookEndpointsRepository;
+  /** Opens the endpoints' signing secrets (stored encrypted). */
+  secretKey: Buffer;
+  logger: Logger;
+  random?: () => number;
+}
+
+const RELAY_BATCH = 500;
+
+/**
+ * Turns committed domain events into signed webhook deliveries. Everything it needs to go on after a
+ * crash is in Postgres (events, deliveries, attempt counts, next attempt times) and Redis (queued
+ * attempts): the relay re-publishes events and attempts whose enqueue was lost.
+ */
+export class WebhookDispatcher {
+  private readonly queues: WebhookQueues;
+  private readonly slots: EndpointSlots;
+  private readonly http: WebhookHttpClient;
+  private readonly workers: Worker[] = [];
+  private readonly workerConnections: RedisConnection[] = [];
+  private relayTimer: NodeJS.Timeout | null = null;
+  private relaying: Promise<void> | null = null;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly deps: DispatcherDependencies,
+    private readonly settings: DispatcherSettings,
+  ) {
+    this.queues = new WebhookQueues(deps.redis);
+    this.slots = new EndpointSlots(deps.redis, settings.endpointConcurrency, settings.timeoutMs * 2);
+    this.http = new WebhookHttpClient(settings.destinationPolicy);
+    this.random = deps.random ?? Math.random;
+  }
+
+  start(): void {
+    const connection = (name: string): RedisConnection => {
+      const redis = createRedisConnection(this.deps.redisUrl, name);
+      this.workerConnections.push(redis);
+      return redis;
+    };
+    const events = new Worker<EventJobData>(WEBHOOK_EVENTS_QUEUE, (job) => this.fanOut(job.data.eventId), { connection: connection('webhook-events'), concurrency: 16 });
+    const deliveries = new Worker<DeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, (job, token) => this.attempt(job, token), {
+      connection: connection('webhook-deliveries'),
+      concurrency: this.settings.concurrency,
+    });
+    for (const worker of [events, deliveries]) {
+      worker.on('error', (error) => this.deps.logger.error({ err: error }, 'webhook queue worker error'));
+      worker.on('failed', (job, error) => this.deps.logger.warn({ err: error, jobId: job?.id }, 'webhook job failed; it will be retried'));
+      this.workers.push(worker);
+    }
+    const every = Math.max(250, Math.floor(this.settings.relayDelayMs / 2));
+    this.relayTimer = setInterval(() => {
+      this.relaying ??= this.relay()
+        .catch((error: unknown) => this.deps.logger.error({ err: error }, 'webhook relay failed'))
+        .finally(() => (this.relaying = null));
+    }, every);
+  }
+
+  async stop(): Promise<void> {
+    if (this.relayTimer) clearInterval(this.relayTimer);
+    await this.relaying;
+    // Close waits for attempts in flight (each bounded by the timeout).
+    await Promise.all(this.workers.map((worker) => worker.close()));
+    await this.queues.close();
+    await Promise.all(this.workerConnections.map((redis) => closeRedisConnection(redis)));
+    this.http.close();
+  }
+
+  /** Re-publishes what was committed but never reached the queues, and attempts whose job was lost. */
+  async relay(now: Date = new Date()): Promise<void> {
+    const before = new Date(now.getTime() - this.settings.relayDelayMs);
+    const unpublished = await this.deps.events.listUnpublished(before, RELAY_BATCH);
+    for (const eventId of unpublished) await this.queues.publishEvent(eventId);
+    const overdue = await this.deps.deliveries.listOverdue(before, RELAY_BATCH);
+    for (const delivery of overdue) await this.queues.scheduleDelivery(delivery.id, delivery.attempts);
+    if (unpublished.length + overdue.length > 0) this.deps.logger.info({ events: unpublished.length, deliveries: overdue.length }, 'relay re-published what was left behind');
+  }
+
+  private async fanOut(eventId: string): Promise<void> {
+    const { deliveryIds } = await this.deps.events.fanOut(eventId);
+    for (const deliveryId of deliveryIds) await this.queues.scheduleDelivery(deliveryId, 0);
+  }
+
+  private async attempt(job: Job<DeliveryJobData>, token: string | undefined): Promise<void> {
+    const { deliveryId, attempt } = job.data;
+    const delivery = await this.deps.deliveries.findForAttempt(deliveryId);
+    // Gone (endpoint deleted), finished, or this attempt was made already: a stale or duplicate job.
+    if (!delivery || delivery.status !== 'pending' || delivery.attempts !== attempt) return;
+    if (!delivery.endpoint.enabled) {
+      await this.deps.deliveries.abandon(deliveryId, attempt, `endpoint disabled: ${delivery.endpoint.disabledReason ?? 'by a user'}`);
+      return;
+    }
+    const slot = await this.slots.acquire(delivery.endpointId);
+    if (slot === null) {
+      // The endpoint has its share in flight: wait without holding one of the dispatch slots.
+      await job.moveToDelayed(Date.now() + 50 + Math.floor(this.random() * 200), token);
+      throw new DelayedError();
+    }
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await this.send(delivery);
+    } finally {
+      await this.slots.release(delivery.endpointId, slot);
+    }
+    await this.record(delivery, attempt, outcome);
+  }
+
+  private secretsOf(delivery: DeliveryForAttempt, now: Date): string[] {
+    const { endpoint } = delivery;
+    const secrets = [openSecret(endpoint.secretCiphertext, this.deps.secretKey)];
+    if (endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
+      secrets.push(openSecret(endpoint.previousSecretCiphertext, this.deps.secretKey));
+    }
+    return secrets;
+  }
+
+  private async send(delivery: DeliveryForAttempt): Promise<AttemptOutcome> {
+    const now = new Date();
+    const envelope = inSeedOrder(delivery.event.payload);
+    const body = JSON.stringify(envelope);
+    const signed = signWebhook({ id: delivery.event.id, timestamp: Math.floor(now.getTime() / 1000), body, secrets: this.secretsOf(delivery, now) });
+    const data = envelope['data'] as Record<string, unknown> | undefined;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'wagw-webhooks/1',
+      ...signed,
+      ...headerIfSet('x-userId', data?.['userId']),
+      ...headerIfSet('x-instanceId', data?.['instanceId']),
+    };
+    return this.http.post({ url: delivery.endpoint.url, headers, body, timeoutMs: this.settings.timeoutMs });
+  }
+
+  private async record(delivery: DeliveryForAttempt, attempt: number, outcome: AttemptOutcome): Promise<void> {
+    const { deliveries, endpoints, logger } = this.deps;
+    const now = new Date();
+    const verdict = judgeAttempt(outcome);
+    const statusCode = outcome.kind === 'response' ? outcome.statusCode : null;
+    const log = logger.child({ orgId: delivery.orgId, endpointId: delivery.endpointId, deliveryId: delivery.id, eventId: delivery.eventId, attempt: attempt + 1 });
+    const base = { lastStatusCode: statusCode, lastLatencyMs: outcome.latencyMs };
+    switch (verdict.result) {
+      case 'delivered':
+        await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'delivered', nextAttemptAt: null, lastError: null, deliveredAt: now });
+        await endpoints.clearFailing(delivery.orgId, delivery.endpointId);
+        log.debug({ statusCode, latencyMs: outcome.latencyMs }, 'webhook delivered');
+        return;
+      case 'gone':
+        await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'failed', nextAttemptAt: null, lastError: 'answered 410 Gone: the endpoint was disabled' });
+        await endpoints.disable(delivery.orgId, delivery.endpointId, `answered 410 Gone at ${now.toISOString()}`);
+        log.info('endpoint answered 410 Gone; disabled');
+        return;
+      case 'refused':
+        await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'failed', nextAttemptAt: null, lastError: verdict.reason });
+        await this.noteFailure(delivery, now);
+        log.warn({ reason: verdict.reason }, 'webhook destination refused');
+        return;
+      case 'retry': {
+        await this.noteFailure(delivery, now);
+        const delay = nextRetryDelay(this.settings.retryScheduleMs, attempt + 1, this.settings.retryJitter, this.random);
+        if (delay === null) {
+          await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'exhausted', nextAttemptAt: null, lastError: verdict.reason });
+          log.warn({ reason: verdict.reason }, 'webhook delivery exhausted its retries');
+          return;
+        }
+        const nextAttemptAt = new Date(now.getTime() + (verdict.retryAfterMs ?? delay));
+        const recorded = await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'pending', nextAttemptAt, lastError: verdict.reason });
+        if (recorded) await this.queues.scheduleDelivery(delivery.id, attempt + 1, nextAttemptAt);
+        log.info({ reason: verdict.reason, nextAttemptAt }, 'webhook attempt failed; retry scheduled');
+        return;
+      }
+    }
+  }
+
+  /** A failing run that has lasted too long turns the endpoint off, with the reason shown to its owner. */
+  private async noteFailure(delivery: DeliveryForAttempt, now: Date): Promise<void> {
+    const since = await this.deps.endpoints.markFailing(delivery.orgId, delivery.endpointId, now);
+    if (now.getTime() - since.getTime() >= this.settings.disableAfterMs) {
+      await this.deps.endpoints.disable(delivery.orgId, delivery.endpointId, `failing without a success since ${since.toISOString()}`);
+      this.deps.logger.warn({ orgId: delivery.orgId, endpointId: delivery.endpointId, since }, 'endpoint disabled after failing for too long');
+    }
+  }
+}
+
+function headerIfSet(name: string, value: unknown): Record<string, string> {
+  return typeof value === 'string' && value !== '' ? { [name]: value } : {};
+}
+
+const ENVELOPE_ORDER = ['event', 'data'];
+const DATA_ORDER = ['id', 'event', 'metadata', 'me', 'payload', 'instanceId', 'userId'];
+
+/** Postgres' jsonb keeps keys in its own order; the envelope goes out in the order the reference shows. */
+function inSeedOrder(payload: unknown): Record<string, unknown> {
+  const envelope = (payload ?? {}) as Record<string, unknown>;
+  const ordered = reorder(envelope, ENVELOPE_ORDER);
+  const data = envelope['data'];
+  if (data && typeof data === 'object' && !Array.isArray(data)) ordered['data'] = reorder(data as Record<string, unknown>, DATA_ORDER);
+  return ordered;
+}
+
+function reorder(object: Record<string, unknown>, order: readonly string[]): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const key of order) if (key in object) result[key] = object[key];
+  for (const [key, value] of Object.entries(object)) if (!(key in result)) result[key] = value;
+  return result;
+}
