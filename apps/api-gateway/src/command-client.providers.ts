@@ -2,16 +2,20 @@ import { Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/c
 import { CommandDispatcher, SessionCommandsService } from '@wagw/command-client';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { AuditLogRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
-import { REDIS, type RedisConnection } from '@wagw/queue';
+import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');
 
 @Injectable()
-class DispatcherShutdown implements OnApplicationShutdown {
-  constructor(private readonly dispatcher: CommandDispatcher) {}
+class QueuesShutdown implements OnApplicationShutdown {
+  constructor(
+    private readonly dispatcher: CommandDispatcher,
+    private readonly webhookQueues: WebhookQueues,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.dispatcher.close();
+    await this.webhookQueues.close();
   }
 }
 
@@ -25,6 +29,7 @@ export function commandClientProviders(env: ApiGatewayEnv): Provider[] {
         new SessionCommandsService(sessions, messages, outbox, audit, dispatcher, redis, env.COMMAND_TIMEOUT_MS),
       inject: [SessionsRepository, MessagesRepository, OutboxRepository, AuditLogRepository, CommandDispatcher, REDIS],
     },
-    DispatcherShutdown,
+    { provide: WebhookQueues, useFactory: (redis: RedisConnection) => new WebhookQueues(redis), inject: [REDIS] },
+    QueuesShutdown,
   ];
 }

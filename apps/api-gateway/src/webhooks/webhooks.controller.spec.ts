@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deliveryJobId, WEBHOOK_DELIVERIES_QUEUE } from '@wagw/contracts';
 import { SessionsRepository } from '@wagw/db';
+import { createRedisConnection, type RedisConnection } from '@wagw/queue';
 import { createTestTenant, startTestJwks, type TestJwks, type TestTenant } from '@wagw/testing';
 import { openSecret, parseSecretKey } from '@wagw/webhooks';
 import { startTestGateway, TEST_WEBHOOK_SECRET_KEY, type TestGateway } from '../test/gateway-harness.js';
@@ -69,5 +72,90 @@ describe('webhook endpoints API', () => {
     const member = await orgA.loginJwt('member');
     expect((await create(member, { url: 'https://example.com/x', events: ['message.revoked'] })).body).toMatchObject({ error: { code: 'forbidden' } });
     expect((await gateway.request('/api/v1/webhooks', { token: member })).status).toBe(403);
+  });
+
+  describe('changing, rotating, testing, deliveries and replay', () => {
+    let redis: RedisConnection;
+    let deliveriesQueue: Queue;
+
+    beforeAll(() => {
+      redis = createRedisConnection(inject('redisUrl'), 'webhooks-spec');
+      deliveriesQueue = new Queue(WEBHOOK_DELIVERIES_QUEUE, { connection: redis });
+    });
+    afterAll(async () => {
+      await deliveriesQueue.close();
+      redis.disconnect();
+    });
+
+    const endpointOf = async (tenant: TestTenant, url = 'https://hooks.example.com/x') => (await create(tenant.apiKey, { url, events: ['message.revoked'] })).body as { id: string; secret: string };
+    const send = (path: string, token: string, method: string, body?: unknown) =>
+      gateway.request(path, { method, token, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+
+    it('PATCH changes what an endpoint receives, validates like create, and re-enabling clears the reason', async () => {
+      const endpoint = await endpointOf(orgA);
+      const patched = await send(`/api/v1/webhooks/${endpoint.id}`, orgA.apiKey, 'PATCH', { events: ['message.revoked', 'session.status'], description: 'ops' });
+      expect(patched.status).toBe(200);
+      expect(patched.body).toMatchObject({ id: endpoint.id, events: ['message.revoked', 'session.status'], description: 'ops', url: 'https://hooks.example.com/x' });
+      expect((await send(`/api/v1/webhooks/${endpoint.id}`, orgA.apiKey, 'PATCH', { url: 'gopher://x' })).body).toMatchObject({ error: { code: 'validation_failed', details: { fields: { url: expect.any(String) } } } });
+      expect((await send(`/api/v1/webhooks/${endpoint.id}`, orgA.apiKey, 'PATCH', {})).status).toBe(400);
+      expect((await send(`/api/v1/webhooks/${endpoint.id}`, orgA.apiKey, 'PATCH', { enabled: 'yes' })).status).toBe(400);
+      expect((await send(`/api/v1/webhooks/${endpoint.id}`, orgB.apiKey, 'PATCH', { description: 'mine now' })).status).toBe(404);
+
+      await gateway.db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { enabled: false, disabledReason: 'answered 410 Gone', failingSince: new Date() } });
+      const enabled = await send(`/api/v1/webhooks/${endpoint.id}`, orgA.apiKey, 'PATCH', { enabled: true });
+      expect(enabled.body).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
+      const audit = await gateway.db.auditLogEntry.findMany({ where: { orgId: orgA.orgId, targetId: endpoint.id }, orderBy: { createdAt: 'asc' } });
+      expect(audit.map((entry) => entry.action)).toEqual(['webhook.created', 'webhook.updated', 'webhook.updated']);
+    });
+
+    it('rotate-secret shows a new secret once and keeps the old one signing for the grace period', async () => {
+      const endpoint = await endpointOf(orgA);
+      const rotated = await send(`/api/v1/webhooks/${endpoint.id}/rotate-secret`, orgA.apiKey, 'POST');
+      expect(rotated.status).toBe(200);
+      const body = rotated.body as { secret: string; previousSecretValidUntil: string };
+      expect(body.secret).toMatch(/^whsec_/);
+      expect(body.secret).not.toBe(endpoint.secret);
+      expect(Date.parse(body.previousSecretValidUntil)).toBeGreaterThan(Date.now() + 3_600_000);
+      const row = await gateway.db.webhookEndpoint.findUnique({ where: { id: endpoint.id } });
+      const key = parseSecretKey(TEST_WEBHOOK_SECRET_KEY);
+      expect(openSecret(row?.secretCiphertext ?? '', key)).toBe(body.secret);
+      expect(openSecret(row?.previousSecretCiphertext ?? '', key)).toBe(endpoint.secret);
+      expect((await send(`/api/v1/webhooks/${endpoint.id}/rotate-secret`, orgB.apiKey, 'POST')).status).toBe(404);
+    });
+
+    it('test queues a signed ping for that endpoint only; a disabled endpoint answers 409', async () => {
+      const endpoint = await endpointOf(orgA);
+      const other = await endpointOf(orgA);
+      const pinged = await send(`/api/v1/webhooks/${endpoint.id}/test`, orgA.apiKey, 'POST');
+      expect(pinged.status).toBe(202);
+      const delivery = pinged.body as { id: string; event: string; status: string; attempts: number };
+      expect(delivery).toMatchObject({ event: 'webhook.test', status: 'pending', attempts: 0 });
+      expect(await deliveriesQueue.getJob(deliveryJobId(delivery.id, 0))).toBeDefined();
+      expect(await gateway.db.webhookDelivery.count({ where: { endpointId: other.id } })).toBe(0);
+      expect((await send(`/api/v1/webhooks/${endpoint.id}/test`, orgB.apiKey, 'POST')).status).toBe(404);
+      await send(`/api/v1/webhooks/${endpoint.id}`, orgA.apiKey, 'PATCH', { enabled: false });
+      expect((await send(`/api/v1/webhooks/${endpoint.id}/test`, orgA.apiKey, 'POST')).body).toMatchObject({ error: { code: 'conflict' } });
+    });
+
+    it('lists deliveries with status, attempts, last response and next attempt; replays one', async () => {
+      const endpoint = await endpointOf(orgA);
+      const ping = (await send(`/api/v1/webhooks/${endpoint.id}/test`, orgA.apiKey, 'POST')).body as { id: string };
+      await gateway.db.webhookDelivery.update({ where: { id: ping.id }, data: { status: 'exhausted', attempts: 8, lastStatusCode: 500, lastLatencyMs: 12, lastError: 'answered 500', nextAttemptAt: null } });
+      const listed = await gateway.request(`/api/v1/webhooks/${endpoint.id}/deliveries?status=exhausted`, { token: orgA.apiKey });
+      expect(listed.body).toEqual({
+        data: [expect.objectContaining({ id: ping.id, event: 'webhook.test', status: 'exhausted', attempts: 8, lastStatusCode: 500, lastLatencyMs: 12, lastError: 'answered 500', nextAttemptAt: null })],
+        nextCursor: null,
+      });
+      expect(((await gateway.request(`/api/v1/webhooks/${endpoint.id}/deliveries?status=delivered`, { token: orgA.apiKey })).body as { data: unknown[] }).data).toEqual([]);
+      expect((await gateway.request(`/api/v1/webhooks/${endpoint.id}/deliveries?status=lost`, { token: orgA.apiKey })).status).toBe(400);
+      expect((await gateway.request(`/api/v1/webhooks/${endpoint.id}/deliveries`, { token: orgB.apiKey })).status).toBe(404);
+
+      expect((await send(`/api/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/replay`, orgB.apiKey, 'POST')).status).toBe(404);
+      expect((await send(`/api/v1/webhooks/${endpoint.id}/deliveries/${randomUUID()}/replay`, orgA.apiKey, 'POST')).status).toBe(404);
+      const replayed = await send(`/api/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/replay`, orgA.apiKey, 'POST');
+      expect(replayed.status).toBe(202);
+      expect(replayed.body).toMatchObject({ id: ping.id, status: 'pending', attempts: 8, lastError: null });
+      expect(await deliveriesQueue.getJob(deliveryJobId(ping.id, 8))).toBeDefined();
+    });
   });
 });

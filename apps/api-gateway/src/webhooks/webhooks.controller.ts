@@ -1,25 +1,77 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { EVENT_TYPES, GatewayError, type Principal } from '@wagw/contracts';
+import { EVENT_TYPES, GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TEST_EVENT_TYPE, type Page, type Principal, type TestWebhook } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
-import { AuditLogRepository, WebhookEndpointsRepository, type WebhookEndpoint } from '@wagw/db';
-import { parseInput } from '@wagw/http';
+import { AuditLogRepository, DomainEventsRepository, type AuditEntry, WebhookDeliveriesRepository, WebhookEndpointsRepository, type WebhookDelivery, type WebhookEndpoint } from '@wagw/db';
+import { parseInput, ZodValidationPipe } from '@wagw/http';
+import { WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret, webhookUrlProblem } from '@wagw/webhooks';
 import { GATEWAY_ENV } from '../command-client.providers.js';
 
+const endpointUrl = z
+  .string()
+  .max(2048)
+  .superRefine((value, context) => {
+    const problem = webhookUrlProblem(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
+const eventList = z.array(z.enum(EVENT_TYPES)).min(1).max(EVENT_TYPES.length);
+const sessionList = z.array(z.uuid()).max(100);
+const description = z.string().max(500);
+
 const createEndpointBody = z.strictObject({
-  url: z
-    .string()
-    .max(2048)
-    .superRefine((value, context) => {
-      const problem = webhookUrlProblem(value);
-      if (problem) context.addIssue({ code: 'custom', message: problem });
-    }),
-  events: z.array(z.enum(EVENT_TYPES)).min(1).max(EVENT_TYPES.length),
-  sessions: z.array(z.uuid()).max(100).optional(),
-  description: z.string().max(500).optional(),
+  url: endpointUrl,
+  events: eventList,
+  sessions: sessionList.optional(),
+  description: description.optional(),
 });
+
+const updateEndpointBody = z
+  .strictObject({
+    url: endpointUrl.optional(),
+    events: eventList.optional(),
+    sessions: sessionList.optional(),
+    description: description.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'name at least one field to change' });
+
+const listDeliveriesQuery = z.strictObject({
+  status: z.enum(['pending', 'delivered', 'failed', 'exhausted']).optional(),
+  limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
+  cursor: z.string().max(200).optional(),
+});
+
+export interface DeliveryView {
+  id: string;
+  eventId: string;
+  event: string;
+  status: WebhookDelivery['status'];
+  attempts: number;
+  lastStatusCode: number | null;
+  lastLatencyMs: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+}
+
+function toDeliveryView(delivery: WebhookDelivery & { event: { type: string } }): DeliveryView {
+  return {
+    id: delivery.id,
+    eventId: delivery.eventId,
+    event: delivery.event.type,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    lastStatusCode: delivery.lastStatusCode,
+    lastLatencyMs: delivery.lastLatencyMs,
+    lastError: delivery.lastError,
+    nextAttemptAt: delivery.nextAttemptAt?.toISOString() ?? null,
+    deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+    createdAt: delivery.createdAt.toISOString(),
+  };
+}
 
 export interface WebhookEndpointView {
   id: string;
@@ -29,7 +81,10 @@ export interface WebhookEndpointView {
   description: string | null;
   enabled: boolean;
   disabledReason: string | null;
+  /** Since when deliveries have been failing without a success (null while healthy). */
+  failingSince: string | null;
   createdAt: string;
+  updatedAt: string;
 }
 
 function toView(endpoint: WebhookEndpoint): WebhookEndpointView {
@@ -41,41 +96,75 @@ function toView(endpoint: WebhookEndpoint): WebhookEndpointView {
     description: endpoint.description,
     enabled: endpoint.enabled,
     disabledReason: endpoint.disabledReason,
+    failingSince: endpoint.failingSince?.toISOString() ?? null,
     createdAt: endpoint.createdAt.toISOString(),
+    updatedAt: endpoint.updatedAt.toISOString(),
   };
 }
 
 @Controller('api/v1/webhooks')
 export class WebhooksController {
   private readonly secretKey: Buffer | null;
+  private readonly rotationGraceMs: number;
 
   constructor(
     private readonly endpoints: WebhookEndpointsRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly events: DomainEventsRepository,
     private readonly audit: AuditLogRepository,
+    private readonly queues: WebhookQueues,
     @Inject(GATEWAY_ENV) env: ApiGatewayEnv,
   ) {
     this.secretKey = env.WEBHOOK_SECRET_KEY === undefined ? null : parseSecretKey(env.WEBHOOK_SECRET_KEY);
+    this.rotationGraceMs = env.WEBHOOK_SECRET_ROTATION_GRACE_MS;
+  }
+
+  private requireSecretKey(): Buffer {
+    if (this.secretKey === null) throw new GatewayError('session_unavailable', 'webhooks are not configured on this gateway (WEBHOOK_SECRET_KEY is unset)');
+    return this.secretKey;
+  }
+
+  private async requireOwnSessions(orgId: string, sessions: readonly string[]): Promise<void> {
+    if ((await this.endpoints.countOwnSessions(orgId, sessions)) !== sessions.length) {
+      throw new GatewayError('not_found', 'session not found', { fields: { sessions: 'every session must belong to your organization' } });
+    }
+  }
+
+  private async requireEndpoint(orgId: string, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.endpoints.findById(orgId, id);
+    if (!endpoint) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
+    return endpoint;
+  }
+
+  private async requireEnabled(orgId: string, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.requireEndpoint(orgId, id);
+    if (!endpoint.enabled) {
+      throw new GatewayError('conflict', 'the endpoint is disabled; enable it first (PATCH {"enabled": true})', { webhook: id, disabledReason: endpoint.disabledReason });
+    }
+    return endpoint;
+  }
+
+  private record(principal: Principal, action: string, targetId: string, details: AuditEntry['details'] = {}): Promise<void> {
+    return this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action, targetType: 'webhook', targetId, details });
   }
 
   /** The signing secret is shown here, once; only its ciphertext is stored. */
   @Post()
   @RequireCapability('webhooks:manage')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<WebhookEndpointView & { secret: string }> {
-    if (this.secretKey === null) throw new GatewayError('session_unavailable', 'webhooks are not configured on this gateway (WEBHOOK_SECRET_KEY is unset)');
+    const secretKey = this.requireSecretKey();
     const request = parseInput(createEndpointBody, body, 'body');
     const sessions = [...new Set(request.sessions ?? [])];
-    if ((await this.endpoints.countOwnSessions(principal.orgId, sessions)) !== sessions.length) {
-      throw new GatewayError('not_found', 'session not found', { fields: { sessions: 'every session must belong to your organization' } });
-    }
+    await this.requireOwnSessions(principal.orgId, sessions);
     const secret = generateWebhookSecret();
     const endpoint = await this.endpoints.create(principal.orgId, {
       url: request.url,
       events: [...new Set(request.events)],
       sessionIds: sessions,
       description: request.description ?? null,
-      secretCiphertext: sealSecret(secret, this.secretKey),
+      secretCiphertext: sealSecret(secret, secretKey),
     });
-    await this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action: 'webhook.created', targetType: 'webhook', targetId: endpoint.id, details: { url: endpoint.url } });
+    await this.record(principal, 'webhook.created', endpoint.id, { url: endpoint.url });
     return { ...toView(endpoint), secret };
   }
 
@@ -88,9 +177,83 @@ export class WebhooksController {
   @Get(':webhook')
   @RequireCapability('webhooks:manage')
   async get(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<WebhookEndpointView> {
-    const endpoint = await this.endpoints.findById(principal.orgId, id);
-    if (!endpoint) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
-    return toView(endpoint);
+    return toView(await this.requireEndpoint(principal.orgId, id));
+  }
+
+  /** Changes the URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint. */
+  @Patch(':webhook')
+  @RequireCapability('webhooks:manage')
+  async update(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string, @Body() body: unknown): Promise<WebhookEndpointView> {
+    await this.requireEndpoint(principal.orgId, id);
+    const request = parseInput(updateEndpointBody, body, 'body');
+    const sessions = request.sessions === undefined ? undefined : [...new Set(request.sessions)];
+    if (sessions) await this.requireOwnSessions(principal.orgId, sessions);
+    const updated = await this.endpoints.update(principal.orgId, id, {
+      ...(request.url === undefined ? {} : { url: request.url }),
+      ...(request.events === undefined ? {} : { events: [...new Set(request.events)] }),
+      ...(sessions === undefined ? {} : { sessionIds: sessions }),
+      ...(request.description === undefined ? {} : { description: request.description }),
+      ...(request.enabled === undefined ? {} : { enabled: request.enabled }),
+    });
+    if (!updated) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
+    await this.record(principal, 'webhook.updated', id, { fields: Object.keys(request) });
+    return toView(updated);
+  }
+
+  /** A new secret, shown once; the old one keeps signing beside it for the grace period, so receivers can switch without losing a delivery. */
+  @Post(':webhook/rotate-secret')
+  @HttpCode(200)
+  @RequireCapability('webhooks:manage')
+  async rotateSecret(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<WebhookEndpointView & { secret: string; previousSecretValidUntil: string }> {
+    const secretKey = this.requireSecretKey();
+    const secret = generateWebhookSecret();
+    const previousValidUntil = new Date(Date.now() + this.rotationGraceMs);
+    const rotated = await this.endpoints.rotateSecret(principal.orgId, id, sealSecret(secret, secretKey), previousValidUntil);
+    if (!rotated) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
+    await this.record(principal, 'webhook.secret_rotated', id, { previousSecretValidUntil: previousValidUntil.toISOString() });
+    return { ...toView(rotated), secret, previousSecretValidUntil: previousValidUntil.toISOString() };
+  }
+
+  /** Sends a `webhook.test` ping to this endpoint only, signed and retried like any delivery. */
+  @Post(':webhook/test')
+  @HttpCode(202)
+  @RequireCapability('webhooks:manage')
+  async test(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<DeliveryView> {
+    await this.requireEnabled(principal.orgId, id);
+    const { deliveryId } = await this.events.createTestDelivery(principal.orgId, id, TEST_EVENT_TYPE, (eventId): TestWebhook => ({
+      event: TEST_EVENT_TYPE,
+      data: { id: eventId, event: TEST_EVENT_TYPE, metadata: [], me: { id: '', pushName: '' }, payload: { message: 'This is a test delivery from your WhatsApp gateway.' }, instanceId: '', userId: principal.subject },
+    }));
+    // Losing this enqueue only delays the ping: the dispatcher's relay picks up overdue deliveries.
+    await this.queues.scheduleDelivery(deliveryId, 0);
+    const created = await this.deliveries.find(principal.orgId, id, deliveryId);
+    if (!created) throw new GatewayError('internal', 'the test delivery was not recorded');
+    return toDeliveryView(created);
+  }
+
+  @Get(':webhook/deliveries')
+  @RequireCapability('webhooks:manage')
+  async listDeliveries(
+    @CurrentPrincipal() principal: Principal,
+    @Param('webhook') id: string,
+    @Query(new ZodValidationPipe(listDeliveriesQuery, 'query parameters')) query: z.infer<typeof listDeliveriesQuery>,
+  ): Promise<Page<DeliveryView>> {
+    await this.requireEndpoint(principal.orgId, id);
+    const page = await this.deliveries.list(principal.orgId, id, query);
+    return { data: page.rows.map(toDeliveryView), nextCursor: page.nextCursor };
+  }
+
+  /** One more attempt, now, of any delivery (exhausted, failed, or delivered and lost by the receiver). */
+  @Post(':webhook/deliveries/:delivery/replay')
+  @HttpCode(202)
+  @RequireCapability('webhooks:manage')
+  async replay(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string, @Param('delivery') deliveryId: string): Promise<DeliveryView> {
+    await this.requireEnabled(principal.orgId, id);
+    const delivery = await this.deliveries.replay(principal.orgId, id, deliveryId);
+    if (!delivery) throw new GatewayError('not_found', 'delivery not found', { webhook: id, delivery: deliveryId });
+    await this.queues.scheduleDelivery(delivery.id, delivery.attempts);
+    await this.record(principal, 'webhook.delivery_replayed', id, { delivery: delivery.id });
+    return toDeliveryView(delivery);
   }
 
   @Delete(':webhook')
@@ -98,6 +261,6 @@ export class WebhooksController {
   @RequireCapability('webhooks:manage')
   async remove(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<void> {
     if (!(await this.endpoints.delete(principal.orgId, id))) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
-    await this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action: 'webhook.deleted', targetType: 'webhook', targetId: id });
+    await this.record(principal, 'webhook.deleted', id);
   }
 }

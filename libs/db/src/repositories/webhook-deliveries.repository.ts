@@ -53,6 +53,12 @@ export class WebhookDeliveriesRepository {
     });
   }
 
+  /** One of an endpoint's deliveries, with its event's type; another org's is not found. */
+  find(orgId: string, endpointId: string, deliveryId: string): Promise<(WebhookDelivery & { event: { type: string } }) | null> {
+    if (!isUuid(deliveryId) || !isUuid(endpointId)) return Promise.resolve(null);
+    return this.db.webhookDelivery.findFirst({ where: { orgId, endpointId, id: deliveryId }, include: { event: { select: { type: true } } } });
+  }
+
   async list(
     orgId: string,
     endpointId: string,
@@ -70,13 +76,13 @@ export class WebhookDeliveriesRepository {
   }
 
   /** Puts a delivery back in line for one more attempt, now. Returns it (its `attempts` is the attempt to schedule), or null when it is not this endpoint's. */
-  async replay(orgId: string, endpointId: string, deliveryId: string, now: Date = new Date()): Promise<WebhookDelivery | null> {
+  async replay(orgId: string, endpointId: string, deliveryId: string, now: Date = new Date()): Promise<(WebhookDelivery & { event: { type: string } }) | null> {
     if (!isUuid(deliveryId)) return null;
     // A delivery still pending is left as it is: its next attempt is scheduled already.
     await this.db.webhookDelivery.updateMany({
       where: { orgId, endpointId, id: deliveryId, status: { not: 'pending' } },
       data: { status: 'pending', nextAttemptAt: now, lastError: null },
     });
-    return this.db.webhookDelivery.findFirst({ where: { orgId, endpointId, id: deliveryId } });
+    return this.find(orgId, endpointId, deliveryId);
   }
 }
