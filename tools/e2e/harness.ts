@@ -6,6 +6,9 @@ import { WaEmulator } from '@wagw/wa-emulator';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
+/** Encrypts the endpoints' signing secrets in end-to-end systems (gateway writes, dispatcher reads). */
+export const E2E_WEBHOOK_SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
+
 export interface AppProcess extends RunningProcess {
   name: string;
   port: number;
@@ -27,16 +30,36 @@ export class E2eSystem {
   private readonly all: AppProcess[] = [];
 
   private workerEnv: Record<string, string> = {};
+  private dispatcherEnv: Record<string, string> = {};
 
-  async start(options: { workers?: string[]; commandTimeoutMs?: number; leaseTtlMs?: number } = {}): Promise<void> {
+  async start(options: { workers?: string[]; commandTimeoutMs?: number; leaseTtlMs?: number; workerEnv?: Record<string, string>; dispatcherEnv?: Record<string, string> } = {}): Promise<void> {
     this.databaseUrl = await createIsolatedDatabase('e2e');
     this.db = createDbClient({ databaseUrl: this.databaseUrl, poolSize: 2 });
     this.redisUrl = await createIsolatedRedisUrl();
     await this.emulator.start();
-    this.workerEnv = { SESSION_LEASE_TTL_MS: String(options.leaseTtlMs ?? 15_000) };
-    this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: String(options.commandTimeoutMs ?? 10_000) });
+    this.workerEnv = { SESSION_LEASE_TTL_MS: String(options.leaseTtlMs ?? 15_000), ...(options.workerEnv ?? {}) };
+    this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: String(options.commandTimeoutMs ?? 10_000), WEBHOOK_SECRET_KEY: E2E_WEBHOOK_SECRET_KEY });
     for (const workerId of options.workers ?? ['worker-a']) await this.startWorker(workerId);
-    this.dispatcher = await this.spawnApp('webhook-dispatcher', {});
+    this.dispatcherEnv = {
+      WEBHOOK_SECRET_KEY: E2E_WEBHOOK_SECRET_KEY,
+      // Sinks run on this machine; the SSRF guard lets exactly this host through.
+      WEBHOOK_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
+      WEBHOOK_RETRY_SCHEDULE_MS: '0,200,200,200',
+      WEBHOOK_RELAY_DELAY_MS: '1000',
+      ...(options.dispatcherEnv ?? {}),
+    };
+    await this.startDispatcher();
+  }
+
+  /** (Re)starts the webhook dispatcher, e.g. after a test killed it. */
+  async startDispatcher(): Promise<AppProcess> {
+    this.dispatcher = await this.spawnApp('webhook-dispatcher', this.dispatcherEnv);
+    return this.dispatcher;
+  }
+
+  get webhookDispatcher(): AppProcess {
+    if (!this.dispatcher) throw new Error('the dispatcher is not running');
+    return this.dispatcher;
   }
 
   async startWorker(workerId: string): Promise<AppProcess> {

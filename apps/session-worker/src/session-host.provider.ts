@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { SessionWorkerEnv } from '@wagw/config';
+import type { EventType } from '@wagw/contracts';
 import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
@@ -30,10 +31,10 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       (message) => logger.warn(message),
     );
     this.webhookQueues = new WebhookQueues(redis);
-    const publishEvent = async (eventId: string): Promise<void> => {
-      if (env.FAULT_INJECTION === 'exit-after-event-commit') {
+    const publishEvent = async (eventId: string, type: EventType): Promise<void> => {
+      if (env.FAULT_INJECTION === 'exit-after-revoke-commit' && type === 'message.revoked') {
         // Tests only (refused outside NODE_ENV=test): dies like a crash between commit and enqueue.
-        logger.warn({ eventId }, 'fault injection: exiting after an event commit, before publishing it');
+        logger.warn({ eventId }, 'fault injection: exiting after a revoke event commit, before publishing it');
         process.exit(137);
       }
       await this.webhookQueues.publishEvent(eventId);

@@ -72,7 +72,7 @@ export const sessionWorkerEnvSchema = baseEnvSchema
     /** Trust this root key for the endpoint's certificates; only with WA_WEBSOCKET_URL. Never in production. */
     WA_TRUST_ROOT_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters').optional(),
     /** End-to-end tests only: make the worker die at a chosen point, as a crash would. */
-    FAULT_INJECTION: z.enum(['exit-after-event-commit']).optional(),
+    FAULT_INJECTION: z.enum(['exit-after-revoke-commit']).optional(),
   })
   .refine((env) => env.FAULT_INJECTION === undefined || env.NODE_ENV === 'test', {
     path: ['FAULT_INJECTION'],

@@ -1,5 +1,5 @@
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
-import { GatewayError, redisKeys, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
+import { GatewayError, redisKeys, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
@@ -16,7 +16,7 @@ export interface RunnerDependencies {
    * Hands a committed domain event to the dispatcher. Losing this call (a crash right after the
    * commit) loses nothing: the dispatcher's relay picks up events left unpublished.
    */
-  publishEvent: (eventId: string) => Promise<void>;
+  publishEvent: (eventId: string, type: EventType) => Promise<void>;
 }
 
 const QR_TTL_MS = 60_000;
@@ -85,7 +85,7 @@ export class SessionRunner {
       const recorded = await this.deps.sessions.updateStatus(this.orgId, this.sessionId, patch, (eventId, session) =>
         buildSessionStatusWebhook({ eventId, session: this.eventSession(), status: patch.status, lastError: session.lastError }),
       );
-      if (recorded) await this.publish(recorded.eventId);
+      if (recorded) await this.publish(recorded.eventId, 'session.status');
     } catch (error) {
       this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'session update failed');
     }
@@ -96,8 +96,8 @@ export class SessionRunner {
   }
 
   /** After the commit: a failure here only delays the event until the relay finds it. */
-  private async publish(eventId: string): Promise<void> {
-    await this.deps.publishEvent(eventId).catch((error: unknown) => this.deps.logger.warn({ err: error, eventId }, 'publishing an event failed; the relay will pick it up'));
+  private async publish(eventId: string, type: EventType): Promise<void> {
+    await this.deps.publishEvent(eventId, type).catch((error: unknown) => this.deps.logger.warn({ err: error, eventId }, 'publishing an event failed; the relay will pick it up'));
   }
 
   private async onQr(qr: string): Promise<void> {
@@ -164,7 +164,7 @@ export class SessionRunner {
     const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
       buildMessageRevokedWebhook({ eventId, session: this.eventSession(), revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
     );
-    if (recorded) await this.publish(recorded.eventId);
+    if (recorded) await this.publish(recorded.eventId, 'message.revoked');
   }
 
   /** A message someone else sent: stored, with its `message.received` event, once. */
@@ -174,7 +174,7 @@ export class SessionRunner {
     const recorded = await this.deps.messages.storeReceived(this.orgId, this.sessionId, fields, (eventId) =>
       buildMessageReceivedWebhook({ eventId, session: this.eventSession(), raw: fields.raw }),
     );
-    if (recorded) await this.publish(recorded.eventId);
+    if (recorded) await this.publish(recorded.eventId, 'message.received');
   }
 
   private async onMessages(messages: WAMessage[]): Promise<void> {

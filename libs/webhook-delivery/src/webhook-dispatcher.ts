@@ -74,6 +74,10 @@ export class WebhookDispatcher {
     const deliveries = new Worker<DeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, (job, token) => this.attempt(job, token), {
       connection: connection('webhook-deliveries'),
       concurrency: this.settings.concurrency,
+      // An attempt on a dispatcher that died is taken over within about 15 s (the lock is renewed
+      // while the process lives, so attempts may run longer than the lock).
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
     });
     for (const worker of [events, deliveries]) {
       worker.on('error', (error) => this.deps.logger.error({ err: error }, 'webhook queue worker error'));

@@ -1,0 +1,159 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messageRevokedWebhookSchema, webhookDeliveryHeadersSchema } from '@wagw/contracts';
+import { WebhookSink, type ReceivedWebhook, type TestTenant } from '@wagw/testing';
+import { E2eSystem } from './harness.js';
+
+const validateBody = new Ajv2020({ strict: false }).compile(messageRevokedWebhookSchema);
+const validateHeaders = new Ajv2020({ strict: false }).compile(webhookDeliveryHeadersSchema);
+
+interface Envelope {
+  event: string;
+  data: { id: string; instanceId: string; userId: string; payload: Record<string, unknown> & { before?: { id?: string; body?: string }; after?: { id?: string }; status?: string; body?: string } };
+}
+
+const parsed = (hit: ReceivedWebhook): Envelope => JSON.parse(hit.body) as Envelope;
+
+function verifiedBy(secret: string, hit: ReceivedWebhook): boolean {
+  try {
+    new Webhook(secret).verify(hit.body, {
+      'webhook-id': String(hit.headers['webhook-id']),
+      'webhook-timestamp': String(hit.headers['webhook-timestamp']),
+      'webhook-signature': String(hit.headers['webhook-signature']),
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function subscribe(system: E2eSystem, tenant: TestTenant, url: string): Promise<{ id: string; secret: string }> {
+  const created = await system.api('/api/v1/webhooks', { method: 'POST', token: tenant.apiKey, body: { url, events: ['message.revoked', 'message.received', 'session.status'] } });
+  if (created.status !== 201) throw new Error(`subscribing failed: ${JSON.stringify(created.body)}`);
+  return { id: created.body['id'] as string, secret: created.body['secret'] as string };
+}
+
+describe('webhooks end to end: worker → Postgres → dispatcher → subscriber (real processes)', { timeout: 120_000 }, () => {
+  const system = new E2eSystem();
+  const sink = new WebhookSink();
+  const phone = '15553000001';
+  const peer = '15553000002';
+  let tenant: TestTenant;
+  let sessionId: string;
+  let subscription: { id: string; secret: string };
+
+  beforeAll(async () => {
+    await sink.start();
+    await system.start({ dispatcherEnv: { WEBHOOK_RETRY_SCHEDULE_MS: '0,3000,200' } });
+    system.emulator.createAccount({ phone, pushName: 'Gateway Phone' });
+    system.emulator.createAccount({ phone: peer, pushName: 'Peer' });
+    tenant = await system.tenant();
+    subscription = await subscribe(system, tenant, sink.url('/hook'));
+    sessionId = await system.connectedSession(tenant, phone);
+  }, 60_000);
+
+  afterAll(async () => {
+    await system.stop();
+    await sink.stop();
+  });
+
+  const events = (type: string): Array<{ hit: ReceivedWebhook; body: Envelope }> =>
+    sink
+      .hits('/hook')
+      .map((hit) => ({ hit, body: parsed(hit) }))
+      .filter((entry) => entry.body.event === type);
+
+  it('delivers session.status as the session connects, signed', async () => {
+    const connected = await system.waitFor(async () => events('session.status').find((entry) => entry.body.data.payload.status === 'connected'), 'session.status connected');
+    expect(connected.body.data.instanceId).toBe(sessionId);
+    expect(verifiedBy(subscription.secret, connected.hit)).toBe(true);
+  });
+
+  it("a peer's revoke of a received message reaches the subscriber as message.revoked with before.body = the original text", async () => {
+    const original = await system.emulator.peerSendText({ from: peer, to: phone, text: 'I take this back' });
+    const received = await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === original), 'message.received');
+    expect(received.body.data.payload.body).toBe('I take this back');
+    await system.emulator.peerRevoke({ from: peer, to: phone, messageId: original });
+    const revoked = await system.waitFor(async () => events('message.revoked').find((entry) => entry.body.data.payload.before?.id === original), 'message.revoked');
+    expect(validateHeaders(revoked.hit.headers), JSON.stringify(validateHeaders.errors)).toBe(true);
+    expect(validateBody(revoked.body), JSON.stringify(validateBody.errors)).toBe(true);
+    expect(revoked.body.data.payload.before?.body).toBe('I take this back');
+    expect(revoked.hit.headers).toMatchObject({ 'x-instanceid': sessionId, 'x-userid': tenant.apiKeyId, 'webhook-id': revoked.body.data.id });
+    expect(verifiedBy(subscription.secret, revoked.hit)).toBe(true);
+  });
+
+  it('our own revoke through the API produces exactly one message.revoked', async () => {
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'sent by mistake' } });
+    const mid = sent.body['waMessageId'] as string;
+    const revoke = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'DELETE', token: tenant.apiKey, body: {} });
+    expect(revoke.status).toBe(200);
+    const mine = () => events('message.revoked').filter((entry) => entry.body.data.payload.before?.id === mid);
+    const delivered = await system.waitFor(async () => mine()[0], 'message.revoked for our revoke');
+    expect(delivered.body.data.payload.before?.body).toBe('sent by mistake');
+    expect(validateBody(delivered.body), JSON.stringify(validateBody.errors)).toBe(true);
+    // Baileys reports our revoke twice (sent and echoed): one event, one delivery. Give a duplicate time to show.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(mine()).toHaveLength(1);
+  });
+
+  it('a killed dispatcher finishes the delivery after it restarts, under the same webhook-id', async () => {
+    const path = '/hook-restart';
+    const target = await subscribe(system, tenant, sink.url(path));
+    sink.answer = (hitPath, previous) => (hitPath === path && previous === 0 ? { status: 503 } : { status: 200 });
+    const ping = await system.api(`/api/v1/webhooks/${target.id}/test`, { method: 'POST', token: tenant.apiKey });
+    expect(ping.status).toBe(202);
+    await system.waitFor(async () => {
+      const listed = await system.api(`/api/v1/webhooks/${target.id}/deliveries`, { token: tenant.apiKey });
+      return (listed.body['data'] as Array<{ attempts: number; lastStatusCode: number }>).find((delivery) => delivery.attempts === 1 && delivery.lastStatusCode === 503);
+    }, 'the first, failing attempt recorded');
+    // The retry is 3 s away (the schedule's second step): kill the dispatcher before it.
+    await system.stopApp(system.webhookDispatcher, 'SIGKILL');
+    await system.startDispatcher();
+    await system.waitFor(async () => {
+      const listed = await system.api(`/api/v1/webhooks/${target.id}/deliveries?status=delivered`, { token: tenant.apiKey });
+      return (listed.body['data'] as unknown[]).length === 1 || undefined;
+    }, 'delivered after the restart');
+    const hits = sink.hits(path);
+    expect(hits).toHaveLength(2);
+    expect(new Set(hits.map((hit) => hit.headers['webhook-id'])).size).toBe(1);
+    expect(parsed(hits[1] as ReceivedWebhook).event).toBe('webhook.test');
+  });
+});
+
+describe('webhooks end to end: a worker killed between the commit and the enqueue', { timeout: 120_000 }, () => {
+  const system = new E2eSystem();
+  const sink = new WebhookSink();
+  const phone = '15553000011';
+  const peer = '15553000012';
+
+  beforeAll(async () => {
+    await sink.start();
+    // The worker exits right after committing a revoke's event, before handing it to the dispatcher.
+    await system.start({ workerEnv: { FAULT_INJECTION: 'exit-after-revoke-commit' } });
+    system.emulator.createAccount({ phone, pushName: 'Gateway Phone' });
+    system.emulator.createAccount({ phone: peer, pushName: 'Peer' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await system.stop();
+    await sink.stop();
+  });
+
+  it('the event is still delivered (the relay publishes what the dead worker could not)', async () => {
+    const tenant = await system.tenant();
+    await subscribe(system, tenant, sink.url('/crash'));
+    const sessionId = await system.connectedSession(tenant, phone);
+    const original = await system.emulator.peerSendText({ from: peer, to: phone, text: 'before the crash' });
+    await system.waitFor(async () => (await system.api(`/api/v1/sessions/${sessionId}/messages/${original}`, { token: tenant.apiKey })).status === 200 || undefined, 'the original stored');
+    await system.emulator.peerRevoke({ from: peer, to: phone, messageId: original });
+    const worker = system.workers.get('worker-a');
+    expect(await worker?.exited).toBe(137);
+    const revoked = await system.waitFor(
+      async () => sink.hits('/crash').map(parsed).find((body) => body.event === 'message.revoked' && body.data.payload.before?.id === original),
+      'message.revoked after the crash',
+    );
+    expect(revoked.data.payload.before?.body).toBe('before the crash');
+    expect(worker?.output()).toMatch(/fault injection: exiting after a revoke event commit/);
+  });
+});
