@@ -35,6 +35,7 @@ export class SessionHost {
   /** When this worker first saw each session unowned: a session left unclaimed too long is taken regardless of load. */
   private readonly unownedSince = new Map<string, number>();
   private stopping = false;
+  private readonly endings = new Set<Promise<void>>();
 
   constructor(private readonly options: SessionHostOptions) {
     this.leases = new LeaseManager(options.redis, options.workerId, options.leaseTtlMs ?? 15_000);
@@ -106,7 +107,7 @@ export class SessionHost {
       const lease = await this.leases.acquire(session.id);
       if (!lease) continue;
       this.unownedSince.delete(session.id);
-      const runner = new SessionRunner(session.orgId, session.id, lease, this.options, (ended, reason) => void this.onRunnerEnded(ended, reason));
+      const runner = new SessionRunner(session.orgId, session.id, lease, this.options, (ended, reason) => this.track(this.onRunnerEnded(ended, reason)));
       this.runners.set(session.id, runner);
       load += 1;
       await this.leases.heartbeat(load);
@@ -115,6 +116,12 @@ export class SessionHost {
         await runner.stop('stopped');
       });
     }
+  }
+
+  /** Endings still writing their last status or releasing their lease: shutdown waits for them. */
+  private track(ending: Promise<void>): void {
+    this.endings.add(ending);
+    void ending.finally(() => this.endings.delete(ending));
   }
 
   private async onRunnerEnded(runner: SessionRunner, reason: TerminalReason): Promise<void> {
@@ -142,6 +149,9 @@ export class SessionHost {
     await this.placing;
     await this.commandWorker?.close();
     await Promise.all([...this.runners.values()].map((runner) => runner.stop('released')));
+    // The last status is written and each lease released before the process goes: the next worker
+    // takes the sessions over at once instead of after the lease TTL.
+    await Promise.all([...this.endings]);
     await this.leases.unregister().catch(() => undefined);
     if (this.subscriber) await closeRedisConnection(this.subscriber);
     this.options.logger.info({ workerId: this.options.workerId }, 'session host stopped');

@@ -234,8 +234,10 @@ export class SessionRunner {
     }
   }
 
+  /** Resolves once the socket is closed and the session's resulting status is written. */
   async stop(reason: TerminalReason = 'stopped'): Promise<void> {
     if (this.connection) await this.connection.stop(reason);
     else this.resolveFinished(reason);
+    await this.finished;
   }
 }

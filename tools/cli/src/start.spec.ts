@@ -111,6 +111,9 @@ describe('npm start (embedded runtime)', () => {
         return (await response.json()) as Record<string, unknown>;
       };
 
+      const sink = `http://127.0.0.1:${ports.DEMO_WEBHOOK_SINK_PORT}`;
+      const subscribed = await api('/api/v1/webhooks', 'POST', { url: `${sink}/`, events: ['message.revoked'] });
+      expect(subscribed).toMatchObject({ secret: expect.stringMatching(/^whsec_/) });
       const session = await api('/api/v1/sessions', 'POST', { name: 'demo', start: true });
       let qr: unknown;
       await expect
@@ -129,6 +132,13 @@ describe('npm start (embedded runtime)', () => {
       const revoked = await api(`/api/v1/sessions/${String(session['id'])}/messages/${String(sent['waMessageId'])}`, 'DELETE', {});
       expect(revoked).toMatchObject({ mode: 'sync', status: 'sent', replayed: false });
       await expect.poll(async () => (await received()).some((message) => message.message.protocolMessage?.key?.id === sent['waMessageId'])).toBe(true);
+      // The sink got the signed message.revoked, `before` from our store.
+      const sinkSaw = async (): Promise<Array<{ body: { event?: string; data?: { payload?: { before?: { id?: string; body?: string } } } } }>> =>
+        ((await (await fetch(`${sink}/`)).json()) as { received: [] }).received;
+      await expect.poll(async () => (await sinkSaw()).find((entry) => entry.body.event === 'message.revoked')?.body.data?.payload?.before, { timeout: 15_000 }).toMatchObject({
+        id: sent['waMessageId'],
+        body: 'hello from the demo',
+      });
     } finally {
       process.kill(-(demo.child.pid as number), 'SIGINT');
     }
