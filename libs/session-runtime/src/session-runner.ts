@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
 import { GatewayError, redisKeys, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
@@ -28,6 +29,8 @@ export class SessionRunner {
   private connection: WhatsAppConnection | null = null;
   /** Who the session is, for the events it produces: filled at start and on connection. */
   private identity = { createdBy: '', metadata: {} as Record<string, string>, meJid: '', mePushName: '' };
+  private lastStatus: SessionStatus | null = null;
+  private writes: Promise<void> = Promise.resolve();
   private finished: Promise<TerminalReason>;
   private resolveFinished!: (reason: TerminalReason) => void;
 
@@ -55,6 +58,7 @@ export class SessionRunner {
     const row = await sessions.findById(this.orgId, this.sessionId);
     const metadata = row?.metadata && typeof row.metadata === 'object' && !Array.isArray(row.metadata) ? (row.metadata as Record<string, string>) : {};
     this.identity = { createdBy: row?.createdBy ?? '', metadata, meJid: row?.meJid ?? '', mePushName: row?.mePushName ?? '' };
+    this.lastStatus = row?.status ?? null;
     await this.persist({ status: 'starting', lastError: null });
     const log = logger.child({ sessionId: this.sessionId, orgId: this.orgId, epoch: this.lease.epoch });
     const auth = await loadPostgresAuthState(authState, { orgId: this.orgId, sessionId: this.sessionId, epoch: this.lease.epoch }, log.child({ component: 'baileys' }) as unknown as BaileysLogger);
@@ -79,13 +83,27 @@ export class SessionRunner {
     log.info('session started');
   }
 
-  /** Writes the session's new state; a change of status also writes a `session.status` event with it. */
-  private async persist(patch: Parameters<SessionsRepository['update']>[2] & { status: SessionStatus }): Promise<void> {
+  /**
+   * Writes the session's new state; a change of status also writes a `session.status` event with it.
+   * While this runner holds the lease it is the only writer of the status, so it knows the previous one.
+   */
+  private persist(patch: Parameters<SessionsRepository['update']>[2] & { status: SessionStatus }): Promise<void> {
+    // One write at a time, in the order the connection reported them: a slow 'disconnected' must not
+    // land after the 'connected' that followed it.
+    this.writes = this.writes.then(() => this.write(patch));
+    return this.writes;
+  }
+
+  private async write(patch: Parameters<SessionsRepository['update']>[2] & { status: SessionStatus }): Promise<void> {
     try {
-      const recorded = await this.deps.sessions.updateStatus(this.orgId, this.sessionId, patch, (eventId, session) =>
-        buildSessionStatusWebhook({ eventId, session: this.eventSession(), status: patch.status, lastError: session.lastError }),
-      );
-      if (recorded) await this.publish(recorded.eventId, 'session.status');
+      const changed = patch.status !== this.lastStatus;
+      const eventId = randomUUID();
+      const event = changed
+        ? { id: eventId, type: 'session.status', payload: buildSessionStatusWebhook({ eventId, session: this.eventSession(), status: patch.status, lastError: typeof patch.lastError === 'string' ? patch.lastError : null }) }
+        : null;
+      await this.deps.sessions.updateWithEvent(this.orgId, this.sessionId, patch, event);
+      this.lastStatus = patch.status;
+      if (event) await this.publish(event.id, 'session.status');
     } catch (error) {
       this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'session update failed');
     }

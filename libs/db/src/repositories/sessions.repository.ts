@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma, WhatsAppSession } from '../generated/client.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
@@ -43,25 +42,21 @@ export class SessionsRepository {
   }
 
   /**
-   * Updates the row and, when `patch.status` changes the status, writes a `session.status` event in the
-   * same transaction. Returns the event id, or null when the status did not change.
+   * Updates the row and writes `event` (when given) in the same transaction: a status change and its
+   * `session.status` event are committed together or not at all.
    */
-  async updateStatus(
+  async updateWithEvent(
     orgId: string,
     sessionId: string,
-    patch: Prisma.WhatsAppSessionUpdateManyMutationInput & { status: WhatsAppSession['status'] },
-    buildEvent: (eventId: string, session: WhatsAppSession) => object,
-  ): Promise<{ eventId: string } | null> {
-    return this.db.$transaction(async (tx) => {
-      const before = await tx.whatsAppSession.findUnique({ where: { orgId_id: { orgId, id: sessionId } }, select: { status: true } });
-      if (!before) return null;
-      await tx.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
-      if (before.status === patch.status) return null;
-      const after = await tx.whatsAppSession.findUniqueOrThrow({ where: { orgId_id: { orgId, id: sessionId } } });
-      const eventId = randomUUID();
-      await tx.domainEvent.create({ data: { id: eventId, orgId, sessionId, type: 'session.status', payload: buildEvent(eventId, after) as Prisma.InputJsonValue } });
-      return { eventId };
-    });
+    patch: Prisma.WhatsAppSessionUpdateManyMutationInput,
+    event: { id: string; type: string; payload: object } | null,
+  ): Promise<void> {
+    const update = this.db.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
+    if (event === null) {
+      await update;
+      return;
+    }
+    await this.db.$transaction([update, this.db.domainEvent.create({ data: { id: event.id, orgId, sessionId, type: event.type, payload: event.payload as Prisma.InputJsonValue } })]);
   }
 
   /** Mirrors the Redis lease on the row: auth-state writes are fenced on `ownerEpoch`. */
