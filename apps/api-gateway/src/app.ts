@@ -5,5 +5,5 @@ import type { Logger } from '@wagw/observability';
 import { ApiGatewayModule } from './app.module.js';
 
 export function createApiGateway(env: ApiGatewayEnv, logger: Logger): Promise<NestFastifyApplication> {
-  return createHttpApp(ApiGatewayModule.forRoot(env, logger), { logger, bodyLimitBytes: env.BODY_LIMIT_BYTES });
+  return createHttpApp(ApiGatewayModule.forRoot(env, logger), { logger, bodyLimitBytes: env.BODY_LIMIT_BYTES, corsOrigins: env.CORS_ORIGINS });
 }

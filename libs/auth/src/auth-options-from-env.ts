@@ -1,9 +1,20 @@
-import type { JwtEnv } from '@wagw/config';
-import type { AuthOptions } from './auth-options.js';
+import type { JwtEnv, RateLimitEnv } from '@wagw/config';
+import type { AuthOptions, RateLimits } from './auth-options.js';
 
-export function authOptionsFromEnv(env: JwtEnv): AuthOptions {
-  if (env.AUTH_JWKS_URL === undefined) return { jwt: null };
+function rateLimitsFromEnv(env: Partial<RateLimitEnv>): RateLimits | null {
+  if (env.RATE_LIMIT_WINDOW_MS === undefined) return null;
   return {
+    windowMs: env.RATE_LIMIT_WINDOW_MS,
+    perKey: { reads: env.RATE_LIMIT_KEY_READS ?? 0, writes: env.RATE_LIMIT_KEY_WRITES ?? 0 },
+    perOrg: { reads: env.RATE_LIMIT_ORG_READS ?? 0, writes: env.RATE_LIMIT_ORG_WRITES ?? 0 },
+  };
+}
+
+export function authOptionsFromEnv(env: JwtEnv & Partial<RateLimitEnv>): AuthOptions {
+  const rateLimits = rateLimitsFromEnv(env);
+  if (env.AUTH_JWKS_URL === undefined) return { jwt: null, rateLimits };
+  return {
+    rateLimits,
     jwt: {
       jwksUrl: env.AUTH_JWKS_URL,
       issuer: env.AUTH_JWT_ISSUER,

@@ -13,7 +13,16 @@ export interface JwtVerification {
   jwksCacheMaxAgeMs: number;
 }
 
+/** Requests per window; 0 turns that limit off. Reads (GET, HEAD) and writes are counted apart. */
+export interface RateLimits {
+  windowMs: number;
+  perKey: { reads: number; writes: number };
+  perOrg: { reads: number; writes: number };
+}
+
 export interface AuthOptions {
   /** Null: login JWTs are not accepted, only API keys. */
   jwt: JwtVerification | null;
+  /** Null: no rate limits (tools and tests that build the module by hand). */
+  rateLimits?: RateLimits | null;
 }

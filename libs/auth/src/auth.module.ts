@@ -5,11 +5,12 @@ import { ApiKeyAuthenticator } from './api-key-authenticator.js';
 import { AUTH_OPTIONS, type AuthOptions } from './auth-options.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { CapabilityGuard } from './capability.guard.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
 import { KnownOrganizations } from './known-organizations.js';
 import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
 import { LoginJwtStrategy } from './strategies/jwt.strategy.js';
 
-/** Installs bearer authentication and capability checks on every route of the importing app. */
+/** Installs bearer authentication, capability checks and rate limits on every route of the importing app. */
 @Module({})
 export class AuthModule {
   static forRoot(options: AuthOptions): DynamicModule {
@@ -22,9 +23,10 @@ export class AuthModule {
         KnownOrganizations,
         LoginJwtStrategy,
         ApiKeyStrategy,
-        // Order matters: authenticate first, then check the capability.
+        // Order matters: authenticate first, then check the capability, then count the request.
         { provide: APP_GUARD, useClass: BearerAuthGuard },
         { provide: APP_GUARD, useClass: CapabilityGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
       exports: [ApiKeyAuthenticator],
     };

@@ -8,3 +8,4 @@ export * from './bearer-token.js';
 export * from './capability.guard.js';
 export * from './decorators.js';
 export * from './jwt-claims.js';
+export * from './rate-limit.guard.js';

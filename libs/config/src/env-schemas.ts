@@ -48,7 +48,20 @@ const webhookSecretKey = z
   .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
   .optional();
 
-export const apiGatewayEnvSchema = baseEnvSchema.extend(jwtEnvSchema.shape).extend({
+const perWindow = z.coerce.number().int().min(0).max(10_000_000);
+
+/** Requests per window per API key (or login user) and per organization; 0 turns a limit off. */
+export const rateLimitEnvSchema = z.object({
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  RATE_LIMIT_KEY_READS: perWindow.default(6_000),
+  RATE_LIMIT_KEY_WRITES: perWindow.default(3_000),
+  RATE_LIMIT_ORG_READS: perWindow.default(30_000),
+  RATE_LIMIT_ORG_WRITES: perWindow.default(12_000),
+});
+
+export const apiGatewayEnvSchema = baseEnvSchema.extend(jwtEnvSchema.shape).extend(rateLimitEnvSchema.shape).extend({
+  /** Browser origins allowed to call the API (comma-separated); empty: no CORS headers at all. */
+  CORS_ORIGINS: commaList.default([]),
   WEBHOOK_SECRET_KEY: webhookSecretKey,
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(3000),
@@ -115,6 +128,7 @@ export const webhookDispatcherEnvSchema = baseEnvSchema.extend({
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 export type JwtEnv = z.infer<typeof jwtEnvSchema>;
+export type RateLimitEnv = z.infer<typeof rateLimitEnvSchema>;
 export type ApiGatewayEnv = z.infer<typeof apiGatewayEnvSchema>;
 export type SessionWorkerEnv = z.infer<typeof sessionWorkerEnvSchema>;
 export type WebhookDispatcherEnv = z.infer<typeof webhookDispatcherEnvSchema>;

@@ -9,7 +9,20 @@ import { ErrorEnvelopeFilter } from './error-envelope.filter.js';
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimitBytes?: number;
+  /** Browser origins allowed by CORS; none (the default) sends no CORS headers. */
+  corsOrigins?: readonly string[];
 }
+
+/** An API answers JSON to programs: nothing to frame, sniff, cache or refer. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'cache-control': 'no-store',
+} as const;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -36,6 +49,16 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    void reply.headers(SECURITY_HEADERS);
   });
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: [...options.corsOrigins],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'prefer', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'preference-applied'],
+      maxAge: 600,
+    });
+  }
   return app;
 }
