@@ -54,12 +54,13 @@ export class SessionRunner {
 
   async start(): Promise<void> {
     const { sessions, authState, logger } = this.deps;
-    await sessions.recordOwner(this.orgId, this.sessionId, this.lease.workerId, this.lease.epoch);
     const row = await sessions.findById(this.orgId, this.sessionId);
     const metadata = row?.metadata && typeof row.metadata === 'object' && !Array.isArray(row.metadata) ? (row.metadata as Record<string, string>) : {};
     this.identity = { createdBy: row?.createdBy ?? '', metadata, meJid: row?.meJid ?? '', mePushName: row?.mePushName ?? '' };
     this.lastStatus = row?.status ?? null;
+    // 'starting' first, then the new owner: a reader never sees the old 'connected' beside the new owner.
     await this.persist({ status: 'starting', lastError: null });
+    await sessions.recordOwner(this.orgId, this.sessionId, this.lease.workerId, this.lease.epoch);
     const log = logger.child({ sessionId: this.sessionId, orgId: this.orgId, epoch: this.lease.epoch });
     const auth = await loadPostgresAuthState(authState, { orgId: this.orgId, sessionId: this.sessionId, epoch: this.lease.epoch }, log.child({ component: 'baileys' }) as unknown as BaileysLogger);
     this.connection = new WhatsAppConnection({
