@@ -4,7 +4,7 @@ import { GatewayError, redisKeys, type EventType, type Lease, type SessionComman
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, buildSessionStatusWebhook, loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
+import { buildMessageReceivedWebhook, innerMessage, messageTypeOf, type EventSession, buildMessageRevokedWebhook, buildSessionStatusWebhook, loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;
@@ -21,6 +21,9 @@ export interface RunnerDependencies {
 }
 
 const QR_TTL_MS = 60_000;
+
+/** A write to the session row that names the status it leaves the session in. */
+type StatusPatch = Parameters<SessionsRepository['update']>[2] & { status: SessionStatus };
 
 export type CommandResult = { message: WAMessage } | { pairingCode: string } | { loggedOut: true };
 
@@ -88,14 +91,14 @@ export class SessionRunner {
    * Writes the session's new state; a change of status also writes a `session.status` event with it.
    * While this runner holds the lease it is the only writer of the status, so it knows the previous one.
    */
-  private persist(patch: Parameters<SessionsRepository['update']>[2] & { status: SessionStatus }): Promise<void> {
+  private persist(patch: StatusPatch): Promise<void> {
     // One write at a time, in the order the connection reported them: a slow 'disconnected' must not
     // land after the 'connected' that followed it.
     this.writes = this.writes.then(() => this.write(patch));
     return this.writes;
   }
 
-  private async write(patch: Parameters<SessionsRepository['update']>[2] & { status: SessionStatus }): Promise<void> {
+  private async write(patch: StatusPatch): Promise<void> {
     try {
       const changed = patch.status !== this.lastStatus;
       const eventId = randomUUID();
@@ -110,7 +113,7 @@ export class SessionRunner {
     }
   }
 
-  private eventSession(): { id: string; createdBy: string; metadata: Record<string, string>; meJid: string; mePushName: string } {
+  private eventSession(): EventSession {
     return { id: this.sessionId, ...this.identity };
   }
 
@@ -214,7 +217,7 @@ export class SessionRunner {
   /** What a subscriber calls a received message: someone else's, with content (not a protocol or key-distribution message). */
   private isIncomingContent(message: WAMessage): boolean {
     if (message.key.fromMe === true || !message.message) return false;
-    const type = toStoredMessage(message, null).messageType;
+    const type = messageTypeOf(innerMessage(message.message));
     return type !== 'unknown' && type !== 'protocolMessage';
   }
 

@@ -65,9 +65,4 @@ export class DomainEventsRepository {
     ]);
     return { eventId, deliveryId };
   }
-
-  /** An organization's events of one type, newest first (tests and support). */
-  list(orgId: string, type?: string): Promise<DomainEvent[]> {
-    return this.db.domainEvent.findMany({ where: { orgId, ...(type === undefined ? {} : { type }) }, orderBy: { createdAt: 'desc' }, take: 200 });
-  }
 }
