@@ -61,6 +61,11 @@ describe('sessions and the revoke path, end to end (real processes, Postgres, Re
     await new Promise((resolveWait) => setTimeout(resolveWait, 300));
     expect(revokes()).toHaveLength(1);
 
+    // The dashboard's audit log names who revoked it, once, though the replay answered too.
+    const audit = await system.api('/api/v1/org/audit-log', { token: tenant.apiKey });
+    const revokedEntries = (audit.body['data'] as Array<{ action: string; target: { id: string }; actor: unknown; details: unknown }>).filter((entry) => entry.action === 'message.revoked' && entry.target.id === mid);
+    expect(revokedEntries).toEqual([expect.objectContaining({ actor: { kind: 'api_key', id: tenant.apiKeyId }, details: { session: sessionId, outboxId: revoke.body['outboxId'] } })]);
+
     // The same key for another message is a different request.
     const other = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'another' } });
     // One message.revoked event, valid against the seed's schema, though Baileys reports our revoke twice.

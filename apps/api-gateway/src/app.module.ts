@@ -9,6 +9,7 @@ import { SessionsController } from './sessions/sessions.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { OperationsController } from './messages/operations.controller.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
+import { OrgController } from './org/org.controller.js';
 import { commandClientProviders } from './command-client.providers.js';
 
 @Module({})
@@ -22,7 +23,7 @@ export class ApiGatewayModule {
         AuthModule.forRoot(authOptionsFromEnv(env)),
         HealthModule,
       ],
-      controllers: [SessionsController, MessagesController, OperationsController, WebhooksController],
+      controllers: [SessionsController, MessagesController, OperationsController, WebhooksController, OrgController],
       providers: commandClientProviders(env),
     };
   }

@@ -10,6 +10,7 @@ import { OutboxRepository } from './repositories/outbox.repository.js';
 import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.repository.js';
 import { WebhookDeliveriesRepository } from './repositories/webhook-deliveries.repository.js';
 import { DomainEventsRepository } from './repositories/domain-events.repository.js';
+import { OrgDashboardRepository } from './repositories/org-dashboard.repository.js';
 
 export const DB_CLIENT = Symbol('DB_CLIENT');
 
@@ -21,7 +22,7 @@ class DbShutdown implements OnApplicationShutdown {
   }
 }
 
-const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository] as const;
+const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository, OrgDashboardRepository] as const;
 
 @Global()
 @Module({})

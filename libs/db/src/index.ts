@@ -12,5 +12,6 @@ export * from './repositories/outbox.repository.js';
 export * from './repositories/webhook-endpoints.repository.js';
 export * from './repositories/webhook-deliveries.repository.js';
 export * from './repositories/domain-events.repository.js';
-export type { ApiKey, DomainEvent, Organization, OutboxOperation, StoredMessage, WebhookDelivery, WebhookEndpoint, WhatsAppSession, DeliveryStatus } from './generated/client.js';
+export * from './repositories/org-dashboard.repository.js';
+export type { ApiKey, AuditLogEntry, DomainEvent, Organization, OutboxOperation, StoredMessage, WebhookDelivery, WebhookEndpoint, WhatsAppSession, DeliveryStatus } from './generated/client.js';
 export * from './repositories/auth-state.repository.js';

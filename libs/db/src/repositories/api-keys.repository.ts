@@ -1,6 +1,7 @@
 import type { DbClient } from '../prisma-client.js';
 import type { ApiKey } from '../generated/client.js';
-import { isUuid } from './pagination.js';
+import { auditRow, type AuditEntry } from './audit-log.repository.js';
+import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 
 export interface NewApiKey {
   name: string;
@@ -11,23 +12,45 @@ export interface NewApiKey {
   expiresAt?: Date | null;
 }
 
+/** A key as listing shows it: everything but the secret's hash. */
+export type ApiKeyListing = Omit<ApiKey, 'secretHash'>;
+
+const LISTING_FIELDS = {
+  id: true,
+  orgId: true,
+  name: true,
+  prefix: true,
+  capabilities: true,
+  createdBy: true,
+  createdAt: true,
+  lastUsedAt: true,
+  expiresAt: true,
+  revokedAt: true,
+} as const;
+
 /** Writing `lastUsedAt` on every request would turn each read into a write; once a minute is enough. */
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 export class ApiKeysRepository {
   constructor(private readonly db: DbClient) {}
 
-  create(orgId: string, key: NewApiKey): Promise<ApiKey> {
-    return this.db.apiKey.create({
-      data: {
-        orgId,
-        name: key.name,
-        prefix: key.prefix,
-        secretHash: key.secretHash,
-        capabilities: [...key.capabilities],
-        createdBy: key.createdBy,
-        expiresAt: key.expiresAt ?? null,
-      },
+  /** With `audit`, the key and its audit row are committed together. */
+  async create(orgId: string, key: NewApiKey, audit?: (created: ApiKeyListing) => AuditEntry): Promise<ApiKeyListing> {
+    return this.db.$transaction(async (tx) => {
+      const created = await tx.apiKey.create({
+        data: {
+          orgId,
+          name: key.name,
+          prefix: key.prefix,
+          secretHash: key.secretHash,
+          capabilities: [...key.capabilities],
+          createdBy: key.createdBy,
+          expiresAt: key.expiresAt ?? null,
+        },
+        select: LISTING_FIELDS,
+      });
+      if (audit) await tx.auditLogEntry.create({ data: auditRow(orgId, audit(created)) });
+      return created;
     });
   }
 
@@ -37,6 +60,23 @@ export class ApiKeysRepository {
    */
   findForAuthentication(prefix: string): Promise<ApiKey | null> {
     return this.db.apiKey.findUnique({ where: { prefix } });
+  }
+
+  findById(orgId: string, id: string): Promise<ApiKeyListing | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return this.db.apiKey.findUnique({ where: { orgId_id: { orgId, id } }, select: LISTING_FIELDS });
+  }
+
+  /** Oldest first; revoked keys are listed (with `revokedAt`) only when asked for. */
+  async list(orgId: string, page: PageRequest & { includeRevoked?: boolean }): Promise<{ rows: ApiKeyListing[]; nextCursor: string | null }> {
+    const afterId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const rows = await this.db.apiKey.findMany({
+      where: { orgId, ...(page.includeRevoked ? {} : { revokedAt: null }), ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
+      orderBy: { id: 'asc' },
+      take: page.limit + 1,
+      select: LISTING_FIELDS,
+    });
+    return toPage(rows, page.limit);
   }
 
   async touchLastUsed(orgId: string, id: string, now: Date = new Date()): Promise<void> {
@@ -50,10 +90,16 @@ export class ApiKeysRepository {
     });
   }
 
-  /** Returns false when the key does not exist in this organization (or was already revoked). */
-  async revoke(orgId: string, id: string, now: Date = new Date()): Promise<boolean> {
+  /**
+   * Returns false when the key does not exist in this organization (or was already revoked). With
+   * `audit`, the revocation and its audit row are committed together.
+   */
+  async revoke(orgId: string, id: string, audit?: AuditEntry, now: Date = new Date()): Promise<boolean> {
     if (!isUuid(id)) return false;
-    const { count } = await this.db.apiKey.updateMany({ where: { orgId, id, revokedAt: null }, data: { revokedAt: now } });
-    return count === 1;
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.apiKey.updateMany({ where: { orgId, id, revokedAt: null }, data: { revokedAt: now } });
+      if (count === 1 && audit) await tx.auditLogEntry.create({ data: auditRow(orgId, audit) });
+      return count === 1;
+    });
   }
 }

@@ -6,7 +6,7 @@ import { createIsolatedRedisUrl, createTestTenant, freePorts, spawnProcess, wait
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
 /** Two gateway processes (the built entry point, as production runs it) over one Redis. */
-describe('rate limits across gateway replicas, security headers, CORS', { timeout: 60_000 }, () => {
+describe('gateway replicas over one Redis: rate limits, key revocation, security headers, CORS', { timeout: 60_000 }, () => {
   const gateways: Array<RunningProcess & { url: string }> = [];
   let db: DbClient;
 
@@ -63,6 +63,28 @@ describe('rate limits across gateway replicas, security headers, CORS', { timeou
     const reads: number[] = [];
     for (let i = 0; i < 9; i += 1) reads.push((await read(i % 2, tenant.apiKey)).status);
     expect(reads).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 429]);
+  });
+
+  it('a key created on one replica works on both, and once revoked fails on the other within a second', async () => {
+    const tenant = await createTestTenant(db);
+    const post = await fetch(`${gateways[0]?.url}/api/v1/org/api-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'short-lived', capabilities: ['read'] }),
+    });
+    expect(post.status).toBe(201);
+    const created = (await post.json()) as { id: string; key: string };
+    expect((await read(1, created.key)).status).toBe(200);
+    expect((await read(0, created.key)).status).toBe(200);
+
+    const revoked = await fetch(`${gateways[0]?.url}/api/v1/org/api-keys/${created.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${tenant.apiKey}` } });
+    expect(revoked.status).toBe(204);
+    const revokedAt = Date.now();
+    const onOther = await read(1, created.key);
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(onOther.status).toBe(401);
+    expect(await onOther.json()).toMatchObject({ error: { code: 'unauthorized' } });
+    expect((await read(0, created.key)).status).toBe(401);
   });
 
   it("limits the organization as a whole, and never another organization", async () => {

@@ -1,0 +1,165 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { CAPABILITIES, GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, type Capability, type Page, type Principal } from '@wagw/contracts';
+import { CurrentPrincipal, generateApiKey, RequireCapability } from '@wagw/auth';
+import type { ApiGatewayEnv } from '@wagw/config';
+import { ApiKeysRepository, AuditLogRepository, OrganizationsRepository, OrgDashboardRepository, type AuditEntry } from '@wagw/db';
+import { parseInput, ZodValidationPipe } from '@wagw/http';
+import { GATEWAY_ENV } from '../command-client.providers.js';
+import { toApiKeyView, toAuditLogView, toOverviewView, type ApiKeyView, type AuditLogEntryView, type OrganizationView, type SessionsOverviewView, type UsageView } from './org-views.js';
+
+const DAY_MS = 86_400_000;
+/** A usage query spans at most this many days: one year of daily rows. */
+export const USAGE_MAX_DAYS = 366;
+const USAGE_DEFAULT_DAYS = 30;
+/** "Recently disconnected" in the sessions overview. */
+const RECENT_DISCONNECT_WINDOW_MS = DAY_MS;
+const RECENT_DISCONNECT_LIMIT = 20;
+/** Keys may be given an expiry up to ten years out; longer is "never", which is the default. */
+const MAX_KEY_LIFETIME_MS = 10 * 366 * DAY_MS;
+
+const pageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
+  cursor: z.string().min(1).max(200).optional(),
+});
+const listKeysQuery = pageQuery.extend({
+  includeRevoked: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+});
+const utcDay = z.iso.date({ message: 'must be a date, YYYY-MM-DD (UTC)' });
+const usageQuery = z.strictObject({ from: utcDay.optional(), to: utcDay.optional() });
+
+export const createApiKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  capabilities: z
+    .array(z.enum(CAPABILITIES))
+    .min(1)
+    .max(CAPABILITIES.length)
+    .refine((list) => new Set(list).size === list.length, 'capabilities must not repeat'),
+  expiresAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' }).optional(),
+});
+
+function actorOf(principal: Principal): Pick<AuditEntry, 'actorKind' | 'actorId'> {
+  return { actorKind: principal.kind, actorId: principal.subject };
+}
+
+/** Capabilities in `wanted` that `principal` does not hold: granting or revoking those would be an escalation. */
+function notHeld(principal: Principal, wanted: readonly string[]): string[] {
+  return wanted.filter((capability) => !principal.capabilities.includes(capability as Capability));
+}
+
+/** The organization dashboard: the org itself, its API keys, sessions overview, usage and audit log. */
+@Controller('api/v1/org')
+export class OrgController {
+  constructor(
+    private readonly organizations: OrganizationsRepository,
+    private readonly dashboard: OrgDashboardRepository,
+    private readonly apiKeys: ApiKeysRepository,
+    private readonly audit: AuditLogRepository,
+    @Inject(GATEWAY_ENV) private readonly env: ApiGatewayEnv,
+  ) {}
+
+  @Get()
+  @RequireCapability('read')
+  async get(@CurrentPrincipal() principal: Principal): Promise<OrganizationView> {
+    const [organization, counts] = await Promise.all([this.organizations.findById(principal.orgId), this.dashboard.counts(principal.orgId)]);
+    if (!organization) throw new GatewayError('not_found', 'organization not found');
+    return {
+      id: organization.id,
+      name: organization.name,
+      createdAt: organization.createdAt.toISOString(),
+      counts,
+      limits: {
+        rateLimitWindowSeconds: Math.ceil(this.env.RATE_LIMIT_WINDOW_MS / 1000),
+        perKey: { reads: this.env.RATE_LIMIT_KEY_READS, writes: this.env.RATE_LIMIT_KEY_WRITES },
+        perOrganization: { reads: this.env.RATE_LIMIT_ORG_READS, writes: this.env.RATE_LIMIT_ORG_WRITES },
+        bodyLimitBytes: this.env.BODY_LIMIT_BYTES,
+        pageSizeMax: PAGE_SIZE_MAX,
+        usageMaxDays: USAGE_MAX_DAYS,
+      },
+      caller: { kind: principal.kind, subject: principal.subject, role: principal.role ?? null, capabilities: [...principal.capabilities] },
+    };
+  }
+
+  /** The key is in this response only; the gateway keeps its SHA-256. */
+  @Post('api-keys')
+  @RequireCapability('keys:manage')
+  async createApiKey(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<ApiKeyView & { key: string }> {
+    const request = parseInput(createApiKeyBody, body, 'body');
+    const escalation = notHeld(principal, request.capabilities);
+    if (escalation.length > 0) {
+      throw new GatewayError('forbidden', 'a key can only be given capabilities its creator holds', { notHeld: escalation });
+    }
+    const expiresAt = request.expiresAt === undefined ? null : new Date(request.expiresAt);
+    if (expiresAt !== null && (expiresAt.getTime() <= Date.now() || expiresAt.getTime() > Date.now() + MAX_KEY_LIFETIME_MS)) {
+      throw new GatewayError('validation_failed', 'invalid body', { fields: { expiresAt: 'must be in the future and at most ten years away' } });
+    }
+    const generated = generateApiKey();
+    const created = await this.apiKeys.create(
+      principal.orgId,
+      { name: request.name, prefix: generated.prefix, secretHash: generated.secretHash, capabilities: request.capabilities, createdBy: principal.subject, expiresAt },
+      (row) => ({ ...actorOf(principal), action: 'api_key.created', targetType: 'api_key', targetId: row.id, details: { name: row.name, prefix: row.prefix, capabilities: row.capabilities } }),
+    );
+    return { ...toApiKeyView(created), key: generated.key };
+  }
+
+  @Get('api-keys')
+  @RequireCapability('keys:manage')
+  async listApiKeys(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodValidationPipe(listKeysQuery, 'query parameters')) query: z.infer<typeof listKeysQuery>,
+  ): Promise<Page<ApiKeyView>> {
+    const page = await this.apiKeys.list(principal.orgId, query);
+    return { data: page.rows.map(toApiKeyView), nextCursor: page.nextCursor };
+  }
+
+  /** Effective at once on every gateway: keys are checked against the database on each request. */
+  @Delete('api-keys/:key')
+  @HttpCode(204)
+  @RequireCapability('keys:manage')
+  async revokeApiKey(@CurrentPrincipal() principal: Principal, @Param('key') id: string): Promise<void> {
+    const key = await this.apiKeys.findById(principal.orgId, id);
+    if (!key) throw new GatewayError('not_found', 'API key not found', { key: id });
+    if (key.revokedAt !== null) throw new GatewayError('conflict', 'the key is already revoked', { key: id, revokedAt: key.revokedAt.toISOString() });
+    const escalation = notHeld(principal, key.capabilities);
+    if (escalation.length > 0) {
+      throw new GatewayError('forbidden', 'a key with capabilities you do not hold can only be revoked by someone who holds them', { notHeld: escalation });
+    }
+    const revoked = await this.apiKeys.revoke(principal.orgId, id, { ...actorOf(principal), action: 'api_key.revoked', targetType: 'api_key', targetId: id, details: { name: key.name, prefix: key.prefix } });
+    if (!revoked) throw new GatewayError('conflict', 'the key is already revoked', { key: id });
+  }
+
+  @Get('sessions/overview')
+  @RequireCapability('read')
+  async sessionsOverview(@CurrentPrincipal() principal: Principal): Promise<SessionsOverviewView> {
+    const since = new Date(Date.now() - RECENT_DISCONNECT_WINDOW_MS);
+    return toOverviewView(await this.dashboard.sessionsOverview(principal.orgId, since, RECENT_DISCONNECT_LIMIT), since);
+  }
+
+  /** Daily counts for [from, to], both UTC days and inclusive; the last 30 days by default. */
+  @Get('usage')
+  @RequireCapability('read')
+  async usage(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodValidationPipe(usageQuery, 'query parameters')) query: z.infer<typeof usageQuery>,
+  ): Promise<UsageView> {
+    const today = new Date(new Date().toISOString().slice(0, 10));
+    const to = query.to === undefined ? today : new Date(query.to);
+    const from = query.from === undefined ? new Date(to.getTime() - (USAGE_DEFAULT_DAYS - 1) * DAY_MS) : new Date(query.from);
+    const days = (to.getTime() - from.getTime()) / DAY_MS + 1;
+    if (days < 1) throw new GatewayError('validation_failed', 'invalid query parameters', { fields: { from: 'must not be after to' } });
+    if (days > USAGE_MAX_DAYS) throw new GatewayError('validation_failed', 'invalid query parameters', { fields: { from: `the range spans at most ${USAGE_MAX_DAYS} days` } });
+    const data = await this.dashboard.usage(principal.orgId, from, new Date(to.getTime() + DAY_MS));
+    return { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10), data };
+  }
+
+  /** Who did what, newest first. Reading it is an administrator's right, like managing keys. */
+  @Get('audit-log')
+  @RequireCapability('keys:manage')
+  async auditLog(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodValidationPipe(pageQuery, 'query parameters')) query: z.infer<typeof pageQuery>,
+  ): Promise<Page<AuditLogEntryView>> {
+    const page = await this.audit.list(principal.orgId, query);
+    return { data: page.rows.map(toAuditLogView), nextCursor: page.nextCursor };
+  }
+}
