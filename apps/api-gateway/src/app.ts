@@ -3,7 +3,15 @@ import type { ApiGatewayEnv } from '@wagw/config';
 import { createHttpApp } from '@wagw/http';
 import type { Logger } from '@wagw/observability';
 import { ApiGatewayModule } from './app.module.js';
+import { DOCS_PATH, serveOpenApiDocument } from './openapi/openapi-document.js';
 
-export function createApiGateway(env: ApiGatewayEnv, logger: Logger): Promise<NestFastifyApplication> {
-  return createHttpApp(ApiGatewayModule.forRoot(env, logger), { logger, bodyLimitBytes: env.BODY_LIMIT_BYTES, corsOrigins: env.CORS_ORIGINS });
+export async function createApiGateway(env: ApiGatewayEnv, logger: Logger): Promise<NestFastifyApplication> {
+  const app = await createHttpApp(ApiGatewayModule.forRoot(env, logger), {
+    logger,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    corsOrigins: env.CORS_ORIGINS,
+    documentationPaths: [`/${DOCS_PATH}`],
+  });
+  serveOpenApiDocument(app);
+  return app;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { sendResultSchema } from './http-api.js';
 import type { ErrorCode, ErrorDetails } from './errors.js';
 
 /**
@@ -50,16 +51,7 @@ export const commandJobSchema = z.object({
 export type CommandJob = z.infer<typeof commandJobSchema>;
 
 /** The answer to a synchronous send or revoke, field for field as the API reference names it. */
-export interface SendResult {
-  mode: 'sync' | 'async';
-  outboxId: string;
-  replayed: boolean;
-  status: 'sent' | 'queued' | 'failed' | 'expired' | 'pending';
-  /** Unix seconds. */
-  timestamp: number;
-  /** For a revoke: the id of the protocol message that carried it. */
-  waMessageId: string;
-}
+export type SendResult = z.infer<typeof sendResultSchema>;
 
 /** What a worker's job returns (BullMQ return value). */
 export type CommandOutcome = { ok: true; result: SendResult | { pairingCode: string } | { loggedOut: true } } | { ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };

@@ -3,3 +3,4 @@ export * from './capabilities.js';
 export * from './sessions.js';
 export * from './commands.js';
 export * from './webhooks.js';
+export * from './http-api.js';

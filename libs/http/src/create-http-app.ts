@@ -11,6 +11,8 @@ export interface HttpAppOptions {
   bodyLimitBytes?: number;
   /** Browser origins allowed by CORS; none (the default) sends no CORS headers. */
   corsOrigins?: readonly string[];
+  /** Path prefixes of the browsable API reference: its page needs its own scripts and styles. */
+  documentationPaths?: readonly string[];
 }
 
 /** An API answers JSON to programs: nothing to frame, sniff, cache or refer. */
@@ -23,6 +25,9 @@ const SECURITY_HEADERS = {
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'cache-control': 'no-store',
 } as const;
+
+/** The API reference page loads its scripts and styles from this server, and nothing from elsewhere. */
+const DOCUMENTATION_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -50,6 +55,9 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     void reply.headers(SECURITY_HEADERS);
+    if (options.documentationPaths?.some((path) => request.url === path || request.url.startsWith(`${path}/`))) {
+      void reply.header('content-security-policy', DOCUMENTATION_CSP);
+    }
   });
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.enableCors({

@@ -1,39 +1,49 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, type Page, type Principal, type SendResult } from '@wagw/contracts';
+import { ApiHeader } from '@nestjs/swagger';
+import { GatewayError, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, sendResultSchema, type MessageView, type Page, type Principal, type SendResult } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { MessagesRepository, type StoredMessage } from '@wagw/db';
 import { parseInput } from '@wagw/http';
 import { chatJid, idempotencyKeyOf, sessionIdParam, userJid, waMessageId } from '../validation.js';
+import { ApiAuthenticated, ApiErrors, ApiIdempotencyKey, ApiJsonBody, ApiJsonResponse, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
-const revokeBody = z.strictObject({
-  chat: chatJid.optional(),
-  sender: z.union([z.literal(''), userJid]).optional(),
-});
-const sendBody = z.strictObject({
-  chat: chatJid,
-  text: z.string().min(1).max(4096),
-  replyTo: waMessageId.optional(),
-});
+const revokeBody = z
+  .strictObject({
+    chat: chatJid
+      .meta({ description: 'The JID of the chat the message lives in (e.g. "123...@s.whatsapp.net" for a direct chat or "123...@g.us" for a group).' })
+      .optional(),
+    sender: z
+      .union([z.literal(''), userJid])
+      .meta({
+        description:
+          "The JID of the original sender of the message. Leave empty (\"\") when revoking your own message; set it to the author's JID when revoking another participant's message (e.g. as a group admin).",
+      })
+      .optional(),
+  })
+  .register(apiRequestSchemas, { id: 'RevokeMessageRequest', examples: [{}, { chat: '120363025246125888@g.us', sender: '15551234567@s.whatsapp.net' }] });
+const sendBody = z
+  .strictObject({
+    chat: chatJid.meta({ description: 'The chat to send to: a user or group JID.' }),
+    text: z.string().min(1).max(4096),
+    replyTo: waMessageId.meta({ description: 'Quote this message (its WhatsApp id) in the reply.' }).optional(),
+  })
+  .register(apiRequestSchemas, { id: 'SendTextRequest', examples: [{ chat: '15551234567@s.whatsapp.net', text: 'Your order has shipped.' }] });
 const listQuery = z.strictObject({
-  chat: chatJid.optional(),
+  chat: chatJid.meta({ description: 'Only messages of this chat.' }).optional(),
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
   cursor: z.string().min(1).max(200).optional(),
 });
 
-export interface MessageView {
-  id: string;
-  chat: string;
-  sender: string | null;
-  fromMe: boolean;
-  type: string;
-  text: string | null;
-  timestamp: number;
-  ack: number;
-  revokedAt: string | null;
-}
+const SESSION_PARAM = 'The WhatsApp session id (UUID) of a session your organization owns.';
+const REVOKE_DESCRIPTION = `Deletes the message identified by \`mid\` in the path **for everyone** in the chat — not just on your own device. Located by \`chat\` (and \`sender\`) in the body. Use the \`sender\` body field to revoke another participant's message (e.g. as a group admin); leave it empty to revoke your own message. This is a synchronous operation and returns **200** with a \`SendResult\`. WhatsApp enforces its own time/role limits on who may revoke what.
+
+### Preconditions & errors
+
+- Requires the **\`send\`** capability.
+- **404 \`not_found\`** — the session or message does not exist or is not owned by your organization.`;
 
 function toMessageView(message: StoredMessage): MessageView {
   return {
@@ -49,6 +59,7 @@ function toMessageView(message: StoredMessage): MessageView {
   };
 }
 
+@ApiAuthenticated()
 @Controller('api/v1/sessions/:session/messages')
 export class MessagesController {
   constructor(
@@ -60,6 +71,13 @@ export class MessagesController {
   @Delete(':mid')
   @HttpCode(200)
   @RequireCapability('send')
+  @ApiRoute({ summary: 'Revoke a message (delete for everyone)', description: REVOKE_DESCRIPTION })
+  @ApiPathParam('session', sessionIdParam, 'The WhatsApp session id used to issue the revoke. Must be a connected session your organization owns.')
+  @ApiPathParam('mid', waMessageId, 'The WhatsApp message id (the per-message stable id assigned by WhatsApp) of the message to delete for everyone.')
+  @ApiIdempotencyKey()
+  @ApiJsonBody(revokeBody, { required: false })
+  @ApiJsonResponse(200, sendResultSchema, 'The revoke was sent (or, with a reused Idempotency-Key, had been): a `SendResult`.')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout')
   revoke(
     @CurrentPrincipal() principal: Principal,
     @Param('session') session: string,
@@ -75,6 +93,18 @@ export class MessagesController {
   /** Send a text and wait for WhatsApp to take it; with `Prefer: respond-async`, 202 at once. */
   @Post()
   @RequireCapability('send')
+  @ApiRoute({
+    summary: 'Send a text message',
+    description: 'Waits until WhatsApp has taken the message (200). With `Prefer: respond-async` it answers 202 at once; the outcome is then readable by `outboxId`.',
+    capability: 'send',
+  })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiIdempotencyKey()
+  @ApiHeader({ name: 'Prefer', required: false, description: '`respond-async`: answer 202 once the send is queued.', schema: { type: 'string' } })
+  @ApiJsonBody(sendBody)
+  @ApiJsonResponse(200, sendResultSchema, 'Sent (or replayed from an earlier request with the same Idempotency-Key).')
+  @ApiJsonResponse(202, sendResultSchema, 'Queued (`Prefer: respond-async`).')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout')
   async send(
     @CurrentPrincipal() principal: Principal,
     @Param('session') session: string,
@@ -94,6 +124,11 @@ export class MessagesController {
 
   @Get()
   @RequireCapability('read')
+  @ApiRoute({ summary: "List a session's stored messages", description: 'Newest first, paged by cursor.', capability: 'read' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiQueryFrom(listQuery)
+  @ApiJsonResponse(200, messagePageSchema, 'A page of messages.')
+  @ApiErrors('not_found', 'validation_failed')
   async list(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Query() query: unknown): Promise<Page<MessageView>> {
     const sessionId = parseInput(sessionIdParam, session, 'path parameters');
     const page = parseInput(listQuery, query, 'query parameters');
@@ -104,6 +139,11 @@ export class MessagesController {
 
   @Get(':mid')
   @RequireCapability('read')
+  @ApiRoute({ summary: 'Get a stored message', capability: 'read' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiPathParam('mid', waMessageId, 'The WhatsApp message id.')
+  @ApiJsonResponse(200, messageViewSchema, 'The message; its text is null once revoked.')
+  @ApiErrors('not_found', 'validation_failed')
   async get(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Param('mid') mid: string): Promise<MessageView> {
     const params = parseInput(z.object({ session: sessionIdParam, mid: waMessageId }), { session, mid }, 'path parameters');
     await this.commands.requireSession(principal, params.session);

@@ -1,26 +1,22 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import type { Principal } from '@wagw/contracts';
+import { operationViewSchema, sendResultSchema, type OperationView, type Principal } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
-
-export interface OperationView {
-  id: string;
-  session: string;
-  kind: string;
-  status: string;
-  result: unknown;
-  error: unknown;
-  createdAt: string;
-  completedAt: string | null;
-}
+import { ApiAuthenticated, ApiErrors, ApiJsonResponse, ApiPathParam, ApiRoute } from '../openapi/api-docs.js';
+import { z } from 'zod';
 
 /** The outcome of a send or revoke by its `outboxId`: for asynchronous sends and for 504 answers. */
+@ApiAuthenticated()
 @Controller('api/v1/operations')
 export class OperationsController {
   constructor(private readonly commands: SessionCommandsService) {}
 
   @Get(':operation')
   @RequireCapability('read')
+  @ApiRoute({ summary: 'Get the outcome of a send or revoke', description: 'By the `outboxId` of a `SendResult`, or of a 504 answer.', capability: 'read' })
+  @ApiPathParam('operation', z.uuid(), 'The `outboxId`.')
+  @ApiJsonResponse(200, operationViewSchema, 'The operation: pending, sent (with its `SendResult`), failed or expired.')
+  @ApiErrors('not_found')
   async get(@CurrentPrincipal() principal: Principal, @Param('operation') operationId: string): Promise<OperationView> {
     const operation = await this.commands.operation(principal, operationId);
     return {
@@ -28,7 +24,8 @@ export class OperationsController {
       session: operation.sessionId,
       kind: operation.kind,
       status: operation.status,
-      result: operation.result,
+      // Written only by the worker, from this same schema.
+      result: sendResultSchema.nullable().parse(operation.result),
       error: operation.error,
       createdAt: operation.createdAt.toISOString(),
       completedAt: operation.completedAt?.toISOString() ?? null,

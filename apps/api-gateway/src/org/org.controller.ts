@@ -1,12 +1,32 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { CAPABILITIES, GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, type Capability, type Page, type Principal } from '@wagw/contracts';
+import {
+  apiKeyPageSchema,
+  auditLogPageSchema,
+  CAPABILITIES,
+  createdApiKeySchema,
+  GatewayError,
+  organizationViewSchema,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  sessionsOverviewSchema,
+  usageSchema,
+  type ApiKeyView,
+  type AuditLogEntryView,
+  type Capability,
+  type OrganizationView,
+  type Page,
+  type Principal,
+  type SessionsOverviewView,
+  type UsageView,
+} from '@wagw/contracts';
 import { CurrentPrincipal, generateApiKey, RequireCapability } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { ApiKeysRepository, AuditLogRepository, OrganizationsRepository, OrgDashboardRepository, type AuditEntry } from '@wagw/db';
 import { parseInput, ZodValidationPipe } from '@wagw/http';
 import { GATEWAY_ENV } from '../command-client.providers.js';
-import { toApiKeyView, toAuditLogView, toOverviewView, type ApiKeyView, type AuditLogEntryView, type OrganizationView, type SessionsOverviewView, type UsageView } from './org-views.js';
+import { toApiKeyView, toAuditLogView, toOverviewView } from './org-views.js';
+import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
 const DAY_MS = 86_400_000;
 /** A usage query spans at most this many days: one year of daily rows. */
@@ -23,20 +43,30 @@ const pageQuery = z.strictObject({
   cursor: z.string().min(1).max(200).optional(),
 });
 const listKeysQuery = pageQuery.extend({
-  includeRevoked: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+  includeRevoked: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .meta({ description: 'Also list revoked keys.' })
+    .optional(),
 });
 const utcDay = z.iso.date({ message: 'must be a date, YYYY-MM-DD (UTC)' });
-const usageQuery = z.strictObject({ from: utcDay.optional(), to: utcDay.optional() });
-
-export const createApiKeyBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  capabilities: z
-    .array(z.enum(CAPABILITIES))
-    .min(1)
-    .max(CAPABILITIES.length)
-    .refine((list) => new Set(list).size === list.length, 'capabilities must not repeat'),
-  expiresAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' }).optional(),
+const usageQuery = z.strictObject({
+  from: utcDay.meta({ description: 'First UTC day; default: 29 days before `to`.' }).optional(),
+  to: utcDay.meta({ description: 'Last UTC day, inclusive; default: today.' }).optional(),
 });
+
+const createApiKeyBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    capabilities: z
+      .array(z.enum(CAPABILITIES))
+      .min(1)
+      .max(CAPABILITIES.length)
+      .refine((list) => new Set(list).size === list.length, 'capabilities must not repeat')
+      .meta({ description: 'Only capabilities the caller holds itself.' }),
+    expiresAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' }).meta({ description: 'Omitted: the key never expires.' }).optional(),
+  })
+  .register(apiRequestSchemas, { id: 'CreateApiKeyRequest', examples: [{ name: 'CRM sync', capabilities: ['send', 'read'], expiresAt: '2027-06-30T00:00:00Z' }] });
 
 function actorOf(principal: Principal): Pick<AuditEntry, 'actorKind' | 'actorId'> {
   return { actorKind: principal.kind, actorId: principal.subject };
@@ -48,6 +78,7 @@ function notHeld(principal: Principal, wanted: readonly string[]): string[] {
 }
 
 /** The organization dashboard: the org itself, its API keys, sessions overview, usage and audit log. */
+@ApiAuthenticated()
 @Controller('api/v1/org')
 export class OrgController {
   constructor(
@@ -60,6 +91,9 @@ export class OrgController {
 
   @Get()
   @RequireCapability('read')
+  @ApiRoute({ summary: 'Get your organization', description: 'With its counts, its limits, and who is asking with which capabilities.', capability: 'read' })
+  @ApiJsonResponse(200, organizationViewSchema, 'The organization.')
+  @ApiErrors()
   async get(@CurrentPrincipal() principal: Principal): Promise<OrganizationView> {
     const [organization, counts] = await Promise.all([this.organizations.findById(principal.orgId), this.dashboard.counts(principal.orgId)]);
     if (!organization) throw new GatewayError('not_found', 'organization not found');
@@ -83,6 +117,10 @@ export class OrgController {
   /** The key is in this response only; the gateway keeps its SHA-256. */
   @Post('api-keys')
   @RequireCapability('keys:manage')
+  @ApiRoute({ summary: 'Create an API key', description: 'The key is in this response only. It can carry only capabilities the caller holds.', capability: 'keys:manage' })
+  @ApiJsonBody(createApiKeyBody)
+  @ApiJsonResponse(201, createdApiKeySchema, 'The key, with its secret shown once.')
+  @ApiErrors('validation_failed')
   async createApiKey(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<ApiKeyView & { key: string }> {
     const request = parseInput(createApiKeyBody, body, 'body');
     const escalation = notHeld(principal, request.capabilities);
@@ -104,6 +142,10 @@ export class OrgController {
 
   @Get('api-keys')
   @RequireCapability('keys:manage')
+  @ApiRoute({ summary: 'List API keys', description: 'Prefix, name, capabilities, creator, last use and expiry; never the secret. Oldest first, paged by cursor.', capability: 'keys:manage' })
+  @ApiQueryFrom(listKeysQuery)
+  @ApiJsonResponse(200, apiKeyPageSchema, 'A page of keys.')
+  @ApiErrors('validation_failed')
   async listApiKeys(
     @CurrentPrincipal() principal: Principal,
     @Query(new ZodValidationPipe(listKeysQuery, 'query parameters')) query: z.infer<typeof listKeysQuery>,
@@ -116,6 +158,10 @@ export class OrgController {
   @Delete('api-keys/:key')
   @HttpCode(204)
   @RequireCapability('keys:manage')
+  @ApiRoute({ summary: 'Revoke an API key', description: 'Effective at once on every gateway. A key with capabilities the caller lacks cannot be revoked by it.', capability: 'keys:manage' })
+  @ApiPathParam('key', z.uuid(), 'The API key id.')
+  @ApiNoContent('Revoked.')
+  @ApiErrors('not_found', 'conflict')
   async revokeApiKey(@CurrentPrincipal() principal: Principal, @Param('key') id: string): Promise<void> {
     const key = await this.apiKeys.findById(principal.orgId, id);
     if (!key) throw new GatewayError('not_found', 'API key not found', { key: id });
@@ -130,6 +176,9 @@ export class OrgController {
 
   @Get('sessions/overview')
   @RequireCapability('read')
+  @ApiRoute({ summary: 'Sessions overview', description: 'Sessions by status and by worker, and those disconnected in the last 24 hours.', capability: 'read' })
+  @ApiJsonResponse(200, sessionsOverviewSchema, 'The overview.')
+  @ApiErrors()
   async sessionsOverview(@CurrentPrincipal() principal: Principal): Promise<SessionsOverviewView> {
     const since = new Date(Date.now() - RECENT_DISCONNECT_WINDOW_MS);
     return toOverviewView(await this.dashboard.sessionsOverview(principal.orgId, since, RECENT_DISCONNECT_LIMIT), since);
@@ -138,6 +187,10 @@ export class OrgController {
   /** Daily counts for [from, to], both UTC days and inclusive; the last 30 days by default. */
   @Get('usage')
   @RequireCapability('read')
+  @ApiRoute({ summary: 'Daily usage', description: 'Per UTC day: messages sent, received and revoked; webhook deliveries delivered, failed and exhausted.', capability: 'read' })
+  @ApiQueryFrom(usageQuery)
+  @ApiJsonResponse(200, usageSchema, 'One row per day in the range, zeros included.')
+  @ApiErrors('validation_failed')
   async usage(
     @CurrentPrincipal() principal: Principal,
     @Query(new ZodValidationPipe(usageQuery, 'query parameters')) query: z.infer<typeof usageQuery>,
@@ -155,6 +208,10 @@ export class OrgController {
   /** Who did what, newest first. Reading it is an administrator's right, like managing keys. */
   @Get('audit-log')
   @RequireCapability('keys:manage')
+  @ApiRoute({ summary: 'Audit log', description: 'Who (user or API key) did what and when, newest first, paged by cursor.', capability: 'keys:manage' })
+  @ApiQueryFrom(pageQuery)
+  @ApiJsonResponse(200, auditLogPageSchema, 'A page of entries.')
+  @ApiErrors('validation_failed')
   async auditLog(
     @CurrentPrincipal() principal: Principal,
     @Query(new ZodValidationPipe(pageQuery, 'query parameters')) query: z.infer<typeof pageQuery>,

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, redisKeys, type Page, type Principal, type SessionView } from '@wagw/contracts';
+import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type Page, type Principal, type SessionView } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { AuditLogRepository, AuthStateRepository, SessionsRepository, type WhatsAppSession } from '@wagw/db';
@@ -9,21 +9,28 @@ import { parseInput, ZodValidationPipe } from '@wagw/http';
 import { REDIS, type RedisConnection } from '@wagw/queue';
 import { sessionIdParam } from '../validation.js';
 import { toSessionView } from './session-view.js';
+import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
 const listSessionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
   cursor: z.string().min(1).max(200).optional(),
 });
-const createSessionBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  metadata: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'metadata keys: letters, digits, _ . - (max 64)'), z.string().max(1024))
-    .refine((value) => Object.keys(value).length <= 50, 'at most 50 metadata entries')
-    .optional(),
-  start: z.boolean().optional(),
-});
-const pairingCodeBody = z.strictObject({ phone: z.string().regex(/^\d{6,15}$/, 'the phone number in international format, digits only') });
+const createSessionBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).meta({ description: 'Unique within your organization.' }),
+    metadata: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'metadata keys: letters, digits, _ . - (max 64)'), z.string().max(1024))
+      .refine((value) => Object.keys(value).length <= 50, 'at most 50 metadata entries')
+      .optional(),
+    start: z.boolean().meta({ description: 'Start connecting at once (the answer is then the started session).' }).optional(),
+  })
+  .register(apiRequestSchemas, { id: 'CreateSessionRequest', examples: [{ name: 'support-line', metadata: { team: 'support' }, start: true }] });
+const pairingCodeBody = z
+  .strictObject({ phone: z.string().regex(/^\d{6,15}$/, 'the phone number in international format, digits only').meta({ description: 'The phone number to link, international format, digits only.' }) })
+  .register(apiRequestSchemas, { id: 'PairingCodeRequest', examples: [{ phone: '15551234567' }] });
+const SESSION_PARAM = 'The WhatsApp session id (UUID) of a session your organization owns.';
 
+@ApiAuthenticated()
 @Controller('api/v1/sessions')
 export class SessionsController {
   constructor(
@@ -45,6 +52,10 @@ export class SessionsController {
 
   @Get()
   @RequireCapability('read')
+  @ApiRoute({ summary: "List your organization's sessions", description: 'Oldest first, paged by cursor.', capability: 'read' })
+  @ApiQueryFrom(listSessionsQuery)
+  @ApiJsonResponse(200, sessionPageSchema, 'A page of sessions.')
+  @ApiErrors('validation_failed')
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query(new ZodValidationPipe(listSessionsQuery, 'query parameters')) query: z.infer<typeof listSessionsQuery>,
@@ -55,6 +66,10 @@ export class SessionsController {
 
   @Post()
   @RequireCapability('sessions:manage')
+  @ApiRoute({ summary: 'Create a session', description: 'A WhatsApp session to link to a phone: start it, then scan its QR or ask for a pairing code.', capability: 'sessions:manage' })
+  @ApiJsonBody(createSessionBody)
+  @ApiJsonResponse(201, sessionViewSchema, 'The session.')
+  @ApiErrors('validation_failed', 'conflict')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<SessionView> {
     const request = parseInput(createSessionBody, body, 'body');
     if (await this.sessions.findByName(principal.orgId, request.name)) {
@@ -68,6 +83,10 @@ export class SessionsController {
 
   @Get(':session')
   @RequireCapability('read')
+  @ApiRoute({ summary: 'Get a session', capability: 'read' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiJsonResponse(200, sessionViewSchema, 'The session, with its status and owning worker.')
+  @ApiErrors('not_found', 'validation_failed')
   async get(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
     return toSessionView(await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters')));
   }
@@ -75,6 +94,10 @@ export class SessionsController {
   @Post(':session/start')
   @HttpCode(200)
   @RequireCapability('sessions:manage')
+  @ApiRoute({ summary: 'Start a session', description: 'A worker takes it and connects; a new session then waits for a QR scan (`status: qr`).', capability: 'sessions:manage' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiJsonResponse(200, sessionViewSchema, 'The session (already running: unchanged).')
+  @ApiErrors('not_found', 'validation_failed')
   async start(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
     const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
     if (!found.shouldRun) {
@@ -89,6 +112,10 @@ export class SessionsController {
   @Post(':session/stop')
   @HttpCode(200)
   @RequireCapability('sessions:manage')
+  @ApiRoute({ summary: 'Stop a session', description: 'Closes the socket and keeps the login: start it again without a new QR.', capability: 'sessions:manage' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiJsonResponse(200, sessionViewSchema, 'The session.')
+  @ApiErrors('not_found', 'validation_failed')
   async stop(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
     const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
     await this.sessions.update(principal.orgId, found.id, { shouldRun: false });
@@ -101,6 +128,10 @@ export class SessionsController {
   @Post(':session/logout')
   @HttpCode(200)
   @RequireCapability('sessions:manage')
+  @ApiRoute({ summary: 'Log a session out', description: 'Unlinks the device from the phone and wipes the login.', capability: 'sessions:manage' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiJsonResponse(200, sessionViewSchema, 'The session, now `logged_out`.')
+  @ApiErrors('not_found', 'validation_failed', 'session_unavailable', 'timeout')
   async logout(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
     const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
     if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
@@ -117,6 +148,10 @@ export class SessionsController {
   @Delete(':session')
   @HttpCode(204)
   @RequireCapability('sessions:manage')
+  @ApiRoute({ summary: 'Delete a session', description: 'Unlinks a connected device first, then deletes the session and its stored messages.', capability: 'sessions:manage' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiNoContent('Deleted.')
+  @ApiErrors('not_found', 'validation_failed')
   async remove(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<void> {
     const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
     if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
@@ -130,6 +165,10 @@ export class SessionsController {
 
   @Get(':session/qr')
   @RequireCapability('sessions:manage')
+  @ApiRoute({ summary: "Get a session's current QR code", description: 'Only while the session waits for a scan (`status: qr`); the QR changes every few seconds.', capability: 'sessions:manage' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiJsonResponse(200, qrCodeSchema, 'The QR payload and a PNG of it.')
+  @ApiErrors('not_found', 'validation_failed', 'conflict')
   async qr(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<{ qr: string; pngDataUrl: string }> {
     const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
     const qr = found.status === 'qr' ? await this.redis.get(redisKeys.qr(found.id)) : null;
@@ -140,6 +179,11 @@ export class SessionsController {
   @Post(':session/pairing-code')
   @HttpCode(200)
   @RequireCapability('sessions:manage')
+  @ApiRoute({ summary: 'Link by pairing code instead of QR', description: 'The code to type on the phone under Linked devices → Link with phone number.', capability: 'sessions:manage' })
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiJsonBody(pairingCodeBody)
+  @ApiJsonResponse(200, pairingCodeSchema, 'The pairing code.')
+  @ApiErrors('not_found', 'validation_failed', 'conflict', 'session_unavailable', 'timeout')
   async pairingCode(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Body() body: unknown): Promise<{ pairingCode: string }> {
     const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
     const request = parseInput(pairingCodeBody, body, 'body');

@@ -1,6 +1,23 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { EVENT_TYPES, GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TEST_EVENT_TYPE, type Page, type Principal, type TestWebhook } from '@wagw/contracts';
+import {
+  deliveryPageSchema,
+  deliveryViewSchema,
+  EVENT_TYPES,
+  GatewayError,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  rotatedWebhookSecretSchema,
+  TEST_EVENT_TYPE,
+  webhookEndpointListSchema,
+  webhookEndpointViewSchema,
+  webhookEndpointWithSecretSchema,
+  type DeliveryView,
+  type Page,
+  type Principal,
+  type TestWebhook,
+  type WebhookEndpointView,
+} from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { AuditLogRepository, DomainEventsRepository, type AuditEntry, WebhookDeliveriesRepository, WebhookEndpointsRepository, type WebhookDelivery, type WebhookEndpoint } from '@wagw/db';
@@ -8,6 +25,7 @@ import { parseInput, ZodValidationPipe } from '@wagw/http';
 import { WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret, webhookUrlProblem } from '@wagw/webhooks';
 import { GATEWAY_ENV } from '../command-client.providers.js';
+import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
 const endpointUrl = z
   .string()
@@ -20,12 +38,14 @@ const eventList = z.array(z.enum(EVENT_TYPES)).min(1).max(EVENT_TYPES.length);
 const sessionList = z.array(z.uuid()).max(100);
 const description = z.string().max(500);
 
-const createEndpointBody = z.strictObject({
-  url: endpointUrl,
-  events: eventList,
-  sessions: sessionList.optional(),
-  description: description.optional(),
-});
+const createEndpointBody = z
+  .strictObject({
+    url: endpointUrl.meta({ description: 'http(s) only; private, loopback and metadata addresses are refused when connecting.' }),
+    events: eventList,
+    sessions: sessionList.meta({ description: 'Only events of these sessions; omitted or empty means all.' }).optional(),
+    description: description.optional(),
+  })
+  .register(apiRequestSchemas, { id: 'CreateWebhookEndpointRequest', examples: [{ url: 'https://crm.example.com/hooks/whatsapp', events: ['message.revoked', 'message.received'] }] });
 
 const updateEndpointBody = z
   .strictObject({
@@ -35,27 +55,14 @@ const updateEndpointBody = z
     description: description.nullable().optional(),
     enabled: z.boolean().optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: 'name at least one field to change' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'name at least one field to change' })
+  .register(apiRequestSchemas, { id: 'UpdateWebhookEndpointRequest', examples: [{ enabled: true }] });
 
 const listDeliveriesQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'failed', 'exhausted']).optional(),
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
   cursor: z.string().max(200).optional(),
 });
-
-export interface DeliveryView {
-  id: string;
-  eventId: string;
-  event: string;
-  status: WebhookDelivery['status'];
-  attempts: number;
-  lastStatusCode: number | null;
-  lastLatencyMs: number | null;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  deliveredAt: string | null;
-  createdAt: string;
-}
 
 function toDeliveryView(delivery: WebhookDelivery & { event: { type: string } }): DeliveryView {
   return {
@@ -73,20 +80,6 @@ function toDeliveryView(delivery: WebhookDelivery & { event: { type: string } })
   };
 }
 
-export interface WebhookEndpointView {
-  id: string;
-  url: string;
-  events: string[];
-  sessions: string[];
-  description: string | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  /** Since when deliveries have been failing without a success (null while healthy). */
-  failingSince: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
 function toView(endpoint: WebhookEndpoint): WebhookEndpointView {
   return {
     id: endpoint.id,
@@ -102,6 +95,7 @@ function toView(endpoint: WebhookEndpoint): WebhookEndpointView {
   };
 }
 
+@ApiAuthenticated()
 @Controller('api/v1/webhooks')
 export class WebhooksController {
   private readonly secretKey: Buffer | null;
@@ -151,6 +145,10 @@ export class WebhooksController {
   /** The signing secret is shown here, once; only its ciphertext is stored. */
   @Post()
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: 'Register a webhook endpoint', description: 'Deliveries are signed (Standard Webhooks) with the secret in this response, which is shown only here.', capability: 'webhooks:manage' })
+  @ApiJsonBody(createEndpointBody)
+  @ApiJsonResponse(201, webhookEndpointWithSecretSchema, 'The endpoint and its signing secret.')
+  @ApiErrors('validation_failed', 'not_found', 'session_unavailable')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<WebhookEndpointView & { secret: string }> {
     const secretKey = this.requireSecretKey();
     const request = parseInput(createEndpointBody, body, 'body');
@@ -170,12 +168,19 @@ export class WebhooksController {
 
   @Get()
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: 'List webhook endpoints', capability: 'webhooks:manage' })
+  @ApiJsonResponse(200, webhookEndpointListSchema, 'Every endpoint of your organization.')
+  @ApiErrors()
   async list(@CurrentPrincipal() principal: Principal): Promise<{ data: WebhookEndpointView[] }> {
     return { data: (await this.endpoints.list(principal.orgId)).map(toView) };
   }
 
   @Get(':webhook')
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: 'Get a webhook endpoint', capability: 'webhooks:manage' })
+  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiJsonResponse(200, webhookEndpointViewSchema, 'The endpoint (never its secret).')
+  @ApiErrors('not_found')
   async get(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<WebhookEndpointView> {
     return toView(await this.requireEndpoint(principal.orgId, id));
   }
@@ -183,6 +188,11 @@ export class WebhooksController {
   /** Changes the URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint. */
   @Patch(':webhook')
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: 'Change a webhook endpoint', description: 'URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint.', capability: 'webhooks:manage' })
+  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiJsonBody(updateEndpointBody)
+  @ApiJsonResponse(200, webhookEndpointViewSchema, 'The changed endpoint.')
+  @ApiErrors('not_found', 'validation_failed')
   async update(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string, @Body() body: unknown): Promise<WebhookEndpointView> {
     await this.requireEndpoint(principal.orgId, id);
     const request = parseInput(updateEndpointBody, body, 'body');
@@ -204,6 +214,10 @@ export class WebhooksController {
   @Post(':webhook/rotate-secret')
   @HttpCode(200)
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: "Rotate an endpoint's signing secret", description: 'The old secret keeps signing beside the new one for the grace period, so receivers can switch without losing a delivery.', capability: 'webhooks:manage' })
+  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiJsonResponse(200, rotatedWebhookSecretSchema, 'The endpoint, its new secret (shown only here), and until when the old one still signs.')
+  @ApiErrors('not_found', 'session_unavailable')
   async rotateSecret(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<WebhookEndpointView & { secret: string; previousSecretValidUntil: string }> {
     const secretKey = this.requireSecretKey();
     const secret = generateWebhookSecret();
@@ -218,6 +232,10 @@ export class WebhooksController {
   @Post(':webhook/test')
   @HttpCode(202)
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: 'Send a test delivery', description: 'A signed `webhook.test` event to this endpoint only, retried like any delivery.', capability: 'webhooks:manage' })
+  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued.')
+  @ApiErrors('not_found', 'conflict')
   async test(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<DeliveryView> {
     await this.requireEnabled(principal.orgId, id);
     const { deliveryId } = await this.events.createTestDelivery(principal.orgId, id, TEST_EVENT_TYPE, (eventId): TestWebhook => ({
@@ -233,6 +251,11 @@ export class WebhooksController {
 
   @Get(':webhook/deliveries')
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: "List an endpoint's deliveries", description: 'Newest first, paged by cursor.', capability: 'webhooks:manage' })
+  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiQueryFrom(listDeliveriesQuery)
+  @ApiJsonResponse(200, deliveryPageSchema, 'A page of deliveries.')
+  @ApiErrors('not_found', 'validation_failed')
   async listDeliveries(
     @CurrentPrincipal() principal: Principal,
     @Param('webhook') id: string,
@@ -247,6 +270,11 @@ export class WebhooksController {
   @Post(':webhook/deliveries/:delivery/replay')
   @HttpCode(202)
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: 'Replay a delivery', description: 'One more attempt, now, of any delivery: exhausted, failed, or delivered and lost by the receiver.', capability: 'webhooks:manage' })
+  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiPathParam('delivery', z.uuid(), 'The delivery id.')
+  @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued again.')
+  @ApiErrors('not_found', 'conflict')
   async replay(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string, @Param('delivery') deliveryId: string): Promise<DeliveryView> {
     await this.requireEnabled(principal.orgId, id);
     const delivery = await this.deliveries.replay(principal.orgId, id, deliveryId);
@@ -259,6 +287,10 @@ export class WebhooksController {
   @Delete(':webhook')
   @HttpCode(204)
   @RequireCapability('webhooks:manage')
+  @ApiRoute({ summary: 'Delete a webhook endpoint', capability: 'webhooks:manage' })
+  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiNoContent('Deleted, with its deliveries.')
+  @ApiErrors('not_found')
   async remove(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<void> {
     if (!(await this.endpoints.delete(principal.orgId, id))) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
     await this.record(principal, 'webhook.deleted', id);
