@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NestPinoLogger, type Logger } from '@wagw/observability';
-import { ErrorEnvelopeFilter } from './error-envelope.filter.js';
+import { GatewayError } from '@wagw/contracts';
+import { ErrorEnvelopeFilter, sendError } from './error-envelope.filter.js';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -45,13 +47,28 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Message ids run to 128 characters; longer path segments are answered 400 in the envelope.
+    routerOptions: { maxParamLength: 200 },
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendError(options.logger, error, request, reply),
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new NestPinoLogger(options.logger),
     bufferLogs: false,
+    // Nest would add a form-urlencoded parser; this API speaks JSON only, with Fastify's own parser.
+    bodyParser: false,
   });
   app.useGlobalFilters(new ErrorEnvelopeFilter(options.logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // Anything but JSON is answered 415 before a handler sees it.
+  fastify.removeContentTypeParser('text/plain');
+  // JSON bodies are read as UTF-8 whatever the label says: a body declared in another charset would be
+  // misread, so it is refused rather than guessed at.
+  fastify.addHook('onRequest', async (request) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+      throw new GatewayError('unsupported_media_type', `bodies must be UTF-8, not ${charset}`, { charset });
+    }
+  });
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     void reply.headers(SECURITY_HEADERS);

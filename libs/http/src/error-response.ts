@@ -66,7 +66,9 @@ export function toErrorResponse(exception: unknown, newErrorId: () => string): E
   }
   if (isFrameworkError(exception)) {
     const code = (exception.code !== undefined && isErrorCode(exception.code) ? exception.code : undefined) ?? CODE_BY_STATUS[exception.statusCode] ?? 'validation_failed';
-    return fromCode(code, exception.message.replace(/^FST_\w+: /, ''), exception.code ? { reason: exception.code } : {});
+    // Fastify's message for an over-long path segment quotes the whole path back.
+    const message = exception.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : exception.message.replace(/^FST_\w+: /, '');
+    return fromCode(code, message, exception.code ? { reason: exception.code } : {});
   }
   const errorId = newErrorId();
   return { ...fromCode('internal', 'internal error', { errorId }), errorId };
