@@ -98,6 +98,22 @@ export class E2eSystem {
     return app.exited;
   }
 
+  /**
+   * The value of one Prometheus series an app exposes at /metrics, matched by name and labels (a subset),
+   * summed over the series that match; 0 when none does.
+   */
+  async metric(app: AppProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
+    let total = 0;
+    for (const line of text.split('\n')) {
+      const match = /^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const present = Object.fromEntries([...(match[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((label) => [label[1], label[2]]));
+      if (Object.entries(labels).every(([key, value]) => present[key] === value)) total += Number(match[4]);
+    }
+    return total;
+  }
+
   /** This system's Redis, for tests that look at queues and leases directly. */
   get redisConnectionUrl(): string {
     return this.redisUrl;

@@ -61,6 +61,17 @@ describe('sessions and the revoke path, end to end (real processes, Postgres, Re
     await new Promise((resolveWait) => setTimeout(resolveWait, 300));
     expect(revokes()).toHaveLength(1);
 
+    // Metrics: the gateway timed the revoke and the replay; the worker shows its connected session,
+    // the lease it acquired, and its (empty) command queue.
+    expect(await system.metric(system.gateway, 'wagw_command_duration_seconds_count', { kind: 'revoke', outcome: 'sent' })).toBeGreaterThanOrEqual(1);
+    expect(await system.metric(system.gateway, 'wagw_command_duration_seconds_count', { kind: 'revoke', outcome: 'replayed' })).toBeGreaterThanOrEqual(1);
+    expect(await system.metric(system.gateway, 'http_request_duration_seconds_count', { app: 'api-gateway', route: '/api/v1/sessions/:session/messages/:mid', method: 'DELETE', status_code: '200' })).toBeGreaterThanOrEqual(2);
+    const worker = system.workers.get('worker-a');
+    if (!worker) throw new Error('worker-a is not running');
+    expect(await system.metric(worker, 'wagw_sessions', { app: 'session-worker', status: 'connected' })).toBeGreaterThanOrEqual(1);
+    expect(await system.metric(worker, 'wagw_lease_transitions_total', { transition: 'acquired' })).toBeGreaterThanOrEqual(1);
+    expect(await system.metric(worker, 'wagw_command_queue_depth', { worker: 'worker-a', state: 'waiting' })).toBe(0);
+
     // The dashboard's audit log names who revoked it, once, though the replay answered too.
     const audit = await system.api('/api/v1/org/audit-log', { token: tenant.apiKey });
     const revokedEntries = (audit.body['data'] as Array<{ action: string; target: { id: string }; actor: unknown; details: unknown }>).filter((entry) => entry.action === 'message.revoked' && entry.target.id === mid);

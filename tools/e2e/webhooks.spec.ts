@@ -95,6 +95,9 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     // Baileys reports our revoke twice (sent and echoed): one event, one delivery. Give a duplicate time to show.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(mine()).toHaveLength(1);
+    // The dispatcher's metrics count first attempts delivered and each event's publish lag.
+    expect(await system.metric(system.webhookDispatcher, 'wagw_webhook_attempts_total', { app: 'webhook-dispatcher', outcome: 'delivered', attempt: '1' })).toBeGreaterThanOrEqual(3);
+    expect(await system.metric(system.webhookDispatcher, 'wagw_webhook_publish_lag_seconds_count')).toBeGreaterThanOrEqual(3);
   });
 
   it('a killed dispatcher finishes the delivery after it restarts, under the same webhook-id', async () => {

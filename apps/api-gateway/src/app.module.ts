@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule, authOptionsFromEnv } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
-import type { Logger } from '@wagw/observability';
+import type { Logger, Registry } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -14,7 +14,7 @@ import { commandClientProviders } from './command-client.providers.js';
 
 @Module({})
 export class ApiGatewayModule {
-  static forRoot(env: ApiGatewayEnv, logger: Logger): DynamicModule {
+  static forRoot(env: ApiGatewayEnv, logger: Logger, metrics: Registry): DynamicModule {
     return {
       module: ApiGatewayModule,
       imports: [
@@ -24,7 +24,7 @@ export class ApiGatewayModule {
         HealthModule,
       ],
       controllers: [SessionsController, MessagesController, OperationsController, WebhooksController, OrgController],
-      providers: commandClientProviders(env),
+      providers: commandClientProviders(env, metrics),
     };
   }
 }

@@ -1,12 +1,14 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { createHttpApp } from '@wagw/http';
-import type { Logger } from '@wagw/observability';
+import { createMetricsRegistry, type Logger } from '@wagw/observability';
 import { ApiGatewayModule } from './app.module.js';
 import { DOCS_PATH, serveOpenApiDocument } from './openapi/openapi-document.js';
 
 export async function createApiGateway(env: ApiGatewayEnv, logger: Logger): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(ApiGatewayModule.forRoot(env, logger), {
+  const metrics = createMetricsRegistry('api-gateway');
+  const app = await createHttpApp(ApiGatewayModule.forRoot(env, logger, metrics), {
+    metrics,
     logger,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     corsOrigins: env.CORS_ORIGINS,

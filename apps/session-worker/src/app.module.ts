@@ -1,15 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { SessionWorkerEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
-import type { Logger } from '@wagw/observability';
+import type { Logger, Registry } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
-import { SessionHostService, WORKER_ENV, WORKER_LOGGER } from './session-host.provider.js';
+import { SessionHostService, WORKER_ENV, WORKER_LOGGER, WORKER_METRICS } from './session-host.provider.js';
 
-/** Hosts WhatsApp sessions; serves only health (and later metrics) on an internal port. */
+/** Hosts WhatsApp sessions; serves only health and metrics on an internal port. */
 @Module({})
 export class SessionWorkerModule {
-  static forRoot(env: SessionWorkerEnv, logger: Logger): DynamicModule {
+  static forRoot(env: SessionWorkerEnv, logger: Logger, metrics: Registry): DynamicModule {
     return {
       module: SessionWorkerModule,
       imports: [
@@ -17,7 +17,7 @@ export class SessionWorkerModule {
         RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'session-worker', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],
-      providers: [{ provide: WORKER_ENV, useValue: env }, { provide: WORKER_LOGGER, useValue: logger }, SessionHostService],
+      providers: [{ provide: WORKER_ENV, useValue: env }, { provide: WORKER_LOGGER, useValue: logger }, { provide: WORKER_METRICS, useValue: metrics }, SessionHostService],
     };
   }
 }

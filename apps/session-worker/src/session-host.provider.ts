@@ -1,21 +1,25 @@
 import { hostname } from 'node:os';
+import { Queue } from 'bullmq';
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { SessionWorkerEnv } from '@wagw/config';
-import type { EventType } from '@wagw/contracts';
+import { commandQueueName, type EventType } from '@wagw/contracts';
 import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
-import type { Logger } from '@wagw/observability';
+import { Counter, Gauge, type Logger, type Registry } from '@wagw/observability';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { SessionHost } from '@wagw/session-runtime';
 import { whatsAppEndpointOptions } from '@wagw/wa-emulator';
 
 export const WORKER_ENV = Symbol('WORKER_ENV');
 export const WORKER_LOGGER = Symbol('WORKER_LOGGER');
+export const WORKER_METRICS = Symbol('WORKER_METRICS');
 
 /** Runs this worker's sessions for as long as the app lives. */
 @Injectable()
 export class SessionHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly host: SessionHost;
   private readonly webhookQueues: WebhookQueues;
+  /** Read-only view of this worker's command queue, for its depth. */
+  private readonly commandQueue: Queue;
 
   constructor(
     @Inject(WORKER_ENV) env: SessionWorkerEnv,
@@ -25,6 +29,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
     messages: MessagesRepository,
     authState: AuthStateRepository,
     outbox: OutboxRepository,
+    @Inject(WORKER_METRICS) metrics: Registry,
   ) {
     const socketOptions = whatsAppEndpointOptions(
       { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY },
@@ -39,9 +44,12 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       }
       await this.webhookQueues.publishEvent(eventId);
     };
+    const workerId = env.WORKER_ID ?? `${hostname()}-${process.pid}`;
+    const leaseTransitions = new Counter({ name: 'wagw_lease_transitions_total', help: 'Session leases this worker acquired, lost or released', labelNames: ['transition'], registers: [metrics] });
     this.host = new SessionHost({
       publishEvent,
-      workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+      onLeaseTransition: (transition) => leaseTransitions.inc({ transition }),
+      workerId,
       redisUrl: env.REDIS_URL,
       redis,
       sessions,
@@ -52,6 +60,29 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       socketOptions,
       leaseTtlMs: env.SESSION_LEASE_TTL_MS,
     });
+    this.commandQueue = new Queue(commandQueueName(workerId), { connection: redis });
+    const host = this.host;
+    const commandQueue = this.commandQueue;
+    new Gauge({
+      name: 'wagw_sessions',
+      help: "This worker's sessions by status",
+      labelNames: ['status'],
+      registers: [metrics],
+      collect() {
+        this.reset();
+        for (const [status, count] of host.sessionsByStatus()) this.set({ status }, count);
+      },
+    });
+    new Gauge({
+      name: 'wagw_command_queue_depth',
+      help: "Commands in this worker's queue by state",
+      labelNames: ['worker', 'state'],
+      registers: [metrics],
+      async collect() {
+        const counts = await commandQueue.getJobCounts('waiting', 'active', 'delayed');
+        for (const [state, count] of Object.entries(counts)) this.set({ worker: workerId, state }, count);
+      },
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -61,5 +92,6 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
   async beforeApplicationShutdown(): Promise<void> {
     await this.host.stop();
     await this.webhookQueues.close();
+    await this.commandQueue.close();
   }
 }

@@ -1,15 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { WebhookDispatcherEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
-import type { Logger } from '@wagw/observability';
+import type { Logger, Registry } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
-import { DISPATCHER_ENV, DISPATCHER_LOGGER, DispatcherService } from './dispatcher.provider.js';
+import { DISPATCHER_ENV, DISPATCHER_LOGGER, DISPATCHER_METRICS, DispatcherService } from './dispatcher.provider.js';
 
-/** Delivers webhooks; serves only health (and later metrics) on an internal port. */
+/** Delivers webhooks; serves only health and metrics on an internal port. */
 @Module({})
 export class WebhookDispatcherModule {
-  static forRoot(env: WebhookDispatcherEnv, logger: Logger): DynamicModule {
+  static forRoot(env: WebhookDispatcherEnv, logger: Logger, metrics: Registry): DynamicModule {
     return {
       module: WebhookDispatcherModule,
       imports: [
@@ -17,7 +17,7 @@ export class WebhookDispatcherModule {
         RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'webhook-dispatcher', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],
-      providers: [{ provide: DISPATCHER_ENV, useValue: env }, { provide: DISPATCHER_LOGGER, useValue: logger }, DispatcherService],
+      providers: [{ provide: DISPATCHER_ENV, useValue: env }, { provide: DISPATCHER_LOGGER, useValue: logger }, { provide: DISPATCHER_METRICS, useValue: metrics }, DispatcherService],
     };
   }
 }

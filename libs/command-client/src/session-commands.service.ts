@@ -53,6 +53,9 @@ function rethrowStored(operation: OutboxOperation): never {
  * written or enqueued for another organization's session or message), then the outbox row and the
  * `Idempotency-Key` rules, then the command to the worker that holds the session.
  */
+/** Receives each send's and revoke's duration (seconds) and outcome: a status, `replayed`, or an error code. */
+export type CommandObserver = (kind: 'send' | 'revoke', outcome: string, seconds: number) => void;
+
 export class SessionCommandsService {
   constructor(
     private readonly sessions: SessionsRepository,
@@ -62,7 +65,21 @@ export class SessionCommandsService {
     private readonly dispatcher: CommandDispatcher,
     private readonly redis: RedisConnection,
     private readonly timeoutMs: number,
+    private readonly observeCommand: CommandObserver = () => undefined,
   ) {}
+
+  /** Times a send or revoke end to end (validation, outbox, worker round trip) with how it ended. */
+  private async timed(kind: 'send' | 'revoke', work: () => Promise<SendResult>): Promise<SendResult> {
+    const started = performance.now();
+    try {
+      const result = await work();
+      this.observeCommand(kind, result.replayed ? 'replayed' : result.status, (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      this.observeCommand(kind, error instanceof GatewayError ? error.code : 'internal', (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
 
   async requireSession(principal: Principal, sessionId: string): Promise<WhatsAppSession> {
     const session = await this.sessions.findById(principal.orgId, sessionId);
@@ -76,7 +93,11 @@ export class SessionCommandsService {
     }
   }
 
-  async revoke(principal: Principal, sessionId: string, messageId: string, body: RevokeRequest, idempotencyKey: string | null): Promise<SendResult> {
+  revoke(principal: Principal, sessionId: string, messageId: string, body: RevokeRequest, idempotencyKey: string | null): Promise<SendResult> {
+    return this.timed('revoke', () => this.revokeUntimed(principal, sessionId, messageId, body, idempotencyKey));
+  }
+
+  private async revokeUntimed(principal: Principal, sessionId: string, messageId: string, body: RevokeRequest, idempotencyKey: string | null): Promise<SendResult> {
     const session = await this.requireSession(principal, sessionId);
     const stored = await this.messages.find(principal.orgId, sessionId, messageId, body.chat);
     if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
@@ -91,7 +112,11 @@ export class SessionCommandsService {
   }
 
   /** `respondAsync`: queue it and answer at once (202); the outcome is readable by `outboxId`. */
-  async sendText(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
+  sendText(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
+    return this.timed('send', () => this.sendTextUntimed(principal, sessionId, body, idempotencyKey, respondAsync));
+  }
+
+  private async sendTextUntimed(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null, respondAsync: boolean): Promise<SendResult> {
     const session = await this.requireSession(principal, sessionId);
     if (body.replyTo && !(await this.messages.find(principal.orgId, sessionId, body.replyTo, body.chat))) {
       throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: body.replyTo });

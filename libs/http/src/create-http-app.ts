@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { NestPinoLogger, type Logger } from '@wagw/observability';
+import { httpRequestDuration, NestPinoLogger, type Logger, type Registry } from '@wagw/observability';
 import { GatewayError } from '@wagw/contracts';
 import { ErrorEnvelopeFilter, sendError } from './error-envelope.filter.js';
 
@@ -15,7 +15,11 @@ export interface HttpAppOptions {
   corsOrigins?: readonly string[];
   /** Path prefixes of the browsable API reference: its page needs its own scripts and styles. */
   documentationPaths?: readonly string[];
+  /** Served at GET /metrics (Prometheus text), with every request's duration observed into it. */
+  metrics?: Registry;
 }
+
+export const METRICS_PATH = '/metrics';
 
 /** An API answers JSON to programs: nothing to frame, sniff, cache or refer. */
 const SECURITY_HEADERS = {
@@ -76,6 +80,20 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
       void reply.header('content-security-policy', DOCUMENTATION_CSP);
     }
   });
+  if (options.metrics) {
+    const registry = options.metrics;
+    const duration = httpRequestDuration(registry);
+    fastify.addHook('onResponse', async (request, reply) => {
+      // The route template, never the raw URL: ids in paths would make one series per resource.
+      const route = request.routeOptions.url ?? 'unmatched';
+      if (route === METRICS_PATH) return;
+      duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    });
+    fastify.get(METRICS_PATH, async (_request, reply) => {
+      void reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    });
+  }
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.enableCors({
       origin: [...options.corsOrigins],

@@ -20,7 +20,9 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
 export function sendError(logger: Logger, exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, envelope, errorId } = toErrorResponse(exception, randomUUID);
   if (errorId !== undefined) {
-    logger.error({ err: exception, errorId, reqId: request.id, method: request.method, url: request.url }, 'unhandled error');
+    // The request's own logger carries its id and, once authenticated, its organization.
+    const log = (request.log as Logger | undefined) ?? logger;
+    log.error({ err: exception, errorId, reqId: request.id, method: request.method, url: request.url }, 'unhandled error');
   }
   if (status === 429) {
     const retryAfter = envelope.error.details['retryAfterSeconds'];

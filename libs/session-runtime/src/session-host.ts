@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import { commandJobSchema, commandQueueName, redisKeys, type CommandOutcome, type CommandReply } from '@wagw/contracts';
+import { commandJobSchema, commandQueueName, redisKeys, type CommandOutcome, type CommandReply, type SessionStatus } from '@wagw/contracts';
 
 const REPLY_LIST_TTL_MS = 60_000;
 const UNCLAIMED_GRACE_MS = 3_000;
@@ -17,7 +17,11 @@ export interface SessionHostOptions extends RunnerDependencies {
   leaseTtlMs?: number;
   placementIntervalMs?: number;
   commandConcurrency?: number;
+  /** Told of each lease this worker acquires, loses or releases (for metrics). */
+  onLeaseTransition?: (transition: LeaseTransition) => void;
 }
+
+export type LeaseTransition = 'acquired' | 'lost' | 'released';
 
 /**
  * A worker's share of the sessions: claims sessions that should run and have no owner (when it is the
@@ -48,6 +52,16 @@ export class SessionHost {
 
   get sessionCount(): number {
     return this.runners.size;
+  }
+
+  /** This worker's sessions by their last written status. */
+  sessionsByStatus(): Map<SessionStatus, number> {
+    const counts = new Map<SessionStatus, number>();
+    for (const runner of this.runners.values()) {
+      const status = runner.status;
+      if (status !== null) counts.set(status, (counts.get(status) ?? 0) + 1);
+    }
+    return counts;
   }
 
   async start(): Promise<void> {
@@ -106,6 +120,7 @@ export class SessionHost {
       if (others.some((worker) => worker.load < load) && now - since < UNCLAIMED_GRACE_MS) continue;
       const lease = await this.leases.acquire(session.id);
       if (!lease) continue;
+      this.options.onLeaseTransition?.('acquired');
       this.unownedSince.delete(session.id);
       const runner = new SessionRunner(session.orgId, session.id, lease, this.options, (ended, reason) => this.track(this.onRunnerEnded(ended, reason)));
       this.runners.set(session.id, runner);
@@ -126,7 +141,10 @@ export class SessionHost {
 
   private async onRunnerEnded(runner: SessionRunner, reason: TerminalReason): Promise<void> {
     if (this.runners.get(runner.sessionId) === runner) this.runners.delete(runner.sessionId);
-    if (reason !== 'lease_lost') await this.leases.release(runner.sessionId, runner.lease).catch(() => undefined);
+    if (reason !== 'lease_lost') {
+      await this.leases.release(runner.sessionId, runner.lease).catch(() => undefined);
+      this.options.onLeaseTransition?.('released');
+    }
     this.options.logger.info({ sessionId: runner.sessionId, reason }, 'session ended on this worker');
   }
 
@@ -137,6 +155,7 @@ export class SessionHost {
       if (!held) {
         // The lease expired or moved: close this socket at once (never log it out).
         this.options.logger.warn({ sessionId: runner.sessionId }, 'lease lost: closing the socket');
+        this.options.onLeaseTransition?.('lost');
         await runner.stop('lease_lost');
       }
     }

@@ -33,6 +33,11 @@ export class SessionRunner {
   /** Who the session is, for the events it produces: filled at start and on connection. */
   private identity = { createdBy: '', metadata: {} as Record<string, string>, meJid: '', mePushName: '' };
   private lastStatus: SessionStatus | null = null;
+
+  /** The status this runner last wrote (null before its first write). */
+  get status(): SessionStatus | null {
+    return this.lastStatus;
+  }
   private writes: Promise<void> = Promise.resolve();
   private finished: Promise<TerminalReason>;
   private resolveFinished!: (reason: TerminalReason) => void;

@@ -35,6 +35,17 @@ export interface DispatcherDependencies {
   secretKey: Buffer;
   logger: Logger;
   random?: () => number;
+  observer?: DispatcherObserver;
+}
+
+/** What the dispatcher reports for metrics. */
+export interface DispatcherObserver {
+  /** An attempt's recorded outcome and its number (1 = first). */
+  attempt(outcome: 'delivered' | 'gone' | 'refused' | 'retry' | 'exhausted', attempt: number, latencyMs: number): void;
+  /** An event fanned out, `lagSeconds` after it was committed. */
+  fannedOut(lagSeconds: number, deliveries: number): void;
+  /** What the relay re-published because its enqueue was lost. */
+  relayed(kind: 'event' | 'delivery', count: number): void;
 }
 
 const RELAY_BATCH = 500;
@@ -109,11 +120,14 @@ export class WebhookDispatcher {
     for (const eventId of unpublished) await this.queues.publishEvent(eventId);
     const overdue = await this.deps.deliveries.listOverdue(before, RELAY_BATCH);
     for (const delivery of overdue) await this.queues.scheduleDelivery(delivery.id, delivery.attempts);
+    this.deps.observer?.relayed('event', unpublished.length);
+    this.deps.observer?.relayed('delivery', overdue.length);
     if (unpublished.length + overdue.length > 0) this.deps.logger.info({ events: unpublished.length, deliveries: overdue.length }, 'relay re-published what was left behind');
   }
 
   private async fanOut(eventId: string): Promise<void> {
-    const { deliveryIds } = await this.deps.events.fanOut(eventId);
+    const { deliveryIds, createdAt } = await this.deps.events.fanOut(eventId);
+    if (createdAt) this.deps.observer?.fannedOut((Date.now() - createdAt.getTime()) / 1000, deliveryIds.length);
     for (const deliveryId of deliveryIds) await this.queues.scheduleDelivery(deliveryId, 0);
   }
 
@@ -173,20 +187,24 @@ export class WebhookDispatcher {
     const statusCode = outcome.kind === 'response' ? outcome.statusCode : null;
     const log = logger.child({ orgId: delivery.orgId, endpointId: delivery.endpointId, deliveryId: delivery.id, eventId: delivery.eventId, attempt: attempt + 1 });
     const base = { lastStatusCode: statusCode, lastLatencyMs: outcome.latencyMs };
+    const observe = (result: Parameters<DispatcherObserver['attempt']>[0]) => this.deps.observer?.attempt(result, attempt + 1, outcome.latencyMs);
     switch (verdict.result) {
       case 'delivered':
         await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'delivered', nextAttemptAt: null, lastError: null, deliveredAt: now });
         await endpoints.clearFailing(delivery.orgId, delivery.endpointId);
+        observe('delivered');
         log.debug({ statusCode, latencyMs: outcome.latencyMs }, 'webhook delivered');
         return;
       case 'gone':
         await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'failed', nextAttemptAt: null, lastError: 'answered 410 Gone: the endpoint was disabled' });
         await endpoints.disable(delivery.orgId, delivery.endpointId, `answered 410 Gone at ${now.toISOString()}`);
+        observe('gone');
         log.info('endpoint answered 410 Gone; disabled');
         return;
       case 'refused':
         await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'failed', nextAttemptAt: null, lastError: verdict.reason });
         await this.noteFailure(delivery, now);
+        observe('refused');
         log.warn({ reason: verdict.reason }, 'webhook destination refused');
         return;
       case 'retry': {
@@ -194,12 +212,14 @@ export class WebhookDispatcher {
         const delay = nextRetryDelay(this.settings.retryScheduleMs, attempt + 1, this.settings.retryJitter, this.random);
         if (delay === null) {
           await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'exhausted', nextAttemptAt: null, lastError: verdict.reason });
+          observe('exhausted');
           log.warn({ reason: verdict.reason }, 'webhook delivery exhausted its retries');
           return;
         }
         const nextAttemptAt = new Date(now.getTime() + (verdict.retryAfterMs ?? delay));
         const recorded = await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'pending', nextAttemptAt, lastError: verdict.reason });
         if (recorded) await this.queues.scheduleDelivery(delivery.id, attempt + 1, nextAttemptAt);
+        observe('retry');
         log.info({ reason: verdict.reason, nextAttemptAt }, 'webhook attempt failed; retry scheduled');
         return;
       }

@@ -7,6 +7,8 @@ export interface FanOutResult {
   /** False when the event was fanned out before (by the relay or another dispatcher): nothing was created. */
   fannedOut: boolean;
   deliveryIds: string[];
+  /** When the event was committed (when it was fanned out now): the publish lag is `now - createdAt`. */
+  createdAt?: Date;
 }
 
 /**
@@ -30,8 +32,8 @@ export class DomainEventsRepository {
    */
   async fanOut(eventId: string, now: Date = new Date()): Promise<FanOutResult> {
     return this.db.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<Pick<DomainEvent, 'id' | 'orgId' | 'sessionId' | 'type' | 'publishedAt'>>>`
-        SELECT id, org_id AS "orgId", session_id AS "sessionId", type, published_at AS "publishedAt"
+      const locked = await tx.$queryRaw<Array<Pick<DomainEvent, 'id' | 'orgId' | 'sessionId' | 'type' | 'publishedAt' | 'createdAt'>>>`
+        SELECT id, org_id AS "orgId", session_id AS "sessionId", type, published_at AS "publishedAt", created_at AS "createdAt"
         FROM domain_events WHERE id = ${eventId}::uuid FOR UPDATE`;
       const event = locked[0];
       if (!event || event.publishedAt !== null) return { fannedOut: false, deliveryIds: [] };
@@ -47,7 +49,7 @@ export class DomainEventsRepository {
       const deliveries = endpoints.map((endpoint) => ({ id: randomUUID(), orgId: event.orgId, endpointId: endpoint.id, eventId: event.id, nextAttemptAt: now }));
       if (deliveries.length > 0) await tx.webhookDelivery.createMany({ data: deliveries, skipDuplicates: true });
       await tx.domainEvent.update({ where: { id: event.id }, data: { publishedAt: now } });
-      return { fannedOut: true, deliveryIds: deliveries.map((delivery) => delivery.id) };
+      return { fannedOut: true, deliveryIds: deliveries.map((delivery) => delivery.id), createdAt: event.createdAt };
     });
   }
 
