@@ -152,6 +152,8 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
     expect(hits).toHaveLength(3);
     expect(new Set(hits.map((hit) => hit.headers['webhook-id']))).toEqual(new Set([eventId]));
     expect(await deliveryOf(target.id, eventId)).toMatchObject({ attempts: 3, status: 'delivered', lastStatusCode: 200 });
+    // The failures marked the endpoint failing; the success cleared it.
+    expect((await db.webhookEndpoint.findUnique({ where: { id: target.id } }))?.failingSince).toBeNull();
   });
 
   it('marks a delivery exhausted when the schedule runs out, and keeps it replayable', async () => {

@@ -191,7 +191,9 @@ export class WebhookDispatcher {
     switch (verdict.result) {
       case 'delivered':
         await deliveries.recordAttempt(delivery.id, attempt, { ...base, status: 'delivered', nextAttemptAt: null, lastError: null, deliveredAt: now });
-        await endpoints.clearFailing(delivery.orgId, delivery.endpointId);
+        // One query fewer per delivery in the common case: only an endpoint seen failing needs clearing
+        // (a failure recorded meanwhile is cleared by the next success that sees it).
+        if (delivery.endpoint.failingSince !== null) await endpoints.clearFailing(delivery.orgId, delivery.endpointId);
         observe('delivered');
         log.debug({ statusCode, latencyMs: outcome.latencyMs }, 'webhook delivered');
         return;

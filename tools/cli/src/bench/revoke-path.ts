@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+// `npm run bench` part 1: the revoke path end to end (HTTP → gateway → outbox → BullMQ → worker → Baileys
+// → emulator and back) at concurrency 1, 16 and 64, beside its floor measured in the same run: a bare
+// Fastify route doing the same Postgres lookups plus one raw Redis round trip. Everything runs on this
+// machine: Postgres, Redis, the emulator (in this process), the gateway and one worker (own processes).
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { generateApiKey } from '@wagw/auth';
+import { CAPABILITIES } from '@wagw/contracts';
+import { ApiKeysRepository, applyMigrations, createDbClient, OrganizationsRepository, SessionsRepository, type DbClient } from '@wagw/db';
+import { findFreePort, locateRedisServer, startEmbeddedPostgres, startRedisServer } from '@wagw/embedded';
+import { WaEmulator } from '@wagw/wa-emulator';
+import { DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from '../paths.js';
+import { latencySummary, median, type LatencySummary } from './stats.js';
+
+const CONCURRENCIES = [1, 16, 64];
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const REQUESTS = Number(process.env['BENCH_REVOKES'] ?? 1_500);
+const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 4);
+
+interface Target {
+  baseUrl: string;
+  apiKey: string;
+  /** Distinct messages to revoke, handed out one per request. */
+  next(): { session: string; mid: string };
+}
+
+/** Fires `total` requests with `concurrency` in flight; latencies of 2xx answers, a count of the rest. */
+async function load(target: Target, concurrency: number, total: number, agent: Agent): Promise<LatencySummary & { errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let issued = 0;
+  const started = performance.now();
+  const lane = async (): Promise<void> => {
+    while (issued < total) {
+      issued += 1;
+      const { session, mid } = target.next();
+      const begin = performance.now();
+      const response = await request(`${target.baseUrl}/api/v1/sessions/${session}/messages/${mid}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${target.apiKey}`, 'content-type': 'application/json' },
+        body: '{}',
+        dispatcher: agent,
+      });
+      await response.body.text();
+      if (response.statusCode === 200) latencies.push(performance.now() - begin);
+      else errors += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return { ...latencySummary(latencies, performance.now() - started), errors };
+}
+
+function spawnApp(name: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
+  // BENCH_PROFILE=1 writes a V8 CPU profile of each app to bench/profiles/ when it exits.
+  const execArgv = process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = fork(join(REPO_ROOT, 'apps', name, 'dist', 'main.js'), [], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
+  let logLines = 0;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    logLines += chunk.toString().split('\n').length - 1;
+    if (process.env['BENCH_PROFILE'] === '1') process.stderr.write(`[${name}] ${chunk.toString().slice(0, 300)}`);
+  });
+  child.once('exit', () => logLines > 0 && process.stdout.write(`${name} wrote ${logLines} log lines\n`));
+  return waitForReady(`http://127.0.0.1:${port}/readyz`).then(() => child);
+}
+
+async function waitForReady(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((response) => response.ok, () => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Creates, starts and pairs a session through the API, the emulator's phone scanning its QR. */
+async function connectSession(baseUrl: string, apiKey: string, emulator: WaEmulator, phone: string): Promise<string> {
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const created = (await (await fetch(`${baseUrl}/api/v1/sessions`, { method: 'POST', headers, body: JSON.stringify({ name: `bench-${phone}`, start: true }) })).json()) as { id: string };
+  const qr = await waitFor(async () => {
+    const response = await fetch(`${baseUrl}/api/v1/sessions/${created.id}/qr`, { headers });
+    return response.ok ? ((await response.json()) as { qr: string }).qr : undefined;
+  }, 'a QR code');
+  await emulator.scanQr(qr, phone);
+  await waitFor(async () => (((await (await fetch(`${baseUrl}/api/v1/sessions/${created.id}`, { headers })).json()) as { status: string }).status === 'connected' ? true : undefined), 'connected');
+  return created.id;
+}
+
+/** Messages the sessions sent earlier, in our store, ready to be revoked (each once). */
+async function seedMessages(db: DbClient, orgId: string, sessionIds: string[], peerJid: string, count: number): Promise<Array<{ session: string; mid: string }>> {
+  const targets: Array<{ session: string; mid: string }> = [];
+  const now = Math.floor(Date.now() / 1000);
+  for (let offset = 0; offset < count; offset += 1_000) {
+    const batch = Array.from({ length: Math.min(1_000, count - offset) }, (_, index) => {
+      const session = sessionIds[(offset + index) % sessionIds.length] ?? '';
+      const mid = `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
+      targets.push({ session, mid });
+      return { orgId, sessionId: session, waMessageId: mid, chatJid: peerJid, fromMe: true, messageType: 'conversation', text: 'benchmark', timestamp: BigInt(now), raw: {} };
+    });
+    await db.storedMessage.createMany({ data: batch });
+  }
+  return targets;
+}
+
+async function main(): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), 'wagw-bench-revoke-'));
+  const postgres = await startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await findFreePort(), persistent: false, database: 'bench' });
+  const redis = await startRedisServer({ binary: locateRedisServer(join(DATA_DIR, 'redis')), port: await findFreePort(), dataDir: workDir, persistent: false });
+  const children: ChildProcess[] = [];
+  const emulator = new WaEmulator();
+  try {
+    await applyMigrations(postgres.url, MIGRATIONS_DIR);
+    const db = createDbClient({ databaseUrl: postgres.url, poolSize: 4 });
+    await emulator.start();
+    const gatewayPort = await findFreePort();
+    const workerPort = await findFreePort();
+    const common = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+    children.push(
+      await spawnApp('api-gateway', { ...common, PORT: String(gatewayPort), RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_ORG_READS: '0', RATE_LIMIT_ORG_WRITES: '0', DATABASE_POOL_SIZE: '20' }, gatewayPort),
+      await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: 'bench-worker', WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort),
+    );
+    const floorPort = await findFreePort();
+    const floor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'floor-server.js'), [postgres.url, redis.url, String(floorPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    children.push(floor);
+    await new Promise<void>((resolve) => floor.once('message', () => resolve()));
+
+    const org = await new OrganizationsRepository(db).create('bench');
+    const key = generateApiKey();
+    await new ApiKeysRepository(db).create(org.id, { name: 'bench', prefix: key.prefix, secretHash: key.secretHash, capabilities: CAPABILITIES, createdBy: 'bench' });
+    const peer = '15559000000';
+    emulator.createAccount({ phone: peer, pushName: 'Peer' });
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const sessionIds: string[] = [];
+    for (let index = 0; index < SESSIONS; index += 1) {
+      const phone = `1555900${String(index + 1).padStart(4, '0')}`;
+      emulator.createAccount({ phone, pushName: `Bench ${index}` });
+      sessionIds.push(await connectSession(gatewayUrl, key.key, emulator, phone));
+    }
+    process.stdout.write(`${SESSIONS} sessions connected through the emulator\n`);
+    const sessionRows = new SessionsRepository(db);
+    if ((await Promise.all(sessionIds.map((id) => sessionRows.findById(org.id, id)))).some((row) => row?.status !== 'connected')) throw new Error('a session is not connected');
+
+    const perRun = CONCURRENCIES.map((concurrency) => (concurrency === 1 ? Math.ceil(REQUESTS / 3) : REQUESTS));
+    const needed = perRun.reduce((sum, count) => sum + count, 0) * (RUNS + 1);
+    const messages = await seedMessages(db, org.id, sessionIds, `${peer}@s.whatsapp.net`, needed);
+    let cursor = 0;
+    const next = (): { session: string; mid: string } => {
+      const target = messages[cursor % messages.length];
+      cursor += 1;
+      if (!target) throw new Error('no messages seeded');
+      return target;
+    };
+    const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+    const targets: Record<'gateway' | 'floor', Target> = {
+      gateway: { baseUrl: gatewayUrl, apiKey: key.key, next },
+      floor: { baseUrl: `http://127.0.0.1:${floorPort}`, apiKey: key.key, next },
+    };
+
+    // One warm-up pass of each (JIT, connection pools, Signal sessions), not recorded.
+    for (const target of Object.values(targets)) await load(target, 16, 200, agent);
+    // Postgres transactions (each statement outside a transaction counts as one) per revoke, measured
+    // over a short run of its own: the database work one revoke costs, gateway and worker together.
+    const commits = async (): Promise<number> => Number((await db.$queryRaw<Array<{ commits: bigint }>>`SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()`)[0]?.commits ?? 0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const commitsBefore = await commits();
+    const measured = await load(targets.gateway, 1, 100, agent);
+    // pg_stat counters are flushed lazily; give them a moment.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const transactionsPerRevoke = (await commits() - commitsBefore - 2) / measured.count;
+    const results: Record<string, Record<string, LatencySummary & { errors: number; runs: Array<LatencySummary & { errors: number }> }>> = { gateway: {}, floor: {} };
+    for (const [index, concurrency] of CONCURRENCIES.entries()) {
+      for (const name of ['floor', 'gateway'] as const) {
+        const runs: Array<LatencySummary & { errors: number }> = [];
+        for (let run = 0; run < RUNS; run += 1) runs.push(await load(targets[name], concurrency, perRun[index] ?? REQUESTS, agent));
+        const summary = {
+          throughputPerSecond: median(runs.map((result) => result.throughputPerSecond)),
+          p50Ms: median(runs.map((result) => result.p50Ms)),
+          p95Ms: median(runs.map((result) => result.p95Ms)),
+          p99Ms: median(runs.map((result) => result.p99Ms)),
+          count: runs.reduce((sum, result) => sum + result.count, 0),
+          errors: runs.reduce((sum, result) => sum + result.errors, 0),
+          runs,
+        };
+        (results[name] ??= {})[`c${concurrency}`] = summary;
+        process.stdout.write(`${name.padEnd(8)} c=${String(concurrency).padEnd(3)} ${summary.throughputPerSecond.toFixed(0)}/s p50 ${summary.p50Ms.toFixed(2)} ms p99 ${summary.p99Ms.toFixed(2)} ms errors ${summary.errors}\n`);
+      }
+    }
+    // Where the time goes: from the outbox row's creation (gateway) to its completion (worker, after
+    // WhatsApp took the REVOKE and the revoke was stored with its event).
+    const [breakdown] = await db.$queryRaw<Array<{ p50: number; p99: number }>>`
+      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) AS p50,
+             percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) AS p99
+        FROM outbox_operations WHERE kind = 'revoke' AND completed_at IS NOT NULL`;
+    const revokesAtPeer = emulator.received(peer).filter((message) => message.message.protocolMessage?.type === 0).length;
+    const output = {
+      benchmark: 'revoke-path',
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      settings: { runs: RUNS, requestsPerRun: perRun, sessions: SESSIONS, concurrencies: CONCURRENCIES },
+      floor: 'bare Fastify route: API key, session and message lookups in Postgres plus one Redis PING',
+      results,
+      ratioToFloor: Object.fromEntries(CONCURRENCIES.map((c) => [`c${c}`, +((results['gateway']?.[`c${c}`]?.throughputPerSecond ?? 0) / (results['floor']?.[`c${c}`]?.throughputPerSecond ?? 1)).toFixed(2)])),
+      targets: { c64ThroughputPerSecond: 2_000, c64P99Ms: 50, ratioToFloor: 0.5 },
+      revokesReceivedByPeer: revokesAtPeer,
+      postgresTransactionsPerRevoke: +transactionsPerRevoke.toFixed(1),
+      outboxCreatedToCompletedMs: { p50: Number(breakdown?.p50 ?? 0), p99: Number(breakdown?.p99 ?? 0) },
+    };
+    mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+    writeFileSync(join(REPO_ROOT, 'bench', 'results', 'revoke-path.json'), `${JSON.stringify(output, null, 2)}\n`);
+    process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}; the peer received ${revokesAtPeer} REVOKEs\nwrote bench/results/revoke-path.json\n`);
+    await agent.close();
+    await db.$disconnect();
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));
+    await emulator.stop();
+    await redis.stop();
+    await postgres.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
