@@ -150,15 +150,19 @@ export class SessionHost {
 
   private async renew(): Promise<void> {
     await this.leases.heartbeat(this.runners.size).catch(() => undefined);
-    for (const runner of [...this.runners.values()]) {
-      const held = await this.leases.renew(runner.sessionId, runner.lease).catch(() => false);
-      if (!held) {
+    // All renewals at once (ioredis pipelines them): renewed one after another, a busy worker with a few
+    // hundred sessions took longer than the TTL to reach the last ones, and lost their leases.
+    const runners = [...this.runners.values()];
+    const held = await Promise.all(runners.map((runner) => this.leases.renew(runner.sessionId, runner.lease).catch(() => false)));
+    await Promise.all(
+      runners.map(async (runner, index) => {
+        if (held[index]) return;
         // The lease expired or moved: close this socket at once (never log it out).
         this.options.logger.warn({ sessionId: runner.sessionId }, 'lease lost: closing the socket');
         this.options.onLeaseTransition?.('lost');
         await runner.stop('lease_lost');
-      }
-    }
+      }),
+    );
   }
 
   /** SIGTERM: finish in-flight commands, close sockets, release leases, leave the registry. */
