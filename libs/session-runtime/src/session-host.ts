@@ -24,6 +24,16 @@ export interface SessionHostOptions extends RunnerDependencies {
 export type LeaseTransition = 'acquired' | 'lost' | 'released';
 
 /**
+ * Renews every lease at once and returns the holders whose lease is gone. Issued together, the renewals
+ * share Redis round trips; one after another, a busy worker with hundreds of sessions took longer than
+ * the TTL to reach the last ones. A renewal that fails (Redis unreachable) counts as lost.
+ */
+export async function renewAll<Holder>(holders: readonly Holder[], renew: (holder: Holder) => Promise<boolean>): Promise<Holder[]> {
+  const held = await Promise.all(holders.map((holder) => renew(holder).catch(() => false)));
+  return holders.filter((_, index) => !held[index]);
+}
+
+/**
  * A worker's share of the sessions: claims sessions that should run and have no owner (when it is the
  * least loaded live worker), keeps their leases alive, runs the commands routed to it, and on shutdown
  * finishes in-flight commands, closes its sockets and releases its leases so others take over at once.
@@ -152,11 +162,9 @@ export class SessionHost {
     await this.leases.heartbeat(this.runners.size).catch(() => undefined);
     // All renewals at once (ioredis pipelines them): renewed one after another, a busy worker with a few
     // hundred sessions took longer than the TTL to reach the last ones, and lost their leases.
-    const runners = [...this.runners.values()];
-    const held = await Promise.all(runners.map((runner) => this.leases.renew(runner.sessionId, runner.lease).catch(() => false)));
+    const lost = await renewAll([...this.runners.values()], (runner) => this.leases.renew(runner.sessionId, runner.lease));
     await Promise.all(
-      runners.map(async (runner, index) => {
-        if (held[index]) return;
+      lost.map(async (runner) => {
         // The lease expired or moved: close this socket at once (never log it out).
         this.options.logger.warn({ sessionId: runner.sessionId }, 'lease lost: closing the socket');
         this.options.onLeaseTransition?.('lost');
