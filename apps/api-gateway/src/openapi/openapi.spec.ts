@@ -123,7 +123,8 @@ describe('OpenAPI document', () => {
   });
 
   it('matches the copy checked in at docs/openapi.json', async () => {
-    // `vitest run -u` rewrites it after an intended change; under CI a difference fails.
+    // `npx vitest run apps/api-gateway/src/openapi --update` rewrites it after an intended change; under CI a
+    // difference fails.
     await expect(`${JSON.stringify(document, null, 2)}\n`).toMatchFileSnapshot(CHECKED_IN);
   });
 
