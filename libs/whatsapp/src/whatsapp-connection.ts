@@ -35,6 +35,32 @@ export interface ConnectionOptions {
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
+/**
+ * Delays between reconnect attempts: doubling from 1 s up to 30 s, back to 1 s once a connection opens.
+ * WhatsApp's "restart required" (515, sent right after pairing) is answered at once.
+ */
+export class ReconnectBackoff {
+  private nextMs: number;
+
+  constructor(
+    private readonly minMs = RETRY_MIN_MS,
+    private readonly maxMs = RETRY_MAX_MS,
+  ) {
+    this.nextMs = minMs;
+  }
+
+  /** The delay before the attempt that follows a close with `statusCode`. */
+  next(statusCode: number): number {
+    const delay = statusCode === DisconnectReason.restartRequired ? 0 : this.nextMs;
+    this.nextMs = Math.min(this.maxMs, this.nextMs * 2);
+    return delay;
+  }
+
+  reset(): void {
+    this.nextMs = this.minMs;
+  }
+}
+
 function statusOf(error: Error | undefined): number {
   return (error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode ?? DisconnectReason.connectionClosed;
 }
@@ -48,7 +74,7 @@ export class WhatsAppConnection {
   private socket: WASocket | null = null;
   private open = false;
   private terminated = false;
-  private retryMs = RETRY_MIN_MS;
+  private readonly backoff = new ReconnectBackoff();
   private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ConnectionOptions) {}
@@ -84,7 +110,7 @@ export class WhatsAppConnection {
       if (update.qr) this.options.callbacks.onQr(update.qr);
       if (update.connection === 'open') {
         this.open = true;
-        this.retryMs = RETRY_MIN_MS;
+        this.backoff.reset();
         const me = this.options.auth.state.creds.me;
         this.options.callbacks.onOpen({ id: me?.id ?? '', lid: me?.lid ?? null, pushName: me?.name ?? null });
       }
@@ -98,8 +124,7 @@ export class WhatsAppConnection {
     if (this.terminated) return;
     if (statusCode === DisconnectReason.loggedOut) return this.terminate('logged_out');
     if (statusCode === DisconnectReason.connectionReplaced) return this.terminate('replaced');
-    const retryInMs = statusCode === DisconnectReason.restartRequired ? 0 : this.retryMs;
-    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+    const retryInMs = this.backoff.next(statusCode);
     this.options.callbacks.onDisconnected(statusCode, retryInMs);
     this.retryTimer = setTimeout(() => this.start(), retryInMs);
   }
