@@ -30,7 +30,7 @@ import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent
 
 const DAY_MS = 86_400_000;
 /** A usage query spans at most this many days: one year of daily rows. */
-export const USAGE_MAX_DAYS = 366;
+const USAGE_MAX_DAYS = 366;
 const USAGE_DEFAULT_DAYS = 30;
 /** "Recently disconnected" in the sessions overview. */
 const RECENT_DISCONNECT_WINDOW_MS = DAY_MS;
