@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeLease, GatewayError, isErrorCode, messageIdFor, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
-import type { AuditLogRepository, MessagesRepository, OutboxOperation, OutboxRepository, SessionsRepository, StoredMessage, WhatsAppSession } from '@wagw/db';
+import { auditActor, type AuditLogRepository, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type StoredMessage, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
 
@@ -106,7 +106,7 @@ export class SessionCommandsService {
     const command: SessionCommand = { type: 'revoke', chat: body.chat ?? stored.chatJid, messageId, ...(sender ? { sender } : {}) };
     const result = await this.run(principal, session, 'revoke', command, idempotencyKey);
     if (!result.replayed) {
-      await this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action: 'message.revoked', targetType: 'message', targetId: messageId, details: { session: sessionId, outboxId: result.outboxId } });
+      await this.audit.record(principal.orgId, { ...auditActor(principal), action: 'message.revoked', targetType: 'message', targetId: messageId, details: { session: sessionId, outboxId: result.outboxId } });
     }
     return result;
   }

@@ -70,6 +70,7 @@ export class MessagesController {
   /** Revoke a message (delete for everyone), exactly as the API reference describes it. */
   @Delete(':mid')
   @HttpCode(200)
+  // The reference's own description already names the capability, so it is required here, not via ApiRoute.
   @RequireCapability('send')
   @ApiRoute({ summary: 'Revoke a message (delete for everyone)', description: REVOKE_DESCRIPTION })
   @ApiPathParam('session', sessionIdParam, 'The WhatsApp session id used to issue the revoke. Must be a connected session your organization owns.')
@@ -92,7 +93,6 @@ export class MessagesController {
 
   /** Send a text and wait for WhatsApp to take it; with `Prefer: respond-async`, 202 at once. */
   @Post()
-  @RequireCapability('send')
   @ApiRoute({
     summary: 'Send a text message',
     description: 'Waits until WhatsApp has taken the message (200). With `Prefer: respond-async` it answers 202 at once; the outcome is then readable by `outboxId`.',
@@ -123,7 +123,6 @@ export class MessagesController {
   }
 
   @Get()
-  @RequireCapability('read')
   @ApiRoute({ summary: "List a session's stored messages", description: 'Newest first, paged by cursor.', capability: 'read' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiQueryFrom(listQuery)
@@ -138,7 +137,6 @@ export class MessagesController {
   }
 
   @Get(':mid')
-  @RequireCapability('read')
   @ApiRoute({ summary: 'Get a stored message', capability: 'read' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiPathParam('mid', waMessageId, 'The WhatsApp message id.')

@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { operationViewSchema, sendResultSchema, type OperationView, type Principal } from '@wagw/contracts';
-import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
+import { CurrentPrincipal } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { ApiAuthenticated, ApiErrors, ApiJsonResponse, ApiPathParam, ApiRoute } from '../openapi/api-docs.js';
 import { z } from 'zod';
@@ -12,7 +12,6 @@ export class OperationsController {
   constructor(private readonly commands: SessionCommandsService) {}
 
   @Get(':operation')
-  @RequireCapability('read')
   @ApiRoute({ summary: 'Get the outcome of a send or revoke', description: 'By the `outboxId` of a `SendResult`, or of a 504 answer.', capability: 'read' })
   @ApiPathParam('operation', z.uuid(), 'The `outboxId`.')
   @ApiJsonResponse(200, operationViewSchema, 'The operation: pending, sent (with its `SendResult`), failed or expired.')

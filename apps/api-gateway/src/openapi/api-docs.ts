@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiSecurity } from '@nestjs/swagger';
 import { z } from 'zod';
-import { apiSchemas, ERROR_STATUS, errorEnvelopeSchema, type ErrorCode } from '@wagw/contracts';
+import { apiSchemas, ERROR_STATUS, errorEnvelopeSchema, type Capability, type ErrorCode } from '@wagw/contracts';
+import { RequireCapability } from '@wagw/auth';
 
 /** Request bodies and query strings are documented as clients write them (before defaults and coercion). */
 export const apiRequestSchemas = z.registry<{ id: string; description?: string; examples?: unknown[] }>();
@@ -65,10 +66,17 @@ export function ApiAuthenticated(): MethodDecorator & ClassDecorator {
   return applyDecorators(ApiSecurity(API_KEY_SCHEME), ApiSecurity(LOGIN_JWT_SCHEME));
 }
 
-export function ApiRoute(options: { summary: string; description?: string; capability?: string }): MethodDecorator {
+/**
+ * Describes a route and, given a capability, also requires it (403 without it): the capability a route
+ * enforces and the one its documentation names are the same value, written once.
+ */
+export function ApiRoute(options: { summary: string; description?: string; capability?: Capability }): MethodDecorator {
   const capability = options.capability === undefined ? '' : `Requires the **\`${options.capability}\`** capability.`;
   const description = [options.description, capability].filter((part) => part !== undefined && part !== '').join('\n\n');
-  return applyDecorators(ApiOperation({ summary: options.summary, ...(description === '' ? {} : { description }) }));
+  return applyDecorators(
+    ApiOperation({ summary: options.summary, ...(description === '' ? {} : { description }) }),
+    ...(options.capability === undefined ? [] : [RequireCapability(options.capability)]),
+  );
 }
 
 export function ApiJsonBody(schema: z.ZodType, options: { required?: boolean; description?: string; example?: unknown } = {}): MethodDecorator {

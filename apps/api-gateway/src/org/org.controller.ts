@@ -20,9 +20,9 @@ import {
   type SessionsOverviewView,
   type UsageView,
 } from '@wagw/contracts';
-import { CurrentPrincipal, generateApiKey, RequireCapability } from '@wagw/auth';
+import { CurrentPrincipal, generateApiKey } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
-import { ApiKeysRepository, AuditLogRepository, OrganizationsRepository, OrgDashboardRepository, type AuditEntry } from '@wagw/db';
+import { ApiKeysRepository, AuditLogRepository, auditActor, OrganizationsRepository, OrgDashboardRepository } from '@wagw/db';
 import { parseInput, ZodValidationPipe } from '@wagw/http';
 import { GATEWAY_ENV } from '../command-client.providers.js';
 import { toApiKeyView, toAuditLogView, toOverviewView } from './org-views.js';
@@ -68,10 +68,6 @@ const createApiKeyBody = z
   })
   .register(apiRequestSchemas, { id: 'CreateApiKeyRequest', examples: [{ name: 'CRM sync', capabilities: ['send', 'read'], expiresAt: '2027-06-30T00:00:00Z' }] });
 
-function actorOf(principal: Principal): Pick<AuditEntry, 'actorKind' | 'actorId'> {
-  return { actorKind: principal.kind, actorId: principal.subject };
-}
-
 /** Capabilities in `wanted` that `principal` does not hold: granting or revoking those would be an escalation. */
 function notHeld(principal: Principal, wanted: readonly string[]): string[] {
   return wanted.filter((capability) => !principal.capabilities.includes(capability as Capability));
@@ -90,7 +86,6 @@ export class OrgController {
   ) {}
 
   @Get()
-  @RequireCapability('read')
   @ApiRoute({ summary: 'Get your organization', description: 'With its counts, its limits, and who is asking with which capabilities.', capability: 'read' })
   @ApiJsonResponse(200, organizationViewSchema, 'The organization.')
   @ApiErrors()
@@ -116,7 +111,6 @@ export class OrgController {
 
   /** The key is in this response only; the gateway keeps its SHA-256. */
   @Post('api-keys')
-  @RequireCapability('keys:manage')
   @ApiRoute({ summary: 'Create an API key', description: 'The key is in this response only. It can carry only capabilities the caller holds.', capability: 'keys:manage' })
   @ApiJsonBody(createApiKeyBody)
   @ApiJsonResponse(201, createdApiKeySchema, 'The key, with its secret shown once.')
@@ -135,13 +129,12 @@ export class OrgController {
     const created = await this.apiKeys.create(
       principal.orgId,
       { name: request.name, prefix: generated.prefix, secretHash: generated.secretHash, capabilities: request.capabilities, createdBy: principal.subject, expiresAt },
-      (row) => ({ ...actorOf(principal), action: 'api_key.created', targetType: 'api_key', targetId: row.id, details: { name: row.name, prefix: row.prefix, capabilities: row.capabilities } }),
+      (row) => ({ ...auditActor(principal), action: 'api_key.created', targetType: 'api_key', targetId: row.id, details: { name: row.name, prefix: row.prefix, capabilities: row.capabilities } }),
     );
     return { ...toApiKeyView(created), key: generated.key };
   }
 
   @Get('api-keys')
-  @RequireCapability('keys:manage')
   @ApiRoute({ summary: 'List API keys', description: 'Prefix, name, capabilities, creator, last use and expiry; never the secret. Oldest first, paged by cursor.', capability: 'keys:manage' })
   @ApiQueryFrom(listKeysQuery)
   @ApiJsonResponse(200, apiKeyPageSchema, 'A page of keys.')
@@ -157,7 +150,6 @@ export class OrgController {
   /** Effective at once on every gateway: keys are checked against the database on each request. */
   @Delete('api-keys/:key')
   @HttpCode(204)
-  @RequireCapability('keys:manage')
   @ApiRoute({ summary: 'Revoke an API key', description: 'Effective at once on every gateway. A key with capabilities the caller lacks cannot be revoked by it.', capability: 'keys:manage' })
   @ApiPathParam('key', z.uuid(), 'The API key id.')
   @ApiNoContent('Revoked.')
@@ -170,12 +162,11 @@ export class OrgController {
     if (escalation.length > 0) {
       throw new GatewayError('forbidden', 'a key with capabilities you do not hold can only be revoked by someone who holds them', { notHeld: escalation });
     }
-    const revoked = await this.apiKeys.revoke(principal.orgId, id, { ...actorOf(principal), action: 'api_key.revoked', targetType: 'api_key', targetId: id, details: { name: key.name, prefix: key.prefix } });
+    const revoked = await this.apiKeys.revoke(principal.orgId, id, { ...auditActor(principal), action: 'api_key.revoked', targetType: 'api_key', targetId: id, details: { name: key.name, prefix: key.prefix } });
     if (!revoked) throw new GatewayError('conflict', 'the key is already revoked', { key: id });
   }
 
   @Get('sessions/overview')
-  @RequireCapability('read')
   @ApiRoute({ summary: 'Sessions overview', description: 'Sessions by status and by worker, and those disconnected in the last 24 hours.', capability: 'read' })
   @ApiJsonResponse(200, sessionsOverviewSchema, 'The overview.')
   @ApiErrors()
@@ -186,7 +177,6 @@ export class OrgController {
 
   /** Daily counts for [from, to], both UTC days and inclusive; the last 30 days by default. */
   @Get('usage')
-  @RequireCapability('read')
   @ApiRoute({ summary: 'Daily usage', description: 'Per UTC day: messages sent, received and revoked; webhook deliveries delivered, failed and exhausted.', capability: 'read' })
   @ApiQueryFrom(usageQuery)
   @ApiJsonResponse(200, usageSchema, 'One row per day in the range, zeros included.')
@@ -207,7 +197,6 @@ export class OrgController {
 
   /** Who did what, newest first. Reading it is an administrator's right, like managing keys. */
   @Get('audit-log')
-  @RequireCapability('keys:manage')
   @ApiRoute({ summary: 'Audit log', description: 'Who (user or API key) did what and when, newest first, paged by cursor.', capability: 'keys:manage' })
   @ApiQueryFrom(pageQuery)
   @ApiJsonResponse(200, auditLogPageSchema, 'A page of entries.')

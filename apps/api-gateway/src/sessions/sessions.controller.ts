@@ -2,9 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } f
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type Page, type Principal, type SessionView } from '@wagw/contracts';
-import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
+import { CurrentPrincipal } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
-import { AuditLogRepository, AuthStateRepository, SessionsRepository, type WhatsAppSession } from '@wagw/db';
+import { AuditLogRepository, auditActor, AuthStateRepository, SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import { parseInput, ZodValidationPipe } from '@wagw/http';
 import { REDIS, type RedisConnection } from '@wagw/queue';
 import { sessionIdParam } from '../validation.js';
@@ -42,7 +42,7 @@ export class SessionsController {
   ) {}
 
   private async record(principal: Principal, action: string, session: WhatsAppSession): Promise<void> {
-    await this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action, targetType: 'session', targetId: session.id });
+    await this.audit.record(principal.orgId, { ...auditActor(principal), action, targetType: 'session', targetId: session.id });
   }
 
   /** Tells the workers to look at a session now instead of at their next placement tick. */
@@ -51,7 +51,6 @@ export class SessionsController {
   }
 
   @Get()
-  @RequireCapability('read')
   @ApiRoute({ summary: "List your organization's sessions", description: 'Oldest first, paged by cursor.', capability: 'read' })
   @ApiQueryFrom(listSessionsQuery)
   @ApiJsonResponse(200, sessionPageSchema, 'A page of sessions.')
@@ -65,7 +64,6 @@ export class SessionsController {
   }
 
   @Post()
-  @RequireCapability('sessions:manage')
   @ApiRoute({ summary: 'Create a session', description: 'A WhatsApp session to link to a phone: start it, then scan its QR or ask for a pairing code.', capability: 'sessions:manage' })
   @ApiJsonBody(createSessionBody)
   @ApiJsonResponse(201, sessionViewSchema, 'The session.')
@@ -82,7 +80,6 @@ export class SessionsController {
   }
 
   @Get(':session')
-  @RequireCapability('read')
   @ApiRoute({ summary: 'Get a session', capability: 'read' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session, with its status and owning worker.')
@@ -93,7 +90,6 @@ export class SessionsController {
 
   @Post(':session/start')
   @HttpCode(200)
-  @RequireCapability('sessions:manage')
   @ApiRoute({ summary: 'Start a session', description: 'A worker takes it and connects; a new session then waits for a QR scan (`status: qr`).', capability: 'sessions:manage' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session (already running: unchanged).')
@@ -111,7 +107,6 @@ export class SessionsController {
   /** Closes the socket and keeps the login: start again without a new QR. */
   @Post(':session/stop')
   @HttpCode(200)
-  @RequireCapability('sessions:manage')
   @ApiRoute({ summary: 'Stop a session', description: 'Closes the socket and keeps the login: start it again without a new QR.', capability: 'sessions:manage' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session.')
@@ -127,7 +122,6 @@ export class SessionsController {
   /** Unlinks the device from the phone and wipes the login. */
   @Post(':session/logout')
   @HttpCode(200)
-  @RequireCapability('sessions:manage')
   @ApiRoute({ summary: 'Log a session out', description: 'Unlinks the device from the phone and wipes the login.', capability: 'sessions:manage' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session, now `logged_out`.')
@@ -147,7 +141,6 @@ export class SessionsController {
 
   @Delete(':session')
   @HttpCode(204)
-  @RequireCapability('sessions:manage')
   @ApiRoute({ summary: 'Delete a session', description: 'Unlinks a connected device first, then deletes the session and its stored messages.', capability: 'sessions:manage' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiNoContent('Deleted.')
@@ -164,7 +157,6 @@ export class SessionsController {
   }
 
   @Get(':session/qr')
-  @RequireCapability('sessions:manage')
   @ApiRoute({ summary: "Get a session's current QR code", description: 'Only while the session waits for a scan (`status: qr`); the QR changes every few seconds.', capability: 'sessions:manage' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, qrCodeSchema, 'The QR payload and a PNG of it.')
@@ -178,7 +170,6 @@ export class SessionsController {
 
   @Post(':session/pairing-code')
   @HttpCode(200)
-  @RequireCapability('sessions:manage')
   @ApiRoute({ summary: 'Link by pairing code instead of QR', description: 'The code to type on the phone under Linked devices → Link with phone number.', capability: 'sessions:manage' })
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonBody(pairingCodeBody)

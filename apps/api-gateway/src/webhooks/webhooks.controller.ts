@@ -18,9 +18,9 @@ import {
   type TestWebhook,
   type WebhookEndpointView,
 } from '@wagw/contracts';
-import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
+import { CurrentPrincipal } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
-import { AuditLogRepository, DomainEventsRepository, type AuditEntry, WebhookDeliveriesRepository, WebhookEndpointsRepository, type WebhookDelivery, type WebhookEndpoint } from '@wagw/db';
+import { AuditLogRepository, auditActor, DomainEventsRepository, type AuditEntry, WebhookDeliveriesRepository, WebhookEndpointsRepository, type WebhookDelivery, type WebhookEndpoint } from '@wagw/db';
 import { parseInput, ZodValidationPipe } from '@wagw/http';
 import { WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret, webhookUrlProblem } from '@wagw/webhooks';
@@ -139,12 +139,11 @@ export class WebhooksController {
   }
 
   private record(principal: Principal, action: string, targetId: string, details: AuditEntry['details'] = {}): Promise<void> {
-    return this.audit.record(principal.orgId, { actorKind: principal.kind, actorId: principal.subject, action, targetType: 'webhook', targetId, details });
+    return this.audit.record(principal.orgId, { ...auditActor(principal), action, targetType: 'webhook', targetId, details });
   }
 
   /** The signing secret is shown here, once; only its ciphertext is stored. */
   @Post()
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: 'Register a webhook endpoint', description: 'Deliveries are signed (Standard Webhooks) with the secret in this response, which is shown only here.', capability: 'webhooks:manage' })
   @ApiJsonBody(createEndpointBody)
   @ApiJsonResponse(201, webhookEndpointWithSecretSchema, 'The endpoint and its signing secret.')
@@ -167,7 +166,6 @@ export class WebhooksController {
   }
 
   @Get()
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: 'List webhook endpoints', capability: 'webhooks:manage' })
   @ApiJsonResponse(200, webhookEndpointListSchema, 'Every endpoint of your organization.')
   @ApiErrors()
@@ -176,7 +174,6 @@ export class WebhooksController {
   }
 
   @Get(':webhook')
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: 'Get a webhook endpoint', capability: 'webhooks:manage' })
   @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
   @ApiJsonResponse(200, webhookEndpointViewSchema, 'The endpoint (never its secret).')
@@ -187,7 +184,6 @@ export class WebhooksController {
 
   /** Changes the URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint. */
   @Patch(':webhook')
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: 'Change a webhook endpoint', description: 'URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint.', capability: 'webhooks:manage' })
   @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
   @ApiJsonBody(updateEndpointBody)
@@ -213,7 +209,6 @@ export class WebhooksController {
   /** A new secret, shown once; the old one keeps signing beside it for the grace period, so receivers can switch without losing a delivery. */
   @Post(':webhook/rotate-secret')
   @HttpCode(200)
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: "Rotate an endpoint's signing secret", description: 'The old secret keeps signing beside the new one for the grace period, so receivers can switch without losing a delivery.', capability: 'webhooks:manage' })
   @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
   @ApiJsonResponse(200, rotatedWebhookSecretSchema, 'The endpoint, its new secret (shown only here), and until when the old one still signs.')
@@ -231,7 +226,6 @@ export class WebhooksController {
   /** Sends a `webhook.test` ping to this endpoint only, signed and retried like any delivery. */
   @Post(':webhook/test')
   @HttpCode(202)
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: 'Send a test delivery', description: 'A signed `webhook.test` event to this endpoint only, retried like any delivery.', capability: 'webhooks:manage' })
   @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
   @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued.')
@@ -250,7 +244,6 @@ export class WebhooksController {
   }
 
   @Get(':webhook/deliveries')
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: "List an endpoint's deliveries", description: 'Newest first, paged by cursor.', capability: 'webhooks:manage' })
   @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
   @ApiQueryFrom(listDeliveriesQuery)
@@ -269,7 +262,6 @@ export class WebhooksController {
   /** One more attempt, now, of any delivery (exhausted, failed, or delivered and lost by the receiver). */
   @Post(':webhook/deliveries/:delivery/replay')
   @HttpCode(202)
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: 'Replay a delivery', description: 'One more attempt, now, of any delivery: exhausted, failed, or delivered and lost by the receiver.', capability: 'webhooks:manage' })
   @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
   @ApiPathParam('delivery', z.uuid(), 'The delivery id.')
@@ -286,7 +278,6 @@ export class WebhooksController {
 
   @Delete(':webhook')
   @HttpCode(204)
-  @RequireCapability('webhooks:manage')
   @ApiRoute({ summary: 'Delete a webhook endpoint', capability: 'webhooks:manage' })
   @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
   @ApiNoContent('Deleted, with its deliveries.')

@@ -1,3 +1,4 @@
+import type { Principal } from '@wagw/contracts';
 import type { DbClient } from '../prisma-client.js';
 import type { AuditLogEntry, Prisma } from '../generated/client.js';
 import { decodeCursor, toPage, type PageRequest } from './pagination.js';
@@ -9,6 +10,11 @@ export interface AuditEntry {
   targetType: string;
   targetId?: string | null;
   details?: Prisma.InputJsonObject;
+}
+
+/** Who did it, as the audit log names them: a login user by subject, an API key by id. */
+export function auditActor(principal: Principal): Pick<AuditEntry, 'actorKind' | 'actorId'> {
+  return { actorKind: principal.kind, actorId: principal.subject };
 }
 
 /** The row for `entry`, for repositories that write an audit entry inside their own transaction. */

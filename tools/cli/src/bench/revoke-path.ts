@@ -5,16 +5,15 @@
 // machine: Postgres, Redis, the emulator (in this process), the gateway and one worker (own processes).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { generateApiKey } from '@wagw/auth';
 import { CAPABILITIES } from '@wagw/contracts';
-import { ApiKeysRepository, applyMigrations, createDbClient, OrganizationsRepository, SessionsRepository, type DbClient } from '@wagw/db';
-import { findFreePort, locateRedisServer, startEmbeddedPostgres, startRedisServer } from '@wagw/embedded';
+import { ApiKeysRepository, createDbClient, OrganizationsRepository, SessionsRepository, type DbClient } from '@wagw/db';
+import { findFreePort } from '@wagw/embedded';
 import { WaEmulator } from '@wagw/wa-emulator';
-import { DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from '../paths.js';
+import { REPO_ROOT } from '../paths.js';
+import { machineDescription, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, type LatencySummary } from './stats.js';
 
 const CONCURRENCIES = [1, 16, 64];
@@ -58,34 +57,8 @@ async function load(target: Target, concurrency: number, total: number, agent: A
 function spawnApp(name: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
   // BENCH_PROFILE=1 writes a V8 CPU profile of each app to bench/profiles/ when it exits.
   const execArgv = process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const child = fork(join(REPO_ROOT, 'apps', name, 'dist', 'main.js'), [], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
-  let logLines = 0;
-  child.stdout?.on('data', (chunk: Buffer) => {
-    logLines += chunk.toString().split('\n').length - 1;
-    if (process.env['BENCH_PROFILE'] === '1') process.stderr.write(`[${name}] ${chunk.toString().slice(0, 300)}`);
-  });
-  child.once('exit', () => logLines > 0 && process.stdout.write(`${name} wrote ${logLines} log lines\n`));
-  return waitForReady(`http://127.0.0.1:${port}/readyz`).then(() => child);
-}
-
-async function waitForReady(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url).then((response) => response.ok, () => false);
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${url} did not become ready`);
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const child = fork(join(REPO_ROOT, 'apps', name, 'dist', 'main.js'), [], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+  return waitUntilReady(`http://127.0.0.1:${port}/readyz`).then(() => child);
 }
 
 /** Creates, starts and pairs a session through the API, the emulator's phone scanning its QR. */
@@ -118,24 +91,21 @@ async function seedMessages(db: DbClient, orgId: string, sessionIds: string[], p
 }
 
 async function main(): Promise<void> {
-  const workDir = mkdtempSync(join(tmpdir(), 'wagw-bench-revoke-'));
-  const postgres = await startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await findFreePort(), persistent: false, database: 'bench' });
-  const redis = await startRedisServer({ binary: locateRedisServer(join(DATA_DIR, 'redis')), port: await findFreePort(), dataDir: workDir, persistent: false });
+  const stores = await startBenchStores('revoke');
   const children: ChildProcess[] = [];
   const emulator = new WaEmulator();
   try {
-    await applyMigrations(postgres.url, MIGRATIONS_DIR);
-    const db = createDbClient({ databaseUrl: postgres.url, poolSize: 4 });
+    const db = createDbClient({ databaseUrl: stores.databaseUrl, poolSize: 4 });
     await emulator.start();
     const gatewayPort = await findFreePort();
     const workerPort = await findFreePort();
-    const common = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+    const common = { DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
     children.push(
       await spawnApp('api-gateway', { ...common, PORT: String(gatewayPort), RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_ORG_READS: '0', RATE_LIMIT_ORG_WRITES: '0', DATABASE_POOL_SIZE: '20' }, gatewayPort),
       await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: 'bench-worker', WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort),
     );
     const floorPort = await findFreePort();
-    const floor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'floor-server.js'), [postgres.url, redis.url, String(floorPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const floor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'floor-server.js'), [stores.databaseUrl, stores.redisUrl, String(floorPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(floor);
     await new Promise<void>((resolve) => floor.once('message', () => resolve()));
 
@@ -210,7 +180,7 @@ async function main(): Promise<void> {
     const output = {
       benchmark: 'revoke-path',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: machineDescription(),
       settings: { runs: RUNS, requestsPerRun: perRun, sessions: SESSIONS, concurrencies: CONCURRENCIES },
       floor: 'bare Fastify route: API key, session and message lookups in Postgres plus one Redis PING',
       results,
@@ -220,8 +190,7 @@ async function main(): Promise<void> {
       postgresTransactionsPerRevoke: +transactionsPerRevoke.toFixed(1),
       outboxCreatedToCompletedMs: { p50: Number(breakdown?.p50 ?? 0), p99: Number(breakdown?.p99 ?? 0) },
     };
-    mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(REPO_ROOT, 'bench', 'results', 'revoke-path.json'), `${JSON.stringify(output, null, 2)}\n`);
+    writeBenchResult('revoke-path', output);
     process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}; the peer received ${revokesAtPeer} REVOKEs\nwrote bench/results/revoke-path.json\n`);
     await agent.close();
     await db.$disconnect();
@@ -229,9 +198,7 @@ async function main(): Promise<void> {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));
     await emulator.stop();
-    await redis.stop();
-    await postgres.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await stores.stop();
   }
 }
 

@@ -4,15 +4,15 @@
 // default); last, the worker is restarted and the time for the fresh one to reconnect all of them is
 // measured (from its start to the last session `connected` in Postgres).
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateApiKey } from '@wagw/auth';
 import { CAPABILITIES } from '@wagw/contracts';
-import { ApiKeysRepository, applyMigrations, createDbClient, OrganizationsRepository, type DbClient } from '@wagw/db';
-import { findFreePort, locateRedisServer, startEmbeddedPostgres, startRedisServer } from '@wagw/embedded';
+import { ApiKeysRepository, createDbClient, OrganizationsRepository, type DbClient } from '@wagw/db';
+import { findFreePort } from '@wagw/embedded';
 import { WaEmulator } from '@wagw/wa-emulator';
-import { DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from '../paths.js';
+import { REPO_ROOT } from '../paths.js';
+import { machineDescription, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 
 const STEPS = (process.env['BENCH_SESSION_COUNTS'] ?? '100,500').split(',').map(Number);
 /** Pairings in flight at once: each is a QR fetch, a scan, and the client's handshake. */
@@ -23,22 +23,12 @@ function rssMiB(pid: number): number {
   return Number(match?.[1] ?? 0) / 1024;
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The worker's own log (warnings and errors) goes to bench/profiles/, to read when a step fails. */
 function spawnWorker(env: Record<string, string>, port: number): Promise<ChildProcess> {
   mkdirSync(join(REPO_ROOT, 'bench', 'profiles'), { recursive: true });
   const log = openSync(join(REPO_ROOT, 'bench', 'profiles', `${env['WORKER_ID'] ?? 'worker'}.log`), 'w');
   const child = fork(join(REPO_ROOT, 'apps', 'session-worker', 'dist', 'main.js'), [], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', log, 'inherit', 'ipc'] });
-  return waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.ok, () => false)) ? child : undefined), 'the worker', 60_000);
+  return waitUntilReady(`http://127.0.0.1:${port}/readyz`).then(() => child);
 }
 
 async function connectedCount(db: DbClient, orgId: string, workerId?: string): Promise<number> {
@@ -46,21 +36,18 @@ async function connectedCount(db: DbClient, orgId: string, workerId?: string): P
 }
 
 async function main(): Promise<void> {
-  const workDir = mkdtempSync(join(tmpdir(), 'wagw-bench-sessions-'));
-  const postgres = await startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await findFreePort(), persistent: false, database: 'bench' });
-  const redis = await startRedisServer({ binary: locateRedisServer(join(DATA_DIR, 'redis')), port: await findFreePort(), dataDir: workDir, persistent: false });
+  const stores = await startBenchStores('sessions');
   const emulator = new WaEmulator();
   const children: ChildProcess[] = [];
   try {
-    await applyMigrations(postgres.url, MIGRATIONS_DIR);
-    const db = createDbClient({ databaseUrl: postgres.url, poolSize: 4 });
+    const db = createDbClient({ databaseUrl: stores.databaseUrl, poolSize: 4 });
     await emulator.start();
-    const common = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+    const common = { DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
     const gatewayPort = await findFreePort();
     const gateway = fork(join(REPO_ROOT, 'apps', 'api-gateway', 'dist', 'main.js'), [], { env: { PATH: process.env['PATH'] ?? '', ...common, PORT: String(gatewayPort), RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_ORG_READS: '0', RATE_LIMIT_ORG_WRITES: '0' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(gateway);
     const baseUrl = `http://127.0.0.1:${gatewayPort}`;
-    await waitFor(async () => ((await fetch(`${baseUrl}/readyz`).then((response) => response.ok, () => false)) ? true : undefined), 'the gateway', 60_000);
+    await waitUntilReady(`${baseUrl}/readyz`);
     const workerPort = await findFreePort();
     const workerEnv = { ...common, HEALTH_PORT: String(workerPort), WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' };
     let worker = await spawnWorker({ ...workerEnv, WORKER_ID: 'bench-worker-1' }, workerPort);
@@ -121,24 +108,21 @@ async function main(): Promise<void> {
     const output = {
       benchmark: 'sessions-per-worker',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: machineDescription(),
       settings: { steps: STEPS, pairingConcurrency: PAIRING_CONCURRENCY },
       baselineRssMiB: +baselineMiB.toFixed(1),
       steps,
       restore: { sessions: total, seconds: +restoreSeconds.toFixed(1) },
       targets: { perSessionMiB: 8, restoreSecondsFor500: 60 },
     };
-    mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(REPO_ROOT, 'bench', 'results', 'sessions-per-worker.json'), `${JSON.stringify(output, null, 2)}\n`);
+    writeBenchResult('sessions-per-worker', output);
     process.stdout.write('wrote bench/results/sessions-per-worker.json\n');
     await db.$disconnect();
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));
     await emulator.stop();
-    await redis.stop();
-    await postgres.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await stores.stop();
   }
 }
 

@@ -5,15 +5,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { applyMigrations, createDbClient, OrganizationsRepository, WebhookEndpointsRepository } from '@wagw/db';
-import { findFreePort, locateRedisServer, startEmbeddedPostgres, startRedisServer } from '@wagw/embedded';
+import { createDbClient, OrganizationsRepository, WebhookEndpointsRepository } from '@wagw/db';
+import { findFreePort } from '@wagw/embedded';
 import { createRedisConnection, WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret } from '@wagw/webhooks';
-import { DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from '../paths.js';
+import { REPO_ROOT } from '../paths.js';
+import { machineDescription, startBenchStores, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, percentile } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -84,14 +83,11 @@ async function waitUntil(condition: () => boolean, timeoutMs: number, what: stri
 }
 
 async function main(): Promise<void> {
-  const workDir = mkdtempSync(join(tmpdir(), 'wagw-bench-fanout-'));
-  const postgres = await startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await findFreePort(), persistent: false, database: 'bench' });
-  const redis = await startRedisServer({ binary: locateRedisServer(join(DATA_DIR, 'redis')), port: await findFreePort(), dataDir: workDir, persistent: false });
+  const stores = await startBenchStores('fanout');
   const sink = new Sink();
   let dispatcher: ChildProcess | null = null;
   try {
-    await applyMigrations(postgres.url, MIGRATIONS_DIR);
-    const db = createDbClient({ databaseUrl: postgres.url, poolSize: 4 });
+    const db = createDbClient({ databaseUrl: stores.databaseUrl, poolSize: 4 });
     const sinkPort = await sink.listen();
     const org = await new OrganizationsRepository(db).create('bench');
     const endpoints = new WebhookEndpointsRepository(db);
@@ -102,8 +98,8 @@ async function main(): Promise<void> {
     dispatcher = fork(join(REPO_ROOT, 'apps', 'webhook-dispatcher', 'dist', 'main.js'), [], {
       env: {
         PATH: process.env['PATH'] ?? '',
-        DATABASE_URL: postgres.url,
-        REDIS_URL: redis.url,
+        DATABASE_URL: stores.databaseUrl,
+        REDIS_URL: stores.redisUrl,
         HOST: '127.0.0.1',
         HEALTH_PORT: String(healthPort),
         LOG_LEVEL: 'warn',
@@ -117,11 +113,8 @@ async function main(): Promise<void> {
       // BENCH_PROFILE=1 writes a V8 CPU profile of the dispatcher to bench/profiles/ when it exits.
       execArgv: process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, '--cpu-prof-name=webhook-dispatcher.cpuprofile'] : [],
     });
-    for (let tries = 0; !(await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((response) => response.ok, () => false)); tries += 1) {
-      if (tries > 300) throw new Error('the dispatcher did not become ready');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const publisher = createRedisConnection(redis.url, 'bench-publisher');
+    await waitUntilReady(`http://127.0.0.1:${healthPort}/readyz`);
+    const publisher = createRedisConnection(stores.redisUrl, 'bench-publisher');
     const queues = new WebhookQueues(publisher);
 
     /** Commits `count` events (as the worker does) and publishes each; returns their commit times. */
@@ -208,7 +201,7 @@ async function main(): Promise<void> {
     const output = {
       benchmark: 'webhook-fanout',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: machineDescription(),
       settings: { runs: RUNS, endpoints: ENDPOINTS, burstEvents: BURST_EVENTS, steadyEventsPerSecond: STEADY_EVENTS_PER_SECOND, steadySeconds: STEADY_SECONDS, endpointConcurrency: ENDPOINT_CONCURRENCY, concurrency: CONCURRENCY, dispatchers: 1 },
       floor: 'raw undici POST loop of the same body to the same sink at the same concurrency',
       results: { burst: summary(burstRuns), steady: summary(steadyRuns), floor: summary(floorRuns) },
@@ -216,8 +209,7 @@ async function main(): Promise<void> {
       targets: { deliveriesPerSecond: 2_000, eventToFirstAttemptP95Ms: 100 },
     };
     const ratio = +((output.results.burst.throughputPerSecond ?? 0) / (output.results.floor.throughputPerSecond ?? 1)).toFixed(2);
-    mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(REPO_ROOT, 'bench', 'results', 'webhook-fanout.json'), `${JSON.stringify({ ...output, ratioToFloor: ratio }, null, 2)}\n`);
+    writeBenchResult('webhook-fanout', { ...output, ratioToFloor: ratio });
     process.stdout.write(`${JSON.stringify(output.results)} ratio ${ratio}\nwrote bench/results/webhook-fanout.json\n`);
     await agent.close();
     await queues.close();
@@ -228,9 +220,7 @@ async function main(): Promise<void> {
     dispatcher?.kill('SIGTERM');
     if (dispatcher && dispatcher.exitCode === null) await new Promise((resolve) => dispatcher?.once('exit', resolve));
     await sink.close();
-    await redis.stop();
-    await postgres.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await stores.stop();
   }
 }
 
