@@ -12,6 +12,10 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** Kept between runs (the `npm start` default) or deleted on stop (tests). */
   persistent: boolean;
+  /** Commits wait for the WAL flush; defaults to `persistent` (throwaway test clusters skip fsync). */
+  durable?: boolean;
+  /** Extra server settings (`-c name=value`), e.g. to load pg_stat_statements for a benchmark. */
+  settings?: Readonly<Record<string, string>>;
   database?: string;
 }
 
@@ -69,7 +73,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       '-c', 'listen_addresses=127.0.0.1',
       '-c', 'max_connections=300',
       // Only throwaway test clusters skip fsync: a kept cluster must survive a power cut.
-      ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+      ...((options.durable ?? options.persistent) ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
     onLog: () => undefined,
     onError: () => undefined,

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { applyMigrations } from '@wagw/db';
@@ -11,10 +11,20 @@ export interface BenchStores {
   stop(): Promise<void>;
 }
 
-/** A throwaway Postgres (migrated) and Redis on free ports, for one benchmark run. */
+/**
+ * A throwaway Postgres (migrated) and Redis on free ports, for one benchmark run. Postgres is durable
+ * (every commit waits for the WAL flush), as in production, and tracks statements (pg_stat_statements).
+ */
 export async function startBenchStores(name: string): Promise<BenchStores> {
   const workDir = mkdtempSync(join(tmpdir(), `wagw-bench-${name}-`));
-  const postgres = await startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await findFreePort(), persistent: false, database: 'bench' });
+  const postgres = await startEmbeddedPostgres({
+    dataDir: join(workDir, 'pg'),
+    port: await findFreePort(),
+    persistent: false,
+    durable: true,
+    settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' },
+    database: 'bench',
+  });
   const redis = await startRedisServer({ binary: locateRedisServer(join(DATA_DIR, 'redis')), port: await findFreePort(), dataDir: workDir, persistent: false });
   await applyMigrations(postgres.url, MIGRATIONS_DIR);
   return {
@@ -51,4 +61,33 @@ export function machineDescription(): { cpus: number; cpuModel: string; memoryGi
 export function writeBenchResult(name: string, result: object): void {
   mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'bench', 'results', `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+}
+
+/** CPU seconds (user + system) used so far by each named group of processes, read from /proc (Linux). */
+export function cpuSecondsByProcess(named: Record<string, number | undefined>): Record<string, number> {
+  const ticksPerSecond = 100;
+  const read = (pid: number): { comm: string; seconds: number } | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // comm is in parentheses and may contain spaces; the fields after it are space-separated.
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      return { comm: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond };
+    } catch {
+      return null;
+    }
+  };
+  const result: Record<string, number> = { postgres: 0, 'redis-server': 0 };
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const found = read(Number(entry));
+    if (found && (found.comm === 'postgres' || found.comm === 'redis-server')) result[found.comm] = (result[found.comm] ?? 0) + found.seconds;
+  }
+  for (const [name, pid] of Object.entries(named)) result[name] = pid === undefined ? 0 : (read(pid)?.seconds ?? 0);
+  return result;
+}
+
+/** The CPU milliseconds each process group spent per unit of work between two snapshots. */
+export function cpuMsPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, +(((seconds - (before[name] ?? 0)) * 1000) / units).toFixed(2)]));
 }

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { generateApiKey } from '@wagw/auth';
 import { CAPABILITIES } from '@wagw/contracts';
@@ -13,13 +14,14 @@ import { ApiKeysRepository, createDbClient, OrganizationsRepository, SessionsRep
 import { findFreePort } from '@wagw/embedded';
 import { WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
-import { machineDescription, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
+import { cpuMsPer, cpuSecondsByProcess, machineDescription, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, type LatencySummary } from './stats.js';
 
 const CONCURRENCIES = [1, 16, 64];
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const REQUESTS = Number(process.env['BENCH_REVOKES'] ?? 1_500);
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 4);
+const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1);
 
 interface Target {
   baseUrl: string;
@@ -54,9 +56,9 @@ async function load(target: Target, concurrency: number, total: number, agent: A
   return { ...latencySummary(latencies, performance.now() - started), errors };
 }
 
-function spawnApp(name: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
+function spawnApp(name: string, env: Record<string, string>, port: number, profileName = name): Promise<ChildProcess> {
   // BENCH_PROFILE=1 writes a V8 CPU profile of each app to bench/profiles/ when it exits.
-  const execArgv = process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const execArgv = process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
   const child = fork(join(REPO_ROOT, 'apps', name, 'dist', 'main.js'), [], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
   return waitUntilReady(`http://127.0.0.1:${port}/readyz`).then(() => child);
 }
@@ -90,6 +92,53 @@ async function seedMessages(db: DbClient, orgId: string, sessionIds: string[], p
   return targets;
 }
 
+interface StoreWork {
+  postgresTransactions: number;
+  postgresStatements: number;
+  /** The most frequent statements, with their calls per revoke. */
+  topStatements: Array<{ calls: number; statement: string }>;
+  /** Commands Redis ran, those inside BullMQ's Lua scripts included. */
+  redisCommands: number;
+}
+
+/**
+ * The database and Redis work one revoke costs (gateway and worker together), measured over a short
+ * run of its own at concurrency 1: transactions (a statement outside a transaction counts as one),
+ * statements (pg_stat_statements, BEGIN and COMMIT included) and Redis commands.
+ */
+async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promise<{ count: number }>): Promise<StoreWork> {
+  await db.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  const redis = new Redis(redisUrl);
+  const redisCalls = async (): Promise<number> =>
+    (await redis.info('commandstats'))
+      .split('\n')
+      .filter((line) => line.startsWith('cmdstat_') && !line.startsWith('cmdstat_info'))
+      .reduce((sum, line) => sum + Number(/calls=(\d+)/.exec(line)?.[1] ?? 0), 0);
+  const commits = async (): Promise<number> => Number((await db.$queryRaw<Array<{ commits: bigint }>>`SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()`)[0]?.commits ?? 0);
+  // Let background work from the warm-up settle; pg_stat counters are flushed lazily.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await db.$queryRawUnsafe('SELECT pg_stat_statements_reset()');
+  const commitsBefore = await commits();
+  const redisBefore = await redisCalls();
+  const { count } = await run();
+  const redisAfter = await redisCalls();
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Ours (the reset, the counters read here) are left out.
+  const statements = await db.$queryRaw<Array<{ calls: bigint; query: string }>>`
+    SELECT calls, query FROM pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat%'
+     ORDER BY calls DESC`;
+  const transactions = await commits() - commitsBefore - 3;
+  await redis.quit();
+  const perRevoke = (value: number): number => +(value / count).toFixed(2);
+  return {
+    postgresTransactions: perRevoke(transactions),
+    postgresStatements: perRevoke(statements.reduce((sum, row) => sum + Number(row.calls), 0)),
+    topStatements: statements.slice(0, 15).map((row) => ({ calls: perRevoke(Number(row.calls)), statement: row.query.replace(/\s+/g, ' ').slice(0, 140) })),
+    redisCommands: perRevoke(redisAfter - redisBefore),
+  };
+}
+
 async function main(): Promise<void> {
   const stores = await startBenchStores('revoke');
   const children: ChildProcess[] = [];
@@ -98,12 +147,15 @@ async function main(): Promise<void> {
     const db = createDbClient({ databaseUrl: stores.databaseUrl, poolSize: 4 });
     await emulator.start();
     const gatewayPort = await findFreePort();
-    const workerPort = await findFreePort();
     const common = { DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
-    children.push(
-      await spawnApp('api-gateway', { ...common, PORT: String(gatewayPort), RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_ORG_READS: '0', RATE_LIMIT_ORG_WRITES: '0', DATABASE_POOL_SIZE: '20' }, gatewayPort),
-      await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: 'bench-worker', WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort),
-    );
+    const gateway = await spawnApp('api-gateway', { ...common, PORT: String(gatewayPort), RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_ORG_READS: '0', RATE_LIMIT_ORG_WRITES: '0', DATABASE_POOL_SIZE: '20' }, gatewayPort);
+    children.push(gateway);
+    const workers: ChildProcess[] = [];
+    for (let index = 0; index < WORKERS; index += 1) {
+      const workerPort = await findFreePort();
+      workers.push(await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: `bench-worker-${index + 1}`, WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort, `session-worker-${index + 1}`));
+    }
+    children.push(...workers);
     const floorPort = await findFreePort();
     const floor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'floor-server.js'), [stores.databaseUrl, stores.redisUrl, String(floorPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(floor);
@@ -143,20 +195,21 @@ async function main(): Promise<void> {
 
     // One warm-up pass of each (JIT, connection pools, Signal sessions), not recorded.
     for (const target of Object.values(targets)) await load(target, 16, 200, agent);
-    // Postgres transactions (each statement outside a transaction counts as one) per revoke, measured
-    // over a short run of its own: the database work one revoke costs, gateway and worker together.
-    const commits = async (): Promise<number> => Number((await db.$queryRaw<Array<{ commits: bigint }>>`SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()`)[0]?.commits ?? 0);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const commitsBefore = await commits();
-    const measured = await load(targets.gateway, 1, 100, agent);
-    // pg_stat counters are flushed lazily; give them a moment.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const transactionsPerRevoke = (await commits() - commitsBefore - 2) / measured.count;
+    const workPerRevoke = await measureStoreWork(db, stores.redisUrl, () => load(targets.gateway, 1, 100, agent));
+    const cpuMsPerRequestAtC64: Record<string, Record<string, number>> = {};
     const results: Record<string, Record<string, LatencySummary & { errors: number; runs: Array<LatencySummary & { errors: number }> }>> = { gateway: {}, floor: {} };
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
       for (const name of ['floor', 'gateway'] as const) {
         const runs: Array<LatencySummary & { errors: number }> = [];
+        const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'floor-server': floor.pid };
+        const cpuBefore = cpuSecondsByProcess(processes);
+        const benchCpuBefore = process.cpuUsage();
         for (let run = 0; run < RUNS; run += 1) runs.push(await load(targets[name], concurrency, perRun[index] ?? REQUESTS, agent));
+        const benchCpu = process.cpuUsage(benchCpuBefore);
+        const completed = runs.reduce((sum, result) => sum + result.count + result.errors, 0);
+        const cpu = cpuMsPer(cpuBefore, cpuSecondsByProcess(processes), completed);
+        cpu['bench (emulator and load)'] = +((benchCpu.user + benchCpu.system) / 1000 / completed).toFixed(2);
+        if (concurrency === 64) cpuMsPerRequestAtC64[name] = cpu;
         const summary = {
           throughputPerSecond: median(runs.map((result) => result.throughputPerSecond)),
           p50Ms: median(runs.map((result) => result.p50Ms)),
@@ -187,11 +240,14 @@ async function main(): Promise<void> {
       ratioToFloor: Object.fromEntries(CONCURRENCIES.map((c) => [`c${c}`, +((results['gateway']?.[`c${c}`]?.throughputPerSecond ?? 0) / (results['floor']?.[`c${c}`]?.throughputPerSecond ?? 1)).toFixed(2)])),
       targets: { c64ThroughputPerSecond: 2_000, c64P99Ms: 50, ratioToFloor: 0.5 },
       revokesReceivedByPeer: revokesAtPeer,
-      postgresTransactionsPerRevoke: +transactionsPerRevoke.toFixed(1),
+      workPerRevoke,
+      cpuMsPerRequestAtC64,
       outboxCreatedToCompletedMs: { p50: Number(breakdown?.p50 ?? 0), p99: Number(breakdown?.p99 ?? 0) },
     };
     writeBenchResult('revoke-path', output);
-    process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}; the peer received ${revokesAtPeer} REVOKEs\nwrote bench/results/revoke-path.json\n`);
+    process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}; the peer received ${revokesAtPeer} REVOKEs\n`);
+    process.stdout.write(`per revoke: ${workPerRevoke.postgresStatements} Postgres statements in ${workPerRevoke.postgresTransactions} transactions, ${workPerRevoke.redisCommands} Redis commands\n`);
+    process.stdout.write(`CPU ms per request at c=64: ${JSON.stringify(cpuMsPerRequestAtC64)}\nwrote bench/results/revoke-path.json\n`);
     await agent.close();
     await db.$disconnect();
   } finally {
