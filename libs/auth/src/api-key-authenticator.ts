@@ -17,7 +17,7 @@ export class ApiKeyAuthenticator {
     const row = await this.apiKeys.findForAuthentication(prefix);
     if (!row || !apiKeyMatches(token, row.secretHash)) return null;
     if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
-    this.apiKeys.touchLastUsed(row.orgId, row.id, now).catch(() => undefined);
+    this.apiKeys.touchLastUsed(row.orgId, row.id, row.lastUsedAt, now).catch(() => undefined);
     return { orgId: row.orgId, subject: row.id, kind: 'api_key', capabilities: row.capabilities.filter(isCapability) };
   }
 }

@@ -79,7 +79,12 @@ export class ApiKeysRepository {
     return toPage(rows, page.limit);
   }
 
-  async touchLastUsed(orgId: string, id: string, now: Date = new Date()): Promise<void> {
+  /**
+   * Records a use of the key, at most once a minute. `lastUsedAt` is the value the caller read with
+   * the key: when that is recent, nothing is sent to the database at all (no write per request).
+   */
+  async touchLastUsed(orgId: string, id: string, lastUsedAt: Date | null, now: Date = new Date()): Promise<void> {
+    if (lastUsedAt !== null && now.getTime() - lastUsedAt.getTime() < LAST_USED_GRANULARITY_MS) return;
     await this.db.apiKey.updateMany({
       where: {
         orgId,

@@ -32,6 +32,28 @@ describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)'
     expect(await auth.getKeys(orgId, sessionId, 'pre-key', ['1', '2'])).toEqual(new Map([['1', '{"k": 1}'], ['2', '{"k": 2}']]));
   });
 
+  it('applies upserts and deletes of one batch together', async () => {
+    expect(await auth.setKeys(orgId, sessionId, 5, [{ type: 'session', id: 'a', json: '{"v":1}' }, { type: 'session', id: 'b', json: '{"v":1}' }])).toBe(true);
+    expect(await auth.setKeys(orgId, sessionId, 5, [{ type: 'session', id: 'a', json: null }, { type: 'session', id: 'b', json: '{"v":2}' }, { type: 'session', id: 'c', json: '{"v":1}' }])).toBe(true);
+    expect(await auth.getKeys(orgId, sessionId, 'session', ['a', 'b', 'c'])).toEqual(new Map([['b', '{"v": 2}'], ['c', '{"v": 1}']]));
+  });
+
+  it('writes nothing when a takeover bumps the epoch while the write waits for the session row', async () => {
+    const takeover = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1 });
+    const raced = (await sessions.create(orgId, { name: 'raced', createdBy: 'u' })).id;
+    await sessions.recordOwner(orgId, raced, 'worker-a', 1);
+    let write: Promise<boolean> | undefined;
+    await takeover.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE whatsapp_sessions SET owner_epoch = 2, owner_worker_id = 'worker-b' WHERE id = ${raced}::uuid`;
+      write = auth.setKeys(orgId, raced, 1, [{ type: 'session', id: 'x', json: '{"v":1}' }]);
+      // The write is blocked on the row lock until this transaction commits.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    });
+    expect(await write).toBe(false);
+    expect((await auth.getKeys(orgId, raced, 'session', ['x'])).size).toBe(0);
+    await takeover.$disconnect();
+  });
+
   it('never lets the mirrored epoch go backwards', async () => {
     await sessions.recordOwner(orgId, sessionId, 'worker-old', 3);
     expect((await sessions.findById(orgId, sessionId))?.ownerEpoch).toBe(5n);

@@ -38,29 +38,33 @@ export class AuthStateRepository {
     return new Map(rows.map((row) => [row.key_id, row.value]));
   }
 
-  /** Applies upserts and deletes in one transaction; false (and nothing written) when `epoch` is stale. */
+  /**
+   * Applies upserts and deletes in one statement (one round trip: this runs inside every send);
+   * false, and nothing written, when `epoch` is stale. The statement locks the session row (FOR SHARE)
+   * before writing, so a takeover that bumps the epoch waits for it or makes it write nothing.
+   */
   async setKeys(orgId: string, sessionId: string, epoch: number, writes: readonly KeyWrite[]): Promise<boolean> {
     if (writes.length === 0) return true;
     const upserts = writes.filter((write): write is KeyWrite & { json: string } => write.json !== null);
     const deletes = writes.filter((write) => write.json === null);
-    return this.db.$transaction(async (tx) => {
-      // Lock the session row: the fence holds for the whole batch, not just for one statement.
-      const owner = await tx.$queryRaw<Array<{ owner_epoch: bigint }>>`
-        SELECT owner_epoch FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid FOR SHARE`;
-      if (owner[0]?.owner_epoch !== BigInt(epoch)) return false;
-      if (upserts.length > 0) {
-        await tx.$executeRaw`
-          INSERT INTO auth_keys (session_id, org_id, type, key_id, value, updated_at)
-          SELECT ${sessionId}::uuid, ${orgId}::uuid, t, k, v::jsonb, now()
+    const [outcome] = await this.db.$queryRaw<Array<{ fenced: boolean }>>`
+      WITH fence AS (
+        SELECT 1 FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid AND owner_epoch = ${BigInt(epoch)} FOR SHARE
+      ), upserted AS (
+        INSERT INTO auth_keys (session_id, org_id, type, key_id, value, updated_at)
+        SELECT ${sessionId}::uuid, ${orgId}::uuid, t, k, v::jsonb, now()
           FROM unnest(${upserts.map((write) => write.type)}::text[], ${upserts.map((write) => write.id)}::text[], ${upserts.map((write) => write.json)}::text[]) AS u(t, k, v)
-          ON CONFLICT (session_id, type, key_id) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`;
-      }
-      for (const write of deletes) {
-        await tx.$executeRaw`
-          DELETE FROM auth_keys WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND type = ${write.type} AND key_id = ${write.id}`;
-      }
-      return true;
-    });
+         WHERE EXISTS (SELECT 1 FROM fence)
+        ON CONFLICT (session_id, type, key_id) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+        RETURNING 1
+      ), deleted AS (
+        DELETE FROM auth_keys
+         WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM fence)
+           AND (type, key_id) IN (SELECT * FROM unnest(${deletes.map((write) => write.type)}::text[], ${deletes.map((write) => write.id)}::text[]))
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM fence) AS fenced`;
+    return outcome?.fenced === true;
   }
 
   /** After a logout: the device is unlinked, its keys are worthless. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma, StoredMessage } from '../generated/client.js';
+import { uuidV7 } from './ids.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 
 export interface NewStoredMessage {
@@ -61,9 +62,13 @@ export class MessagesRepository {
 
   /**
    * Records a revoke once: the revoke message itself, the original marked revoked, and a domain event,
-   * in one transaction (a transactional outbox: nothing committed is lost, nothing is half written).
-   * The revoke's own WhatsApp id is the idempotency key: the same revoke seen again (Baileys reports it
+   * atomically (a transactional outbox: nothing committed is lost, nothing is half written). The
+   * revoke's own WhatsApp id is the idempotency key: the same revoke seen again (Baileys reports it
    * both as an upsert and from our own send) records nothing and returns null.
+   *
+   * Two round trips, as this runs for every revoke: one read finds the original and whether the revoke
+   * is recorded already, one statement writes all three rows (or none, when a concurrent copy of the
+   * same revoke won the insert).
    */
   async recordRevoke(
     orgId: string,
@@ -73,25 +78,36 @@ export class MessagesRepository {
     buildEvent: (eventId: string, original: StoredMessage | null) => object,
     now: Date = new Date(),
   ): Promise<{ eventId: string } | null> {
-    return this.db.$transaction(async (tx) => {
-      // Seen before, perhaps under the other form of the chat's JID: recorded already.
-      if (await tx.storedMessage.findFirst({ where: { orgId, sessionId, waMessageId: revoke.waMessageId }, select: { id: true } })) return null;
-      const inserted = await tx.storedMessage.createMany({
-        data: [{ orgId, sessionId, ...revoke, timestamp: BigInt(revoke.timestamp) }],
-        skipDuplicates: true,
-      });
-      if (inserted.count === 0) return null;
-      const stored =
-        (await tx.storedMessage.findFirst({ where: { orgId, sessionId, chatJid: original.chatJid, waMessageId: original.waMessageId } })) ??
-        // The chat may be named by phone number on one side and by LID on the other.
-        (await tx.storedMessage.findFirst({ where: { orgId, sessionId, waMessageId: original.waMessageId, NOT: { waMessageId: revoke.waMessageId } } }));
-      if (stored && stored.revokedAt === null) {
-        await tx.storedMessage.update({ where: { id: stored.id }, data: { revokedAt: now, revokedBy: original.revokedBy } });
-      }
-      const eventId = randomUUID();
-      await tx.domainEvent.create({ data: { id: eventId, orgId, sessionId, type: 'message.revoked', payload: buildEvent(eventId, stored) as Prisma.InputJsonValue } });
-      return { eventId };
+    const candidates = await this.db.storedMessage.findMany({
+      where: { orgId, sessionId, waMessageId: { in: [revoke.waMessageId, original.waMessageId] } },
+      orderBy: { createdAt: 'asc' },
     });
+    // Seen before, perhaps under the other form of the chat's JID: recorded already.
+    if (candidates.some((row) => row.waMessageId === revoke.waMessageId)) return null;
+    // The chat may be named by phone number on one side and by LID on the other.
+    const stored = candidates.find((row) => row.chatJid === original.chatJid) ?? candidates[0] ?? null;
+    const eventId = uuidV7(now.getTime());
+    const payload = JSON.stringify(buildEvent(eventId, stored));
+    // The columns hold UTC wall-clock time without a zone, as Prisma writes them.
+    const at = now.toISOString();
+    const [outcome] = await this.db.$queryRaw<Array<{ inserted: boolean }>>`
+      WITH inserted AS (
+        INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
+        VALUES (${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${revoke.waMessageId}, ${revoke.chatJid}, ${revoke.senderJid}, ${revoke.fromMe},
+                ${revoke.messageType}, ${revoke.text}, ${BigInt(revoke.timestamp)}, ${revoke.ack}, ${JSON.stringify(revoke.raw)}::jsonb, ${at}::timestamp)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ), marked AS (
+        UPDATE messages SET revoked_at = ${at}::timestamp, revoked_by = ${original.revokedBy}
+         WHERE org_id = ${orgId}::uuid AND id = ${stored?.id ?? null}::uuid AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING 1
+      ), event AS (
+        INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
+        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.revoked', ${payload}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`;
+    return outcome?.inserted === true ? { eventId } : null;
   }
 
   async list(orgId: string, sessionId: string, page: PageRequest & { chat?: string | undefined }): Promise<{ rows: StoredMessage[]; nextCursor: string | null }> {

@@ -50,14 +50,17 @@ export class OutboxRepository {
     return this.db.outboxOperation.findUnique({ where: { orgId_id: { orgId, id } } });
   }
 
-  /** Records the outcome once: an operation already finished keeps its first outcome. */
+  /**
+   * Records the outcome once: an operation already finished keeps its first outcome. True when this
+   * call recorded it.
+   */
   async finish(
     orgId: string,
     id: string,
     outcome: { status: 'sent' | 'failed' | 'expired'; result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; waMessageId?: string | null },
     now: Date = new Date(),
-  ): Promise<OutboxOperation | null> {
-    await this.db.outboxOperation.updateMany({
+  ): Promise<boolean> {
+    const { count } = await this.db.outboxOperation.updateMany({
       where: { orgId, id, status: 'pending' },
       data: {
         status: outcome.status,
@@ -67,6 +70,6 @@ export class OutboxRepository {
         completedAt: now,
       },
     });
-    return this.get(orgId, id);
+    return count === 1;
   }
 }

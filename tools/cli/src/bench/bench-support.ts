@@ -21,8 +21,8 @@ export async function startBenchStores(name: string): Promise<BenchStores> {
     dataDir: join(workDir, 'pg'),
     port: await findFreePort(),
     persistent: false,
-    durable: true,
-    settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' },
+    durable: process.env['BENCH_DURABLE'] !== '0',
+    settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' },
     database: 'bench',
   });
   const redis = await startRedisServer({ binary: locateRedisServer(join(DATA_DIR, 'redis')), port: await findFreePort(), dataDir: workDir, persistent: false });
@@ -66,13 +66,18 @@ export function writeBenchResult(name: string, result: object): void {
 /** CPU seconds (user + system) used so far by each named group of processes, read from /proc (Linux). */
 export function cpuSecondsByProcess(named: Record<string, number | undefined>): Record<string, number> {
   const ticksPerSecond = 100;
-  const read = (pid: number): { comm: string; seconds: number } | null => {
+  const read = (pid: number): { comm: string; seconds: number; reapedSeconds: number } | null => {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // comm is in parentheses and may contain spaces; the fields after it are space-separated.
       const close = stat.lastIndexOf(')');
       const fields = stat.slice(close + 2).split(' ');
-      return { comm: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond };
+      return {
+        comm: stat.slice(stat.indexOf('(') + 1, close),
+        seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
+        // Children that have exited and been waited for (Postgres backends whose connection closed).
+        reapedSeconds: (Number(fields[13]) + Number(fields[14])) / ticksPerSecond,
+      };
     } catch {
       return null;
     }
@@ -81,7 +86,7 @@ export function cpuSecondsByProcess(named: Record<string, number | undefined>): 
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const found = read(Number(entry));
-    if (found && (found.comm === 'postgres' || found.comm === 'redis-server')) result[found.comm] = (result[found.comm] ?? 0) + found.seconds;
+    if (found && (found.comm === 'postgres' || found.comm === 'redis-server')) result[found.comm] = (result[found.comm] ?? 0) + found.seconds + found.reapedSeconds;
   }
   for (const [name, pid] of Object.entries(named)) result[name] = pid === undefined ? 0 : (read(pid)?.seconds ?? 0);
   return result;

@@ -95,8 +95,8 @@ async function seedMessages(db: DbClient, orgId: string, sessionIds: string[], p
 interface StoreWork {
   postgresTransactions: number;
   postgresStatements: number;
-  /** The most frequent statements, with their calls per revoke. */
-  topStatements: Array<{ calls: number; statement: string }>;
+  /** The most frequent statements: calls per revoke, and mean planning and execution time in Postgres. */
+  topStatements: Array<{ calls: number; planMs: number; execMs: number; statement: string }>;
   /** Commands Redis ran, those inside BullMQ's Lua scripts included. */
   redisCommands: number;
 }
@@ -124,8 +124,8 @@ async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promi
   const redisAfter = await redisCalls();
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   // Ours (the reset, the counters read here) are left out.
-  const statements = await db.$queryRaw<Array<{ calls: bigint; query: string }>>`
-    SELECT calls, query FROM pg_stat_statements
+  const statements = await db.$queryRaw<Array<{ calls: bigint; plan_ms: number; exec_ms: number; query: string }>>`
+    SELECT calls, mean_plan_time AS plan_ms, mean_exec_time AS exec_ms, query FROM pg_stat_statements
      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat%'
      ORDER BY calls DESC`;
   const transactions = await commits() - commitsBefore - 3;
@@ -134,7 +134,12 @@ async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promi
   return {
     postgresTransactions: perRevoke(transactions),
     postgresStatements: perRevoke(statements.reduce((sum, row) => sum + Number(row.calls), 0)),
-    topStatements: statements.slice(0, 15).map((row) => ({ calls: perRevoke(Number(row.calls)), statement: row.query.replace(/\s+/g, ' ').slice(0, 140) })),
+    topStatements: statements.slice(0, 15).map((row) => ({
+      calls: perRevoke(Number(row.calls)),
+      planMs: +row.plan_ms.toFixed(3),
+      execMs: +row.exec_ms.toFixed(3),
+      statement: row.query.replace(/\s+/g, ' ').slice(0, 140),
+    })),
     redisCommands: perRevoke(redisAfter - redisBefore),
   };
 }
@@ -180,6 +185,8 @@ async function main(): Promise<void> {
     const perRun = CONCURRENCIES.map((concurrency) => (concurrency === 1 ? Math.ceil(REQUESTS / 3) : REQUESTS));
     const needed = perRun.reduce((sum, count) => sum + count, 0) * (RUNS + 1);
     const messages = await seedMessages(db, org.id, sessionIds, `${peer}@s.whatsapp.net`, needed);
+    // Planner statistics for the freshly loaded table, as autovacuum keeps them on a live database.
+    await db.$executeRawUnsafe('ANALYZE');
     let cursor = 0;
     const next = (): { session: string; mid: string } => {
       const target = messages[cursor % messages.length];
