@@ -5,6 +5,7 @@ import type { AuthStateRepository, MessagesRepository, SessionsRepository } from
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
 import { buildMessageReceivedWebhook, innerMessage, messageTypeOf, type EventSession, buildMessageRevokedWebhook, buildSessionStatusWebhook, loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
+import { RecentIds } from './recent-ids.js';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;
@@ -33,6 +34,12 @@ export class SessionRunner {
   /** Who the session is, for the events it produces: filled at start and on connection. */
   private identity = { createdBy: '', metadata: {} as Record<string, string>, meJid: '', mePushName: '' };
   private lastStatus: SessionStatus | null = null;
+  /**
+   * Revokes this runner recorded, by the revoke's id and by the original's id. Our own revoke comes back
+   * from Baileys twice more (the echoed upsert and a revoke update of the original); both would only
+   * find it recorded already, so they skip the database. Bounded: one forgotten is checked there again.
+   */
+  private readonly recordedRevokes = new RecentIds(2_000);
 
   /** The status this runner last wrote (null before its first write). */
   get status(): SessionStatus | null {
@@ -185,12 +192,14 @@ export class SessionRunner {
   private async recordRevoke(revoke: WAMessage): Promise<void> {
     const target = revoke.message?.protocolMessage?.key?.id;
     const me = this.connection?.me ?? null;
-    if (!target) return;
+    if (!target || (revoke.key.id && this.recordedRevokes.has(`revoke:${revoke.key.id}`))) return;
     const fields = toStoredMessage(revoke, me);
     const revokedBy = revoke.key.fromMe ? this.identity.meJid : revoke.key.participant || revoke.key.remoteJid || null;
     const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
       buildMessageRevokedWebhook({ eventId, session: this.eventSession(), revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
     );
+    if (revoke.key.id) this.recordedRevokes.add(`revoke:${revoke.key.id}`);
+    this.recordedRevokes.add(`original:${target}`);
     if (recorded) await this.publish(recorded.eventId, 'message.revoked');
   }
 
@@ -228,7 +237,7 @@ export class SessionRunner {
 
   private async onMessageUpdates(updates: Array<{ key: WAMessageKey; update: Partial<WAMessage> }>): Promise<void> {
     for (const { key, update } of updates) {
-      if (update.messageStubType === 1 && key.id && key.remoteJid) {
+      if (update.messageStubType === 1 && key.id && key.remoteJid && !this.recordedRevokes.has(`original:${key.id}`)) {
         await this.deps.messages.markRevoked(this.orgId, this.sessionId, key.remoteJid, key.id, key.participant || key.remoteJid).catch(() => undefined);
       }
     }

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { RecentIds } from './recent-ids.js';
+
+describe('RecentIds', () => {
+  it('remembers what was added, up to its capacity, forgetting the oldest first', () => {
+    const recent = new RecentIds(3);
+    for (const id of ['a', 'b', 'c', 'd']) recent.add(id);
+    expect(['a', 'b', 'c', 'd'].map((id) => recent.has(id))).toEqual([false, true, true, true]);
+  });
+
+  it('counts a repeated id as new: it is kept over older ones', () => {
+    const recent = new RecentIds(2);
+    recent.add('a');
+    recent.add('b');
+    recent.add('a');
+    recent.add('c');
+    expect([recent.has('a'), recent.has('b'), recent.has('c')]).toEqual([true, false, true]);
+  });
+});
