@@ -29,6 +29,12 @@ export class WebhookQueues {
     await this.deliveries.add('attempt', { deliveryId, attempt }, { jobId: deliveryJobId(deliveryId, attempt), delay });
   }
 
+  /** Schedules the first attempt of each of an event's new deliveries, in one round trip to Redis. */
+  async scheduleFirstAttempts(deliveryIds: readonly string[]): Promise<void> {
+    if (deliveryIds.length === 0) return;
+    await this.deliveries.addBulk(deliveryIds.map((deliveryId) => ({ name: 'attempt', data: { deliveryId, attempt: 0 }, opts: { jobId: deliveryJobId(deliveryId, 0) } })));
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.events.close(), this.deliveries.close()]);
   }

@@ -128,7 +128,7 @@ export class WebhookDispatcher {
   private async fanOut(eventId: string): Promise<void> {
     const { deliveryIds, createdAt } = await this.deps.events.fanOut(eventId);
     if (createdAt) this.deps.observer?.fannedOut((Date.now() - createdAt.getTime()) / 1000, deliveryIds.length);
-    for (const deliveryId of deliveryIds) await this.queues.scheduleDelivery(deliveryId, 0);
+    await this.queues.scheduleFirstAttempts(deliveryIds);
   }
 
   private async attempt(job: Job<DeliveryJobData>, token: string | undefined): Promise<void> {

@@ -31,10 +31,17 @@ export class WebhookDeliveriesRepository {
    * a duplicate job for the same attempt records nothing and learns so (false).
    */
   async recordAttempt(deliveryId: string, attempt: number, record: AttemptRecord): Promise<boolean> {
-    const { count } = await this.db.webhookDelivery.updateMany({
-      where: { id: deliveryId, attempts: attempt, status: 'pending' },
-      data: { ...record, attempts: attempt + 1 },
-    });
+    // One statement per attempt, written in SQL: this runs for every delivery. The columns hold UTC
+    // wall-clock time without a zone, as Prisma writes them.
+    const utc = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
+    const count = await this.db.$executeRaw`
+      UPDATE webhook_deliveries
+         SET status = ${record.status}::"DeliveryStatus", attempts = ${attempt + 1},
+             next_attempt_at = ${utc(record.nextAttemptAt)}::timestamp, last_status_code = ${record.lastStatusCode},
+             last_latency_ms = ${record.lastLatencyMs}, last_error = ${record.lastError},
+             delivered_at = COALESCE(${utc(record.deliveredAt)}::timestamp, delivered_at),
+             updated_at = now() AT TIME ZONE 'UTC'
+       WHERE id = ${deliveryId}::uuid AND attempts = ${attempt} AND status = 'pending'`;
     return count === 1;
   }
 

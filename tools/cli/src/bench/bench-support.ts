@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { applyMigrations } from '@wagw/db';
+import type { Redis } from 'ioredis';
+import { applyMigrations, type DbClient } from '@wagw/db';
 import { findFreePort, locateRedisServer, startEmbeddedPostgres, startRedisServer } from '@wagw/embedded';
 import { DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from '../paths.js';
 
@@ -95,4 +96,64 @@ export function cpuSecondsByProcess(named: Record<string, number | undefined>): 
 /** The CPU milliseconds each process group spent per unit of work between two snapshots. */
 export function cpuMsPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, +(((seconds - (before[name] ?? 0)) * 1000) / units).toFixed(2)]));
+}
+
+/** Per unit of work (a revoke, a delivery): what Postgres and Redis were asked to do. */
+export interface StoreWork {
+  /** Transactions committed; a statement outside a transaction counts as one. */
+  postgresTransactions: number;
+  /** Statements, BEGIN, COMMIT and those run by foreign-key triggers included (pg_stat_statements). */
+  postgresStatements: number;
+  /** The most frequent statements: calls per unit, and mean planning and execution time in Postgres. */
+  topStatements: Array<{ calls: number; planMs: number; execMs: number; statement: string }>;
+  /** Commands Redis ran, those inside BullMQ's Lua scripts included. */
+  redisCommands: number;
+}
+
+export interface StoreCounters {
+  commits: number;
+  redisCalls: number;
+}
+
+async function redisCalls(redis: Redis): Promise<number> {
+  return (await redis.info('commandstats'))
+    .split('\n')
+    .filter((line) => line.startsWith('cmdstat_') && !line.startsWith('cmdstat_info'))
+    .reduce((sum, line) => sum + Number(/calls=(\d+)/.exec(line)?.[1] ?? 0), 0);
+}
+
+async function commits(db: DbClient): Promise<number> {
+  return Number((await db.$queryRaw<Array<{ commits: bigint }>>`SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()`)[0]?.commits ?? 0);
+}
+
+/** Starts counting: resets pg_stat_statements and reads the commit and Redis command counters. */
+export async function storeCounters(db: DbClient, redis: Redis): Promise<StoreCounters> {
+  await db.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await db.$queryRawUnsafe('SELECT pg_stat_statements_reset()');
+  return { commits: await commits(db), redisCalls: await redisCalls(redis) };
+}
+
+/** The work done since `before`, per unit; our own counter reads are left out. */
+export async function storeWorkSince(db: DbClient, redis: Redis, before: StoreCounters, units: number): Promise<StoreWork> {
+  const redisAfter = await redisCalls(redis);
+  // pg_stat counters are flushed lazily.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const statements = await db.$queryRaw<Array<{ calls: bigint; plan_ms: number; exec_ms: number; query: string }>>`
+    SELECT calls, mean_plan_time AS plan_ms, mean_exec_time AS exec_ms, query FROM pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat%'
+     ORDER BY calls DESC`;
+  // Three of the commits are the counter reads here.
+  const transactions = (await commits(db)) - before.commits - 3;
+  const perUnit = (value: number): number => +(value / units).toFixed(2);
+  return {
+    postgresTransactions: perUnit(transactions),
+    postgresStatements: perUnit(statements.reduce((sum, row) => sum + Number(row.calls), 0)),
+    topStatements: statements.slice(0, 15).map((row) => ({
+      calls: perUnit(Number(row.calls)),
+      planMs: +row.plan_ms.toFixed(3),
+      execMs: +row.exec_ms.toFixed(3),
+      statement: row.query.replace(/\s+/g, ' ').slice(0, 140),
+    })),
+    redisCommands: perUnit(redisAfter - before.redisCalls),
+  };
 }

@@ -14,7 +14,7 @@ import { ApiKeysRepository, createDbClient, OrganizationsRepository, SessionsRep
 import { findFreePort } from '@wagw/embedded';
 import { WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
-import { cpuMsPer, cpuSecondsByProcess, machineDescription, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
+import { cpuMsPer, cpuSecondsByProcess, machineDescription, storeCounters, storeWorkSince, type StoreWork, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, type LatencySummary } from './stats.js';
 
 const CONCURRENCIES = [1, 16, 64];
@@ -92,56 +92,19 @@ async function seedMessages(db: DbClient, orgId: string, sessionIds: string[], p
   return targets;
 }
 
-interface StoreWork {
-  postgresTransactions: number;
-  postgresStatements: number;
-  /** The most frequent statements: calls per revoke, and mean planning and execution time in Postgres. */
-  topStatements: Array<{ calls: number; planMs: number; execMs: number; statement: string }>;
-  /** Commands Redis ran, those inside BullMQ's Lua scripts included. */
-  redisCommands: number;
-}
-
 /**
  * The database and Redis work one revoke costs (gateway and worker together), measured over a short
- * run of its own at concurrency 1: transactions (a statement outside a transaction counts as one),
- * statements (pg_stat_statements, BEGIN and COMMIT included) and Redis commands.
+ * run of its own at concurrency 1.
  */
 async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promise<{ count: number }>): Promise<StoreWork> {
-  await db.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   const redis = new Redis(redisUrl);
-  const redisCalls = async (): Promise<number> =>
-    (await redis.info('commandstats'))
-      .split('\n')
-      .filter((line) => line.startsWith('cmdstat_') && !line.startsWith('cmdstat_info'))
-      .reduce((sum, line) => sum + Number(/calls=(\d+)/.exec(line)?.[1] ?? 0), 0);
-  const commits = async (): Promise<number> => Number((await db.$queryRaw<Array<{ commits: bigint }>>`SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()`)[0]?.commits ?? 0);
   // Let background work from the warm-up settle; pg_stat counters are flushed lazily.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  await db.$queryRawUnsafe('SELECT pg_stat_statements_reset()');
-  const commitsBefore = await commits();
-  const redisBefore = await redisCalls();
+  const before = await storeCounters(db, redis);
   const { count } = await run();
-  const redisAfter = await redisCalls();
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
-  // Ours (the reset, the counters read here) are left out.
-  const statements = await db.$queryRaw<Array<{ calls: bigint; plan_ms: number; exec_ms: number; query: string }>>`
-    SELECT calls, mean_plan_time AS plan_ms, mean_exec_time AS exec_ms, query FROM pg_stat_statements
-     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat%'
-     ORDER BY calls DESC`;
-  const transactions = await commits() - commitsBefore - 3;
+  const work = await storeWorkSince(db, redis, before, count);
   await redis.quit();
-  const perRevoke = (value: number): number => +(value / count).toFixed(2);
-  return {
-    postgresTransactions: perRevoke(transactions),
-    postgresStatements: perRevoke(statements.reduce((sum, row) => sum + Number(row.calls), 0)),
-    topStatements: statements.slice(0, 15).map((row) => ({
-      calls: perRevoke(Number(row.calls)),
-      planMs: +row.plan_ms.toFixed(3),
-      execMs: +row.exec_ms.toFixed(3),
-      statement: row.query.replace(/\s+/g, ' ').slice(0, 140),
-    })),
-    redisCommands: perRevoke(redisAfter - redisBefore),
-  };
+  return work;
 }
 
 async function main(): Promise<void> {

@@ -12,7 +12,7 @@ import { findFreePort } from '@wagw/embedded';
 import { createRedisConnection, WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret } from '@wagw/webhooks';
 import { REPO_ROOT } from '../paths.js';
-import { machineDescription, startBenchStores, waitUntilReady, writeBenchResult } from './bench-support.js';
+import { cpuMsPer, cpuSecondsByProcess, machineDescription, startBenchStores, storeCounters, storeWorkSince, waitUntilReady, writeBenchResult, type StoreWork } from './bench-support.js';
 import { latencySummary, median, percentile } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -145,6 +145,8 @@ async function main(): Promise<void> {
     await commitEvents(20);
     await waitUntil(() => sink.firstSeen.size >= 20 * ENDPOINTS, 60_000, 'warm-up deliveries');
 
+    let cpuMsPerDelivery: Record<string, number> = {};
+    let workPerDelivery: StoreWork | null = null;
     const burstRuns: Array<{ throughputPerSecond: number; p50Ms: number; p95Ms: number; p99Ms: number; deliveries: number }> = [];
     const steadyRuns: Array<{ deliveriesPerSecond: number; p50Ms: number; p95Ms: number; p99Ms: number; deliveries: number }> = [];
     const floorRuns: Array<{ throughputPerSecond: number; p50Ms: number; p99Ms: number }> = [];
@@ -155,9 +157,17 @@ async function main(): Promise<void> {
       sink.reset();
       const expected = BURST_EVENTS * ENDPOINTS;
       const started = performance.timeOrigin + performance.now();
+      const counters = run === 0 ? await storeCounters(db, publisher) : null;
+      const cpuBefore = cpuSecondsByProcess({ 'webhook-dispatcher': dispatcher.pid });
+      const benchCpuBefore = process.cpuUsage();
       const committed = await commitEvents(BURST_EVENTS);
       await waitUntil(() => sink.firstSeen.size >= expected, 300_000, 'burst deliveries');
       const elapsed = Math.max(...sink.firstSeen.values()) - started;
+      if (run === 0) {
+        const benchCpu = process.cpuUsage(benchCpuBefore);
+        cpuMsPerDelivery = { ...cpuMsPer(cpuBefore, cpuSecondsByProcess({ 'webhook-dispatcher': dispatcher.pid }), expected), 'bench (sink and publisher)': +((benchCpu.user + benchCpu.system) / 1000 / expected).toFixed(2) };
+        if (counters) workPerDelivery = await storeWorkSince(db, publisher, counters, expected);
+      }
       const burstLatencies = latenciesOf(committed).sort((a, b) => a - b);
       burstRuns.push({ throughputPerSecond: (expected * 1000) / elapsed, p50Ms: percentile(burstLatencies, 50), p95Ms: percentile(burstLatencies, 95), p99Ms: percentile(burstLatencies, 99), deliveries: expected });
 
@@ -206,11 +216,14 @@ async function main(): Promise<void> {
       floor: 'raw undici POST loop of the same body to the same sink at the same concurrency',
       results: { burst: summary(burstRuns), steady: summary(steadyRuns), floor: summary(floorRuns) },
       runs: { burst: burstRuns, steady: steadyRuns, floor: floorRuns },
+      // Measured over the first burst: the work behind one delivery, by process and by store.
+      cpuMsPerDelivery,
+      workPerDelivery,
       targets: { deliveriesPerSecond: 2_000, eventToFirstAttemptP95Ms: 100 },
     };
     const ratio = +((output.results.burst.throughputPerSecond ?? 0) / (output.results.floor.throughputPerSecond ?? 1)).toFixed(2);
     writeBenchResult('webhook-fanout', { ...output, ratioToFloor: ratio });
-    process.stdout.write(`${JSON.stringify(output.results)} ratio ${ratio}\nwrote bench/results/webhook-fanout.json\n`);
+    process.stdout.write(`${JSON.stringify(output.results)} ratio ${ratio}\nper delivery: ${workPerDelivery?.postgresStatements ?? 0} Postgres statements in ${workPerDelivery?.postgresTransactions ?? 0} transactions, ${workPerDelivery?.redisCommands ?? 0} Redis commands; CPU ms ${JSON.stringify(cpuMsPerDelivery)}\nwrote bench/results/webhook-fanout.json\n`);
     await agent.close();
     await queues.close();
     publisher.disconnect();

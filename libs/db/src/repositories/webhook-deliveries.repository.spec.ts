@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDbClient } from '../prisma-client.js';
+import { DomainEventsRepository } from './domain-events.repository.js';
+import { OrganizationsRepository } from './organizations.repository.js';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository.js';
+import { WebhookEndpointsRepository } from './webhook-endpoints.repository.js';
+
+describe('WebhookDeliveriesRepository.recordAttempt (real Postgres)', () => {
+  const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
+  const deliveries = new WebhookDeliveriesRepository(db);
+  let orgId: string;
+  let endpointId: string;
+
+  beforeAll(async () => {
+    orgId = (await new OrganizationsRepository(db).create('attempts')).id;
+    endpointId = (await new WebhookEndpointsRepository(db).create(orgId, { url: 'https://hooks.example.com/a', events: ['message.revoked'], sessionIds: [], description: null, secretCiphertext: 'v1:x' })).id;
+  });
+  afterAll(async () => db.$disconnect());
+
+  const newDelivery = async (): Promise<string> => (await new DomainEventsRepository(db).createTestDelivery(orgId, endpointId, 'message.revoked', (eventId) => ({ eventId }))).deliveryId;
+  const row = (id: string) => db.webhookDelivery.findUniqueOrThrow({ where: { id } });
+
+  it('records a failed attempt with its retry time, then the success, times in UTC', async () => {
+    const id = await newDelivery();
+    const retryAt = new Date('2026-07-01T08:09:10.123Z');
+    expect(await deliveries.recordAttempt(id, 0, { status: 'pending', nextAttemptAt: retryAt, lastStatusCode: 503, lastLatencyMs: 12, lastError: 'answered 503' })).toBe(true);
+    expect(await row(id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: retryAt, lastStatusCode: 503, lastLatencyMs: 12, lastError: 'answered 503', deliveredAt: null });
+    const deliveredAt = new Date('2026-07-01T08:10:00.000Z');
+    const before = (await row(id)).updatedAt;
+    expect(await deliveries.recordAttempt(id, 1, { status: 'delivered', nextAttemptAt: null, lastStatusCode: 200, lastLatencyMs: 3, lastError: null, deliveredAt })).toBe(true);
+    const delivered = await row(id);
+    expect(delivered).toMatchObject({ status: 'delivered', attempts: 2, nextAttemptAt: null, lastStatusCode: 200, lastError: null, deliveredAt });
+    expect(delivered.updatedAt.getTime()).toBeGreaterThanOrEqual(before.getTime());
+    expect(Math.abs(delivered.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('records nothing for an attempt that was recorded already, or for a finished delivery', async () => {
+    const id = await newDelivery();
+    expect(await deliveries.recordAttempt(id, 0, { status: 'delivered', nextAttemptAt: null, lastStatusCode: 200, lastLatencyMs: 1, lastError: null, deliveredAt: new Date() })).toBe(true);
+    expect(await deliveries.recordAttempt(id, 0, { status: 'failed', nextAttemptAt: null, lastStatusCode: 500, lastLatencyMs: 1, lastError: 'late duplicate' })).toBe(false);
+    expect(await deliveries.recordAttempt(id, 1, { status: 'failed', nextAttemptAt: null, lastStatusCode: 500, lastLatencyMs: 1, lastError: 'after the end' })).toBe(false);
+    expect(await row(id)).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200 });
+  });
+});
