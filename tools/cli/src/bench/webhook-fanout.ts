@@ -17,6 +17,8 @@ import { latencySummary, median, percentile } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const ENDPOINTS = Number(process.env['BENCH_ENDPOINTS'] ?? 16);
+/** Dispatcher processes sharing the queues (and the per-endpoint slots in Redis). */
+const DISPATCHERS = Number(process.env['BENCH_DISPATCHERS'] ?? 1);
 const BURST_EVENTS = Number(process.env['BENCH_FANOUT_EVENTS'] ?? 250);
 /** Steady load for the latency phase: events per second, for this many seconds. */
 const STEADY_EVENTS_PER_SECOND = Number(process.env['BENCH_FANOUT_RATE'] ?? 20);
@@ -85,7 +87,7 @@ async function waitUntil(condition: () => boolean, timeoutMs: number, what: stri
 async function main(): Promise<void> {
   const stores = await startBenchStores('fanout');
   const sink = new Sink();
-  let dispatcher: ChildProcess | null = null;
+  const dispatchers = new Map<string, ChildProcess>();
   try {
     const db = createDbClient({ databaseUrl: stores.databaseUrl, poolSize: 4 });
     const sinkPort = await sink.listen();
@@ -94,26 +96,30 @@ async function main(): Promise<void> {
     for (let index = 0; index < ENDPOINTS; index += 1) {
       await endpoints.create(org.id, { url: `http://127.0.0.1:${sinkPort}/hook/${index}`, events: ['message.revoked'], sessionIds: [], description: null, secretCiphertext: sealSecret(generateWebhookSecret(), parseSecretKey(SECRET_KEY)) });
     }
-    const healthPort = await findFreePort();
-    dispatcher = fork(join(REPO_ROOT, 'apps', 'webhook-dispatcher', 'dist', 'main.js'), [], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        DATABASE_URL: stores.databaseUrl,
-        REDIS_URL: stores.redisUrl,
-        HOST: '127.0.0.1',
-        HEALTH_PORT: String(healthPort),
-        LOG_LEVEL: 'warn',
-        WEBHOOK_SECRET_KEY: SECRET_KEY,
-        WEBHOOK_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
-        WEBHOOK_ENDPOINT_CONCURRENCY: String(ENDPOINT_CONCURRENCY),
-        WEBHOOK_CONCURRENCY: String(CONCURRENCY),
-        DATABASE_POOL_SIZE: '20',
-      },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      // BENCH_PROFILE=1 writes a V8 CPU profile of the dispatcher to bench/profiles/ when it exits.
-      execArgv: process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, '--cpu-prof-name=webhook-dispatcher.cpuprofile'] : [],
-    });
-    await waitUntilReady(`http://127.0.0.1:${healthPort}/readyz`);
+    for (let index = 0; index < DISPATCHERS; index += 1) {
+      const name = `webhook-dispatcher-${index + 1}`;
+      const healthPort = await findFreePort();
+      const child = fork(join(REPO_ROOT, 'apps', 'webhook-dispatcher', 'dist', 'main.js'), [], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          DATABASE_URL: stores.databaseUrl,
+          REDIS_URL: stores.redisUrl,
+          HOST: '127.0.0.1',
+          HEALTH_PORT: String(healthPort),
+          LOG_LEVEL: 'warn',
+          WEBHOOK_SECRET_KEY: SECRET_KEY,
+          WEBHOOK_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
+          WEBHOOK_ENDPOINT_CONCURRENCY: String(ENDPOINT_CONCURRENCY),
+          WEBHOOK_CONCURRENCY: String(CONCURRENCY),
+          DATABASE_POOL_SIZE: '20',
+        },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        // BENCH_PROFILE=1 writes a V8 CPU profile of each dispatcher to bench/profiles/ when it exits.
+        execArgv: process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : [],
+      });
+      dispatchers.set(name, child);
+      await waitUntilReady(`http://127.0.0.1:${healthPort}/readyz`);
+    }
     const publisher = createRedisConnection(stores.redisUrl, 'bench-publisher');
     const queues = new WebhookQueues(publisher);
 
@@ -140,11 +146,12 @@ async function main(): Promise<void> {
       return latencies;
     };
 
-    process.stdout.write(`dispatcher ready; ${ENDPOINTS} endpoints on the sink\n`);
+    process.stdout.write(`${DISPATCHERS} dispatcher(s) ready; ${ENDPOINTS} endpoints on the sink\n`);
     // Warm-up (JIT, pools, connections), not recorded.
     await commitEvents(20);
     await waitUntil(() => sink.firstSeen.size >= 20 * ENDPOINTS, 60_000, 'warm-up deliveries');
 
+    const dispatcherPids = (): Record<string, number | undefined> => Object.fromEntries([...dispatchers].map(([name, child]) => [name, child.pid]));
     let cpuMsPerDelivery: Record<string, number> = {};
     let workPerDelivery: StoreWork | null = null;
     const burstRuns: Array<{ throughputPerSecond: number; p50Ms: number; p95Ms: number; p99Ms: number; deliveries: number }> = [];
@@ -158,14 +165,14 @@ async function main(): Promise<void> {
       const expected = BURST_EVENTS * ENDPOINTS;
       const started = performance.timeOrigin + performance.now();
       const counters = run === 0 ? await storeCounters(db, publisher) : null;
-      const cpuBefore = cpuSecondsByProcess({ 'webhook-dispatcher': dispatcher.pid });
+      const cpuBefore = cpuSecondsByProcess(dispatcherPids());
       const benchCpuBefore = process.cpuUsage();
       const committed = await commitEvents(BURST_EVENTS);
       await waitUntil(() => sink.firstSeen.size >= expected, 300_000, 'burst deliveries');
       const elapsed = Math.max(...sink.firstSeen.values()) - started;
       if (run === 0) {
         const benchCpu = process.cpuUsage(benchCpuBefore);
-        cpuMsPerDelivery = { ...cpuMsPer(cpuBefore, cpuSecondsByProcess({ 'webhook-dispatcher': dispatcher.pid }), expected), 'bench (sink and publisher)': +((benchCpu.user + benchCpu.system) / 1000 / expected).toFixed(2) };
+        cpuMsPerDelivery = { ...cpuMsPer(cpuBefore, cpuSecondsByProcess(dispatcherPids()), expected), 'bench (sink and publisher)': +((benchCpu.user + benchCpu.system) / 1000 / expected).toFixed(2) };
         if (counters) workPerDelivery = await storeWorkSince(db, publisher, counters, expected);
       }
       const burstLatencies = latenciesOf(committed).sort((a, b) => a - b);
@@ -212,7 +219,7 @@ async function main(): Promise<void> {
       benchmark: 'webhook-fanout',
       date: new Date().toISOString(),
       machine: machineDescription(),
-      settings: { runs: RUNS, endpoints: ENDPOINTS, burstEvents: BURST_EVENTS, steadyEventsPerSecond: STEADY_EVENTS_PER_SECOND, steadySeconds: STEADY_SECONDS, endpointConcurrency: ENDPOINT_CONCURRENCY, concurrency: CONCURRENCY, dispatchers: 1 },
+      settings: { runs: RUNS, endpoints: ENDPOINTS, burstEvents: BURST_EVENTS, steadyEventsPerSecond: STEADY_EVENTS_PER_SECOND, steadySeconds: STEADY_SECONDS, endpointConcurrency: ENDPOINT_CONCURRENCY, concurrency: CONCURRENCY, dispatchers: DISPATCHERS },
       floor: 'raw undici POST loop of the same body to the same sink at the same concurrency',
       results: { burst: summary(burstRuns), steady: summary(steadyRuns), floor: summary(floorRuns) },
       runs: { burst: burstRuns, steady: steadyRuns, floor: floorRuns },
@@ -222,16 +229,17 @@ async function main(): Promise<void> {
       targets: { deliveriesPerSecond: 2_000, eventToFirstAttemptP95Ms: 100 },
     };
     const ratio = +((output.results.burst.throughputPerSecond ?? 0) / (output.results.floor.throughputPerSecond ?? 1)).toFixed(2);
-    writeBenchResult('webhook-fanout', { ...output, ratioToFloor: ratio });
-    process.stdout.write(`${JSON.stringify(output.results)} ratio ${ratio}\nper delivery: ${workPerDelivery?.postgresStatements ?? 0} Postgres statements in ${workPerDelivery?.postgresTransactions ?? 0} transactions, ${workPerDelivery?.redisCommands ?? 0} Redis commands; CPU ms ${JSON.stringify(cpuMsPerDelivery)}\nwrote bench/results/webhook-fanout.json\n`);
+    const resultName = DISPATCHERS === 1 ? 'webhook-fanout' : `webhook-fanout-${DISPATCHERS}-dispatchers`;
+    writeBenchResult(resultName, { ...output, ratioToFloor: ratio });
+    process.stdout.write(`${JSON.stringify(output.results)} ratio ${ratio}\nper delivery: ${workPerDelivery?.postgresStatements ?? 0} Postgres statements in ${workPerDelivery?.postgresTransactions ?? 0} transactions, ${workPerDelivery?.redisCommands ?? 0} Redis commands; CPU ms ${JSON.stringify(cpuMsPerDelivery)}\nwrote bench/results/${resultName}.json\n`);
     await agent.close();
     await queues.close();
     publisher.disconnect();
     await db.$disconnect();
   } finally {
     process.stdout.write('stopping the dispatcher, Redis and Postgres\n');
-    dispatcher?.kill('SIGTERM');
-    if (dispatcher && dispatcher.exitCode === null) await new Promise((resolve) => dispatcher?.once('exit', resolve));
+    for (const child of dispatchers.values()) child.kill('SIGTERM');
+    await Promise.all([...dispatchers.values()].map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));
     await sink.close();
     await stores.stop();
   }
