@@ -41,4 +41,22 @@ describe('WebhookDeliveriesRepository.recordAttempt (real Postgres)', () => {
     expect(await deliveries.recordAttempt(id, 1, { status: 'failed', nextAttemptAt: null, lastStatusCode: 500, lastLatencyMs: 1, lastError: 'after the end' })).toBe(false);
     expect(await row(id)).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200 });
   });
+
+  it('records many successes in one statement, each only if its row still expects that attempt', async () => {
+    const [fresh, retried, finished] = [await newDelivery(), await newDelivery(), await newDelivery()];
+    await deliveries.recordAttempt(retried, 0, { status: 'pending', nextAttemptAt: new Date(), lastStatusCode: 500, lastLatencyMs: 5, lastError: 'answered 500' });
+    await deliveries.recordAttempt(finished, 0, { status: 'failed', nextAttemptAt: null, lastStatusCode: 400, lastLatencyMs: 5, lastError: 'refused' });
+    const at = new Date('2026-08-01T01:02:03.456Z');
+    const recorded = await deliveries.recordDelivered([
+      { deliveryId: fresh, attempt: 0, statusCode: 200, latencyMs: 7, deliveredAt: at },
+      { deliveryId: retried, attempt: 0, statusCode: 200, latencyMs: 7, deliveredAt: at },
+      { deliveryId: retried, attempt: 1, statusCode: 204, latencyMs: 9, deliveredAt: at },
+      { deliveryId: finished, attempt: 1, statusCode: 200, latencyMs: 7, deliveredAt: at },
+    ]);
+    expect(recorded).toEqual([true, false, true, false]);
+    expect(await row(fresh)).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200, lastLatencyMs: 7, lastError: null, nextAttemptAt: null, deliveredAt: at });
+    expect(await row(retried)).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 204, lastError: null, deliveredAt: at });
+    expect(await row(finished)).toMatchObject({ status: 'failed', attempts: 1, deliveredAt: null });
+    expect(await deliveries.recordDelivered([])).toEqual([]);
+  });
 });

@@ -14,6 +14,15 @@ export interface AttemptRecord {
   deliveredAt?: Date;
 }
 
+/** A successful attempt number `attempt` (0-based), for `recordDelivered`. */
+export interface DeliveredAttempt {
+  deliveryId: string;
+  attempt: number;
+  statusCode: number;
+  latencyMs: number;
+  deliveredAt: Date;
+}
+
 export class WebhookDeliveriesRepository {
   constructor(private readonly db: DbClient) {}
 
@@ -43,6 +52,28 @@ export class WebhookDeliveriesRepository {
              updated_at = now() AT TIME ZONE 'UTC'
        WHERE id = ${deliveryId}::uuid AND attempts = ${attempt} AND status = 'pending'`;
     return count === 1;
+  }
+
+  /**
+   * Records successful attempts of many deliveries in one statement (the dispatcher gathers them under
+   * load). Like `recordAttempt`, each only if its row still expects that attempt; returns, per entry in
+   * order, whether it was recorded.
+   */
+  async recordDelivered(entries: readonly DeliveredAttempt[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    // The columns hold UTC wall-clock time without a zone, as Prisma writes them.
+    const rows = await this.db.$queryRaw<Array<{ id: string; attempts: number }>>`
+      UPDATE webhook_deliveries AS d
+         SET status = 'delivered', attempts = v.attempt + 1, next_attempt_at = NULL, last_status_code = v.status_code,
+             last_latency_ms = v.latency_ms, last_error = NULL, delivered_at = v.delivered_at::timestamp,
+             updated_at = now() AT TIME ZONE 'UTC'
+        FROM unnest(${entries.map((entry) => entry.deliveryId)}::uuid[], ${entries.map((entry) => entry.attempt)}::int[],
+                    ${entries.map((entry) => entry.statusCode)}::int[], ${entries.map((entry) => entry.latencyMs)}::int[],
+                    ${entries.map((entry) => entry.deliveredAt.toISOString())}::text[]) AS v(id, attempt, status_code, latency_ms, delivered_at)
+       WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'pending'
+      RETURNING d.id, d.attempts`;
+    const recorded = new Set(rows.map((row) => `${row.id}/${row.attempts - 1}`));
+    return entries.map((entry) => recorded.has(`${entry.deliveryId}/${entry.attempt}`));
   }
 
   /** Ends a delivery without an attempt (its endpoint was disabled meanwhile). */
