@@ -6,7 +6,7 @@ import { closeRedisConnection, createRedisConnection, WebhookQueues, type RedisC
 import { openSecret, signWebhook, type DestinationPolicy } from '@wagw/webhooks';
 import { EndpointSlots } from './endpoint-slots.js';
 import { WebhookHttpClient } from './http-delivery.js';
-import { WriteBatcher } from './write-batcher.js';
+import { Batcher } from './batcher.js';
 import { judgeAttempt, nextRetryDelay, type AttemptOutcome } from './retry-policy.js';
 
 export interface DispatcherSettings {
@@ -65,7 +65,9 @@ export class WebhookDispatcher {
   private relayTimer: NodeJS.Timeout | null = null;
   private relaying: Promise<void> | null = null;
   private readonly random: () => number;
-  private readonly delivered: WriteBatcher<DeliveredAttempt, boolean>;
+  /** Concurrent attempts look their deliveries up, and record their successes, together. */
+  private readonly lookups: Batcher<string, DeliveryForAttempt | null>;
+  private readonly delivered: Batcher<DeliveredAttempt, boolean>;
 
   constructor(
     private readonly deps: DispatcherDependencies,
@@ -75,7 +77,11 @@ export class WebhookDispatcher {
     this.slots = new EndpointSlots(deps.redis, settings.endpointConcurrency, settings.timeoutMs * 2);
     this.http = new WebhookHttpClient(settings.destinationPolicy);
     this.random = deps.random ?? Math.random;
-    this.delivered = new WriteBatcher((entries) => deps.deliveries.recordDelivered(entries));
+    this.lookups = new Batcher(async (deliveryIds) => {
+      const found = await deps.deliveries.findForAttempts(deliveryIds);
+      return deliveryIds.map((deliveryId) => found.get(deliveryId) ?? null);
+    });
+    this.delivered = new Batcher((entries) => deps.deliveries.recordDelivered(entries));
   }
 
   start(): void {
@@ -136,7 +142,7 @@ export class WebhookDispatcher {
 
   private async attempt(job: Job<DeliveryJobData>, token: string | undefined): Promise<void> {
     const { deliveryId, attempt } = job.data;
-    const delivery = await this.deps.deliveries.findForAttempt(deliveryId);
+    const delivery = await this.lookups.add(deliveryId);
     // Gone (endpoint deleted), finished, or this attempt was made already: a stale or duplicate job.
     if (!delivery || delivery.status !== 'pending' || delivery.attempts !== attempt) return;
     if (!delivery.endpoint.enabled) {

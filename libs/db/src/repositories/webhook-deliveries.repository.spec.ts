@@ -59,4 +59,33 @@ describe('WebhookDeliveriesRepository.recordAttempt (real Postgres)', () => {
     expect(await row(finished)).toMatchObject({ status: 'failed', attempts: 1, deliveredAt: null });
     expect(await deliveries.recordDelivered([])).toEqual([]);
   });
+
+  it('looks deliveries up with their endpoint and event in one statement; unknown and malformed ids are left out', async () => {
+    const id = await newDelivery();
+    const failingSince = new Date('2026-05-05T05:05:05.555Z');
+    await db.webhookEndpoint.update({ where: { id: endpointId }, data: { failingSince, previousSecretCiphertext: 'v1:old', previousSecretExpiresAt: new Date('2026-05-06T00:00:00.000Z') } });
+    const found = await deliveries.findForAttempts([id, '00000000-0000-7000-8000-000000000000', 'not-a-uuid']);
+    expect([...found.keys()]).toEqual([id]);
+    const delivery = found.get(id);
+    const stored = await row(id);
+    expect(delivery).toEqual({
+      id,
+      orgId,
+      endpointId,
+      eventId: stored.eventId,
+      status: 'pending',
+      attempts: 0,
+      endpoint: {
+        url: 'https://hooks.example.com/a',
+        enabled: true,
+        disabledReason: null,
+        failingSince,
+        secretCiphertext: 'v1:x',
+        previousSecretCiphertext: 'v1:old',
+        previousSecretExpiresAt: new Date('2026-05-06T00:00:00.000Z'),
+      },
+      event: { id: stored.eventId, type: 'message.revoked', payload: { eventId: stored.eventId } },
+    });
+    expect(await deliveries.findForAttempts([])).toEqual(new Map());
+  });
 });

@@ -2,7 +2,35 @@ import type { DbClient } from '../prisma-client.js';
 import type { DeliveryStatus, DomainEvent, Prisma, WebhookDelivery, WebhookEndpoint } from '../generated/client.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 
-export type DeliveryForAttempt = WebhookDelivery & { endpoint: WebhookEndpoint; event: Pick<DomainEvent, 'id' | 'type' | 'payload' | 'sessionId'> };
+/** What one attempt needs: the delivery's state, where and how to sign, and what to send. */
+export interface DeliveryForAttempt {
+  id: string;
+  orgId: string;
+  endpointId: string;
+  eventId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  endpoint: Pick<WebhookEndpoint, 'url' | 'enabled' | 'disabledReason' | 'failingSince' | 'secretCiphertext' | 'previousSecretCiphertext' | 'previousSecretExpiresAt'>;
+  event: Pick<DomainEvent, 'id' | 'type' | 'payload'>;
+}
+
+interface DeliveryForAttemptRow {
+  id: string;
+  orgId: string;
+  endpointId: string;
+  eventId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  url: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  failingSince: Date | null;
+  secretCiphertext: string;
+  previousSecretCiphertext: string | null;
+  previousSecretExpiresAt: Date | null;
+  eventType: string;
+  payload: DomainEvent['payload'];
+}
 
 /** The outcome of one attempt, written only if nobody recorded that attempt already. */
 export interface AttemptRecord {
@@ -26,13 +54,45 @@ export interface DeliveredAttempt {
 export class WebhookDeliveriesRepository {
   constructor(private readonly db: DbClient) {}
 
-  /** The delivery with what an attempt needs (dispatcher: the job carries only the delivery id). */
-  findForAttempt(deliveryId: string): Promise<DeliveryForAttempt | null> {
-    if (!isUuid(deliveryId)) return Promise.resolve(null);
-    return this.db.webhookDelivery.findUnique({
-      where: { id: deliveryId },
-      include: { endpoint: true, event: { select: { id: true, type: true, payload: true, sessionId: true } } },
-    });
+  /**
+   * The deliveries with what an attempt needs, in one statement written in SQL (this runs for every
+   * attempt; the dispatcher gathers concurrent lookups). Unknown or malformed ids are left out.
+   */
+  async findForAttempts(deliveryIds: readonly string[]): Promise<Map<string, DeliveryForAttempt>> {
+    const ids = deliveryIds.filter(isUuid);
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.$queryRaw<DeliveryForAttemptRow[]>`
+      SELECT d.id, d.org_id AS "orgId", d.endpoint_id AS "endpointId", d.event_id AS "eventId", d.status::text AS status, d.attempts,
+             e.url, e.enabled, e.disabled_reason AS "disabledReason", e.failing_since AS "failingSince",
+             e.secret_ciphertext AS "secretCiphertext", e.previous_secret_ciphertext AS "previousSecretCiphertext",
+             e.previous_secret_expires_at AS "previousSecretExpiresAt", v.type AS "eventType", v.payload
+        FROM webhook_deliveries d
+        JOIN webhook_endpoints e ON e.org_id = d.org_id AND e.id = d.endpoint_id
+        JOIN domain_events v ON v.org_id = d.org_id AND v.id = d.event_id
+       WHERE d.id = ANY(${ids}::uuid[])`;
+    return new Map(
+      rows.map((row) => [
+        row.id,
+        {
+          id: row.id,
+          orgId: row.orgId,
+          endpointId: row.endpointId,
+          eventId: row.eventId,
+          status: row.status,
+          attempts: row.attempts,
+          endpoint: {
+            url: row.url,
+            enabled: row.enabled,
+            disabledReason: row.disabledReason,
+            failingSince: row.failingSince,
+            secretCiphertext: row.secretCiphertext,
+            previousSecretCiphertext: row.previousSecretCiphertext,
+            previousSecretExpiresAt: row.previousSecretExpiresAt,
+          },
+          event: { id: row.eventId, type: row.eventType, payload: row.payload },
+        },
+      ]),
+    );
   }
 
   /**

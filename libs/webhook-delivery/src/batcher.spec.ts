@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { WriteBatcher } from './write-batcher.js';
+import { Batcher } from './batcher.js';
 
-describe('WriteBatcher', () => {
+describe('Batcher', () => {
   it('writes what arrives together in one batch, and what arrives during a write in the next', async () => {
     const batches: number[][] = [];
     let release: () => void = () => undefined;
-    const batcher = new WriteBatcher<number, string>(async (items) => {
+    const batcher = new Batcher<number, string>(async (items) => {
       batches.push(items);
       if (batches.length === 1) await new Promise<void>((resolve) => (release = resolve));
       return items.map((item) => `ok ${item}`);
@@ -20,7 +20,7 @@ describe('WriteBatcher', () => {
 
   it('keeps batches within their maximum size', async () => {
     const sizes: number[] = [];
-    const batcher = new WriteBatcher<number, number>((items) => {
+    const batcher = new Batcher<number, number>((items) => {
       sizes.push(items.length);
       return Promise.resolve(items);
     }, 4);
@@ -30,7 +30,7 @@ describe('WriteBatcher', () => {
 
   it('fails every write of a failed batch, and goes on with the next', async () => {
     let calls = 0;
-    const batcher = new WriteBatcher<number, number>((items) => {
+    const batcher = new Batcher<number, number>((items) => {
       calls += 1;
       return calls === 1 ? Promise.reject(new Error('database down')) : Promise.resolve(items);
     });

@@ -1,15 +1,16 @@
 /**
- * Gathers writes that arrive while one is in flight and sends them together: one round trip for many
- * under load, no added wait when idle (a write that finds nothing in flight goes out on the next tick).
- * Each caller's promise settles with its own result once its batch is written, or with the batch's error.
+ * Gathers calls (reads or writes) that arrive while one is in flight and sends them together: one
+ * round trip for many under load, no added wait when idle (a call that finds nothing in flight goes
+ * out on the next tick). Each caller's promise settles with its own result once its batch is done, or
+ * with the batch's error.
  */
-export class WriteBatcher<Item, Result> {
+export class Batcher<Item, Result> {
   private pending: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
   private flushing: Promise<void> | null = null;
 
   constructor(
-    /** Writes a batch; returns one result per item, in order. */
-    private readonly write: (items: Item[]) => Promise<Result[]>,
+    /** Runs a batch; returns one result per item, in order. */
+    private readonly run: (items: Item[]) => Promise<Result[]>,
     private readonly maxBatch = 256,
   ) {}
 
@@ -20,18 +21,18 @@ export class WriteBatcher<Item, Result> {
     });
   }
 
-  /** Resolves once everything added so far is written. */
+  /** Resolves once everything added so far is done. */
   async idle(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
 
   private async drain(): Promise<void> {
-    // Let the writes of this tick join the first batch.
+    // Let the calls of this tick join the first batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       try {
-        const results = await this.write(batch.map((entry) => entry.item));
+        const results = await this.run(batch.map((entry) => entry.item));
         batch.forEach((entry, index) => entry.resolve(results[index] as Result));
       } catch (error) {
         for (const entry of batch) entry.reject(error);
