@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
-import type { DomainEvent, Prisma } from '../generated/client.js';
+import type { Prisma } from '../generated/client.js';
 
 /** What a committed event turned into: one pending delivery per endpoint that wanted it. */
 export interface FanOutResult {
@@ -31,26 +31,30 @@ export class DomainEventsRepository {
    * The row lock makes two dispatchers racing on one event produce one set of deliveries.
    */
   async fanOut(eventId: string, now: Date = new Date()): Promise<FanOutResult> {
-    return this.db.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<Pick<DomainEvent, 'id' | 'orgId' | 'sessionId' | 'type' | 'publishedAt' | 'createdAt'>>>`
-        SELECT id, org_id AS "orgId", session_id AS "sessionId", type, published_at AS "publishedAt", created_at AS "createdAt"
-        FROM domain_events WHERE id = ${eventId}::uuid FOR UPDATE`;
-      const event = locked[0];
-      if (!event || event.publishedAt !== null) return { fannedOut: false, deliveryIds: [] };
-      const endpoints = await tx.webhookEndpoint.findMany({
-        where: {
-          orgId: event.orgId,
-          enabled: true,
-          events: { has: event.type },
-          ...(event.sessionId === null ? {} : { OR: [{ sessionIds: { isEmpty: true } }, { sessionIds: { has: event.sessionId } }] }),
-        },
-        select: { id: true },
-      });
-      const deliveries = endpoints.map((endpoint) => ({ id: randomUUID(), orgId: event.orgId, endpointId: endpoint.id, eventId: event.id, nextAttemptAt: now }));
-      if (deliveries.length > 0) await tx.webhookDelivery.createMany({ data: deliveries, skipDuplicates: true });
-      await tx.domainEvent.update({ where: { id: event.id }, data: { publishedAt: now } });
-      return { fannedOut: true, deliveryIds: deliveries.map((delivery) => delivery.id), createdAt: event.createdAt };
-    });
+    // One statement (this runs for every event): lock the unpublished event, mark it published, and
+    // create its deliveries. A racing fan-out waits for the lock, then finds it published and does
+    // nothing. The columns hold UTC wall-clock time without a zone, as Prisma writes them.
+    const at = now.toISOString();
+    const [result] = await this.db.$queryRaw<Array<{ createdAt: Date | null; published: boolean; deliveryIds: string[] }>>`
+      WITH event AS (
+        SELECT id, org_id, session_id, type, created_at FROM domain_events
+         WHERE id = ${eventId}::uuid AND published_at IS NULL
+           FOR UPDATE
+      ), published AS (
+        UPDATE domain_events SET published_at = ${at}::timestamp WHERE id IN (SELECT id FROM event) RETURNING id
+      ), created AS (
+        INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_id, next_attempt_at, created_at, updated_at)
+        SELECT gen_random_uuid(), event.org_id, endpoint.id, event.id, ${at}::timestamp, ${at}::timestamp, ${at}::timestamp
+          FROM event JOIN webhook_endpoints endpoint ON endpoint.org_id = event.org_id
+         WHERE endpoint.enabled AND event.type = ANY(endpoint.events)
+           AND (event.session_id IS NULL OR cardinality(endpoint.session_ids) = 0 OR event.session_id::text = ANY(endpoint.session_ids))
+        ON CONFLICT DO NOTHING
+        RETURNING id
+      )
+      SELECT (SELECT created_at FROM event) AS "createdAt", EXISTS (SELECT 1 FROM published) AS published,
+             ARRAY(SELECT id::text FROM created) AS "deliveryIds"`;
+    if (!result?.published || result.createdAt === null) return { fannedOut: false, deliveryIds: [] };
+    return { fannedOut: true, deliveryIds: result.deliveryIds, createdAt: result.createdAt };
   }
 
   /**
