@@ -15,6 +15,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
 export class EndpointSlots {
+  /** Attempts of this process waiting for a slot, per endpoint, first come first served. */
+  private readonly waiters = new Map<string, Array<() => void>>();
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly limit: number,
@@ -32,7 +35,41 @@ export class EndpointSlots {
     return taken === 1 ? token : null;
   }
 
+  /**
+   * A slot, waiting up to `waitMs` for one: a slot this process frees is offered to its waiters at
+   * once (a slot freed by another dispatcher is seen at the next wake-up or not at all). Null when
+   * none came free in time.
+   */
+  async acquireWithin(endpointId: string, waitMs: number): Promise<string | null> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const token = await this.acquire(endpointId);
+      if (token !== null) return token;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const waiters = this.waiters.get(endpointId) ?? [];
+        const wake = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          const index = waiters.indexOf(wake);
+          if (index >= 0) waiters.splice(index, 1);
+          if (waiters.length === 0 && this.waiters.get(endpointId) === waiters) this.waiters.delete(endpointId);
+          resolve();
+        }, left);
+        waiters.push(wake);
+        this.waiters.set(endpointId, waiters);
+      });
+    }
+  }
+
   async release(endpointId: string, token: string): Promise<void> {
     await this.redis.zrem(this.key(endpointId), token);
+    const waiters = this.waiters.get(endpointId);
+    const next = waiters?.shift();
+    if (waiters?.length === 0) this.waiters.delete(endpointId);
+    next?.();
   }
 }

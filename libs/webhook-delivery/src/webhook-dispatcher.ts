@@ -52,6 +52,13 @@ export interface DispatcherObserver {
 const RELAY_BATCH = 500;
 
 /**
+ * How long an attempt waits in the process for its endpoint's slot before its job is put back with a
+ * delay. Under a burst a slot comes free within milliseconds; putting the job back at once made
+ * attempts cycle through the queue while slots stood idle. A hanging endpoint holds a job this long.
+ */
+const SLOT_WAIT_MS = 100;
+
+/**
  * Turns committed domain events into signed webhook deliveries. Everything it needs to go on after a
  * crash is in Postgres (events, deliveries, attempt counts, next attempt times) and Redis (queued
  * attempts): the relay re-publishes events and attempts whose enqueue was lost.
@@ -149,9 +156,9 @@ export class WebhookDispatcher {
       await this.deps.deliveries.abandon(deliveryId, attempt, `endpoint disabled: ${delivery.endpoint.disabledReason ?? 'by a user'}`);
       return;
     }
-    const slot = await this.slots.acquire(delivery.endpointId);
+    const slot = await this.slots.acquireWithin(delivery.endpointId, SLOT_WAIT_MS);
     if (slot === null) {
-      // The endpoint has its share in flight: wait without holding one of the dispatch slots.
+      // The endpoint still has its share in flight: wait without holding one of the dispatch slots.
       await job.moveToDelayed(Date.now() + 50 + Math.floor(this.random() * 200), token);
       throw new DelayedError();
     }
