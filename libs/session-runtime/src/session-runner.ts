@@ -4,8 +4,7 @@ import { GatewayError, redisKeys, type EventType, type Lease, type SessionComman
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { buildMessageReceivedWebhook, innerMessage, messageTypeOf, type EventSession, buildMessageRevokedWebhook, buildSessionStatusWebhook, loadPostgresAuthState, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
-import { RecentIds } from './recent-ids.js';
+import { buildMessageReceivedWebhook, innerMessage, messageTypeOf, type EventSession, buildMessageRevokedWebhook, buildSessionStatusWebhook, loadPostgresAuthState, RecentIds, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuthStateRepository, KeyWrite } from '@wagw/db';
-import { AbsentKeys, loadPostgresAuthState, type BaileysLogger } from './postgres-auth-state.js';
+import { loadPostgresAuthState, type BaileysLogger } from './postgres-auth-state.js';
 
 type KeyRepository = Pick<AuthStateRepository, 'loadCreds' | 'saveCreds' | 'getKeys' | 'setKeys'>;
 
@@ -52,13 +52,5 @@ describe('the Postgres auth state', () => {
     expect(repository.rows.size).toBe(0);
     // Known absent again after the delete: not read.
     expect(repository.reads.length).toBe(readsBefore);
-  });
-
-  it('keeps its record of absent keys bounded', () => {
-    const absent = new AbsentKeys(10);
-    for (let index = 0; index < 25; index += 1) absent.add('tctoken', `contact-${index}`);
-    expect(absent.size).toBeLessThanOrEqual(10);
-    expect(absent.has('tctoken', 'contact-24')).toBe(true);
-    expect(absent.has('tctoken', 'contact-0')).toBe(false);
   });
 });

@@ -9,6 +9,7 @@ import {
   type SignalDataTypeMap,
 } from '@whiskeysockets/baileys';
 import type { AuthStateRepository, KeyWrite } from '@wagw/db';
+import { RecentIds } from './recent-ids.js';
 
 /** Raised when a write is refused because another worker now owns the session (a newer epoch). */
 export class LeaseLostError extends Error {
@@ -30,46 +31,6 @@ const serialize = (value: unknown): string => JSON.stringify(value, BufferJSON.r
 const deserialize = <T>(json: string): T => JSON.parse(json, BufferJSON.reviver) as T;
 
 /**
- * The keys a session's store is known not to hold. Baileys asks for some keys on every send that a
- * session may never have (a contact's `tctoken`), and its cache keeps only keys that exist, so each
- * send would cost a database read. Only the worker holding the lease writes the session's keys, and
- * every write goes through this store, so remembering absences is exact for as long as it holds it.
- */
-export class AbsentKeys {
-  private readonly absent = new Set<string>();
-
-  constructor(private readonly capacity = 10_000) {}
-
-  private static entry(type: string, id: string): string {
-    return `${type}\u0000${id}`;
-  }
-
-  has(type: string, id: string): boolean {
-    return this.absent.has(AbsentKeys.entry(type, id));
-  }
-
-  /** Remembers an absence; past the capacity, the oldest half is forgotten (a forgotten one is read again). */
-  add(type: string, id: string): void {
-    if (this.absent.size >= this.capacity) {
-      let dropped = 0;
-      for (const entry of this.absent) {
-        this.absent.delete(entry);
-        if ((dropped += 1) >= this.capacity / 2) break;
-      }
-    }
-    this.absent.add(AbsentKeys.entry(type, id));
-  }
-
-  delete(type: string, id: string): void {
-    this.absent.delete(AbsentKeys.entry(type, id));
-  }
-
-  get size(): number {
-    return this.absent.size;
-  }
-}
-
-/**
  * Baileys auth state in Postgres, for the worker holding the session at `epoch`. Reads go through
  * Baileys' in-memory key cache and our record of absent keys; every write is fenced on the epoch.
  */
@@ -81,13 +42,18 @@ export async function loadPostgresAuthState(
   const { orgId, sessionId, epoch } = scope;
   const stored = await repository.loadCreds(orgId, sessionId);
   const creds: AuthenticationCreds = stored === null ? initAuthCreds() : deserialize<AuthenticationCreds>(stored);
-  const absent = new AbsentKeys();
+  // Keys the session's store is known not to hold. Baileys asks for some keys on every send that a
+  // session may never have (a contact's `tctoken`), and its cache keeps only keys that exist, so each
+  // send would cost a database read. Only the worker holding the lease writes the session's keys, and
+  // every write goes through this store, so remembering absences is exact while it holds it.
+  const absent = new RecentIds(10_000);
+  const entry = (type: string, id: string): string => `${type}\u0000${id}`;
   const keys = {
     get: async <T extends keyof SignalDataTypeMap>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> => {
-      const unknown = ids.filter((id) => !absent.has(type, id));
+      const unknown = ids.filter((id) => !absent.has(entry(type, id)));
       if (unknown.length === 0) return {};
       const found = await repository.getKeys(orgId, sessionId, type, unknown);
-      for (const id of unknown) if (!found.has(id)) absent.add(type, id);
+      for (const id of unknown) if (!found.has(id)) absent.add(entry(type, id));
       const result: { [id: string]: SignalDataTypeMap[T] } = {};
       for (const [id, json] of found) {
         const value = deserialize<unknown>(json);
@@ -101,9 +67,9 @@ export async function loadPostgresAuthState(
         for (const [id, value] of Object.entries(entries ?? {})) writes.push({ type, id, json: value === null || value === undefined ? null : serialize(value) });
       }
       // Forgotten before the write: a read racing it must not be answered "absent" from here.
-      for (const write of writes) absent.delete(write.type, write.id);
+      for (const write of writes) absent.delete(entry(write.type, write.id));
       if (!(await repository.setKeys(orgId, sessionId, epoch, writes))) throw new LeaseLostError(sessionId);
-      for (const write of writes) if (write.json === null) absent.add(write.type, write.id);
+      for (const write of writes) if (write.json === null) absent.add(entry(write.type, write.id));
     },
   };
   return {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma } from '../generated/client.js';
+import { utcTimestamp } from './sql-time.js';
 
 /** What a committed event turned into: one pending delivery per endpoint that wanted it. */
 export interface FanOutResult {
@@ -33,8 +34,8 @@ export class DomainEventsRepository {
   async fanOut(eventId: string, now: Date = new Date()): Promise<FanOutResult> {
     // One statement (this runs for every event): lock the unpublished event, mark it published, and
     // create its deliveries. A racing fan-out waits for the lock, then finds it published and does
-    // nothing. The columns hold UTC wall-clock time without a zone, as Prisma writes them.
-    const at = now.toISOString();
+    // nothing.
+    const at = utcTimestamp(now);
     const [result] = await this.db.$queryRaw<Array<{ createdAt: Date | null; published: boolean; deliveryIds: string[] }>>`
       WITH event AS (
         SELECT id, org_id, session_id, type, created_at FROM domain_events

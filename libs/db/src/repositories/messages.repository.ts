@@ -3,6 +3,7 @@ import type { DbClient } from '../prisma-client.js';
 import type { Prisma, StoredMessage } from '../generated/client.js';
 import { uuidV7 } from './ids.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
+import { utcTimestamp } from './sql-time.js';
 
 export interface NewStoredMessage {
   waMessageId: string;
@@ -88,8 +89,7 @@ export class MessagesRepository {
     const stored = candidates.find((row) => row.chatJid === original.chatJid) ?? candidates[0] ?? null;
     const eventId = uuidV7(now.getTime());
     const payload = JSON.stringify(buildEvent(eventId, stored));
-    // The columns hold UTC wall-clock time without a zone, as Prisma writes them.
-    const at = now.toISOString();
+    const at = utcTimestamp(now);
     const [outcome] = await this.db.$queryRaw<Array<{ inserted: boolean }>>`
       WITH inserted AS (
         INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)

@@ -1,5 +1,6 @@
 import type { DbClient } from '../prisma-client.js';
 import type { SessionStatus } from '../generated/client.js';
+import { utcTimestamp } from './sql-time.js';
 
 export interface OrganizationCounts {
   sessions: number;
@@ -82,9 +83,7 @@ export class OrgDashboardRepository {
    * with zeros, so a chart needs no gap filling.
    */
   async usage(orgId: string, from: Date, to: Date): Promise<UsageDay[]> {
-    // The columns hold UTC wall-clock time without a zone; comparing them with zoned parameters would
-    // shift the bounds by the database session's time zone.
-    const [fromUtc, toUtc] = [from.toISOString(), to.toISOString()];
+    const [fromUtc, toUtc] = [utcTimestamp(from), utcTimestamp(to)];
     const rows = await this.db.$queryRaw<DayCount[]>`
       SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD') AS day,
              CASE WHEN from_me THEN 'sent' ELSE 'received' END AS kind, count(*) AS count

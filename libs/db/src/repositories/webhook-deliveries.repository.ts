@@ -1,5 +1,6 @@
 import type { DbClient } from '../prisma-client.js';
 import type { DeliveryStatus, DomainEvent, Prisma, WebhookDelivery, WebhookEndpoint } from '../generated/client.js';
+import { utcTimestamp } from './sql-time.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 
 /** What one attempt needs: the delivery's state, where and how to sign, and what to send. */
@@ -14,23 +15,8 @@ export interface DeliveryForAttempt {
   event: Pick<DomainEvent, 'id' | 'type' | 'payload'>;
 }
 
-interface DeliveryForAttemptRow {
-  id: string;
-  orgId: string;
-  endpointId: string;
-  eventId: string;
-  status: DeliveryStatus;
-  attempts: number;
-  url: string;
-  enabled: boolean;
-  disabledReason: string | null;
-  failingSince: Date | null;
-  secretCiphertext: string;
-  previousSecretCiphertext: string | null;
-  previousSecretExpiresAt: Date | null;
-  eventType: string;
-  payload: DomainEvent['payload'];
-}
+/** The joined row `findForAttempts` reads: the delivery's fields, its endpoint's beside them. */
+type DeliveryForAttemptRow = Omit<DeliveryForAttempt, 'endpoint' | 'event'> & DeliveryForAttempt['endpoint'] & { eventType: string; payload: DomainEvent['payload'] };
 
 /** The outcome of one attempt, written only if nobody recorded that attempt already. */
 export interface AttemptRecord {
@@ -71,25 +57,12 @@ export class WebhookDeliveriesRepository {
         JOIN domain_events v ON v.org_id = d.org_id AND v.id = d.event_id
        WHERE d.id = ANY(${ids}::uuid[])`;
     return new Map(
-      rows.map((row) => [
-        row.id,
+      rows.map(({ url, enabled, disabledReason, failingSince, secretCiphertext, previousSecretCiphertext, previousSecretExpiresAt, eventType, payload, ...delivery }) => [
+        delivery.id,
         {
-          id: row.id,
-          orgId: row.orgId,
-          endpointId: row.endpointId,
-          eventId: row.eventId,
-          status: row.status,
-          attempts: row.attempts,
-          endpoint: {
-            url: row.url,
-            enabled: row.enabled,
-            disabledReason: row.disabledReason,
-            failingSince: row.failingSince,
-            secretCiphertext: row.secretCiphertext,
-            previousSecretCiphertext: row.previousSecretCiphertext,
-            previousSecretExpiresAt: row.previousSecretExpiresAt,
-          },
-          event: { id: row.eventId, type: row.eventType, payload: row.payload },
+          ...delivery,
+          endpoint: { url, enabled, disabledReason, failingSince, secretCiphertext, previousSecretCiphertext, previousSecretExpiresAt },
+          event: { id: delivery.eventId, type: eventType, payload },
         },
       ]),
     );
@@ -100,15 +73,13 @@ export class WebhookDeliveriesRepository {
    * a duplicate job for the same attempt records nothing and learns so (false).
    */
   async recordAttempt(deliveryId: string, attempt: number, record: AttemptRecord): Promise<boolean> {
-    // One statement per attempt, written in SQL: this runs for every delivery. The columns hold UTC
-    // wall-clock time without a zone, as Prisma writes them.
-    const utc = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
+    // One statement per attempt, written in SQL: this runs for every delivery.
     const count = await this.db.$executeRaw`
       UPDATE webhook_deliveries
          SET status = ${record.status}::"DeliveryStatus", attempts = ${attempt + 1},
-             next_attempt_at = ${utc(record.nextAttemptAt)}::timestamp, last_status_code = ${record.lastStatusCode},
+             next_attempt_at = ${utcTimestamp(record.nextAttemptAt)}::timestamp, last_status_code = ${record.lastStatusCode},
              last_latency_ms = ${record.lastLatencyMs}, last_error = ${record.lastError},
-             delivered_at = COALESCE(${utc(record.deliveredAt)}::timestamp, delivered_at),
+             delivered_at = COALESCE(${utcTimestamp(record.deliveredAt)}::timestamp, delivered_at),
              updated_at = now() AT TIME ZONE 'UTC'
        WHERE id = ${deliveryId}::uuid AND attempts = ${attempt} AND status = 'pending'`;
     return count === 1;
@@ -121,7 +92,6 @@ export class WebhookDeliveriesRepository {
    */
   async recordDelivered(entries: readonly DeliveredAttempt[]): Promise<boolean[]> {
     if (entries.length === 0) return [];
-    // The columns hold UTC wall-clock time without a zone, as Prisma writes them.
     const rows = await this.db.$queryRaw<Array<{ id: string; attempts: number }>>`
       UPDATE webhook_deliveries AS d
          SET status = 'delivered', attempts = v.attempt + 1, next_attempt_at = NULL, last_status_code = v.status_code,
@@ -129,7 +99,7 @@ export class WebhookDeliveriesRepository {
              updated_at = now() AT TIME ZONE 'UTC'
         FROM unnest(${entries.map((entry) => entry.deliveryId)}::uuid[], ${entries.map((entry) => entry.attempt)}::int[],
                     ${entries.map((entry) => entry.statusCode)}::int[], ${entries.map((entry) => entry.latencyMs)}::int[],
-                    ${entries.map((entry) => entry.deliveredAt.toISOString())}::text[]) AS v(id, attempt, status_code, latency_ms, delivered_at)
+                    ${entries.map((entry) => utcTimestamp(entry.deliveredAt))}::text[]) AS v(id, attempt, status_code, latency_ms, delivered_at)
        WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'pending'
       RETURNING d.id, d.attempts`;
     const recorded = new Set(rows.map((row) => `${row.id}/${row.attempts - 1}`));

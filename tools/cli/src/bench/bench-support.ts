@@ -65,7 +65,7 @@ export function writeBenchResult(name: string, result: object): void {
 }
 
 /** CPU seconds (user + system) used so far by each named group of processes, read from /proc (Linux). */
-export function cpuSecondsByProcess(named: Record<string, number | undefined>): Record<string, number> {
+function cpuSecondsByProcess(named: Record<string, number | undefined>): Record<string, number> {
   const ticksPerSecond = 100;
   const read = (pid: number): { comm: string; seconds: number; reapedSeconds: number } | null => {
     try {
@@ -93,9 +93,20 @@ export function cpuSecondsByProcess(named: Record<string, number | undefined>): 
   return result;
 }
 
-/** The CPU milliseconds each process group spent per unit of work between two snapshots. */
-export function cpuMsPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, +(((seconds - (before[name] ?? 0)) * 1000) / units).toFixed(2)]));
+/**
+ * Starts counting CPU time: Postgres, Redis, the named processes, and this benchmark process under
+ * `benchLabel`. `perUnit` gives each one's milliseconds per unit of work since the start.
+ */
+export function startCpuMeter(named: Record<string, number | undefined>, benchLabel: string): { perUnit(units: number): Record<string, number> } {
+  const before = cpuSecondsByProcess(named);
+  const benchBefore = process.cpuUsage();
+  return {
+    perUnit(units) {
+      const bench = process.cpuUsage(benchBefore);
+      const after = { ...cpuSecondsByProcess(named), [benchLabel]: (bench.user + bench.system) / 1e6 };
+      return Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, +(((seconds - (before[name] ?? 0)) * 1000) / units).toFixed(2)]));
+    },
+  };
 }
 
 /** Per unit of work (a revoke, a delivery): what Postgres and Redis were asked to do. */

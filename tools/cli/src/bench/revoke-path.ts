@@ -14,7 +14,7 @@ import { ApiKeysRepository, createDbClient, OrganizationsRepository, SessionsRep
 import { findFreePort } from '@wagw/embedded';
 import { WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
-import { cpuMsPer, cpuSecondsByProcess, machineDescription, storeCounters, storeWorkSince, type StoreWork, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
+import { machineDescription, startCpuMeter, storeCounters, storeWorkSince, type StoreWork, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, type LatencySummary } from './stats.js';
 
 const CONCURRENCIES = [1, 16, 64];
@@ -172,14 +172,10 @@ async function main(): Promise<void> {
       for (const name of ['floor', 'gateway'] as const) {
         const runs: Array<LatencySummary & { errors: number }> = [];
         const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'floor-server': floor.pid };
-        const cpuBefore = cpuSecondsByProcess(processes);
-        const benchCpuBefore = process.cpuUsage();
+        const cpu = startCpuMeter(processes, 'bench (emulator and load)');
         for (let run = 0; run < RUNS; run += 1) runs.push(await load(targets[name], concurrency, perRun[index] ?? REQUESTS, agent));
-        const benchCpu = process.cpuUsage(benchCpuBefore);
         const completed = runs.reduce((sum, result) => sum + result.count + result.errors, 0);
-        const cpu = cpuMsPer(cpuBefore, cpuSecondsByProcess(processes), completed);
-        cpu['bench (emulator and load)'] = +((benchCpu.user + benchCpu.system) / 1000 / completed).toFixed(2);
-        if (concurrency === 64) cpuMsPerRequestAtC64[name] = cpu;
+        if (concurrency === 64) cpuMsPerRequestAtC64[name] = cpu.perUnit(completed);
         const summary = {
           throughputPerSecond: median(runs.map((result) => result.throughputPerSecond)),
           p50Ms: median(runs.map((result) => result.p50Ms)),

@@ -12,7 +12,7 @@ import { findFreePort } from '@wagw/embedded';
 import { createRedisConnection, WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret } from '@wagw/webhooks';
 import { REPO_ROOT } from '../paths.js';
-import { cpuMsPer, cpuSecondsByProcess, machineDescription, startBenchStores, storeCounters, storeWorkSince, waitUntilReady, writeBenchResult, type StoreWork } from './bench-support.js';
+import { machineDescription, startBenchStores, storeCounters, storeWorkSince, startCpuMeter, waitUntilReady, writeBenchResult, type StoreWork } from './bench-support.js';
 import { latencySummary, median, percentile } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -168,14 +168,12 @@ async function main(): Promise<void> {
       const expected = BURST_EVENTS * ENDPOINTS;
       const started = performance.timeOrigin + performance.now();
       const counters = run === 0 ? await storeCounters(db, publisher) : null;
-      const cpuBefore = cpuSecondsByProcess(dispatcherPids());
-      const benchCpuBefore = process.cpuUsage();
+      const cpu = startCpuMeter(dispatcherPids(), 'bench (sink and publisher)');
       const committed = await commitEvents(BURST_EVENTS);
       await waitUntil(() => sink.firstSeen.size >= expected, 300_000, 'burst deliveries');
       const elapsed = Math.max(...sink.firstSeen.values()) - started;
       if (run === 0) {
-        const benchCpu = process.cpuUsage(benchCpuBefore);
-        cpuMsPerDelivery = { ...cpuMsPer(cpuBefore, cpuSecondsByProcess(dispatcherPids()), expected), 'bench (sink and publisher)': +((benchCpu.user + benchCpu.system) / 1000 / expected).toFixed(2) };
+        cpuMsPerDelivery = cpu.perUnit(expected);
         if (counters) workPerDelivery = await storeWorkSince(db, publisher, counters, expected);
       }
       const burstLatencies = latenciesOf(committed).sort((a, b) => a - b);

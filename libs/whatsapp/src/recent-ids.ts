@@ -1,4 +1,7 @@
-/** A bounded set of ids: past its capacity, the oldest are forgotten first. */
+/**
+ * A bounded set of ids: past its capacity, the oldest are forgotten first. For memories that only save
+ * a database round trip, where a forgotten id just means one read more.
+ */
 export class RecentIds {
   private readonly ids = new Set<string>();
 
@@ -15,5 +18,13 @@ export class RecentIds {
 
   has(id: string): boolean {
     return this.ids.has(id);
+  }
+
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
+
+  get size(): number {
+    return this.ids.size;
   }
 }

@@ -16,4 +16,12 @@ describe('RecentIds', () => {
     recent.add('c');
     expect([recent.has('a'), recent.has('b'), recent.has('c')]).toEqual([true, false, true]);
   });
+
+  it('stays within its capacity however much is added', () => {
+    const absent = new RecentIds(10);
+    for (let index = 0; index < 25; index += 1) absent.add(`tctoken/contact-${index}`);
+    expect(absent.size).toBeLessThanOrEqual(10);
+    expect(absent.has('tctoken/contact-24')).toBe(true);
+    expect(absent.has('tctoken/contact-0')).toBe(false);
+  });
 });
