@@ -113,7 +113,7 @@ export const webhookDispatcherEnvSchema = baseEnvSchema.extend({
   WEBHOOK_TIMEOUT_MS: milliseconds.min(100).max(120_000).default(15_000),
   /** Attempts in flight per endpoint, across every dispatcher: one slow endpoint cannot take them all. */
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
-  /** Attempts in flight per dispatcher process. */
+  /** Attempts in flight per dispatcher process: first attempts made at fan-out and queued ones together. */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(2_000).default(64),
   /** An endpoint failing without a success for this long is disabled (default 5 days). */
   WEBHOOK_DISABLE_AFTER_MS: milliseconds.min(1_000).default(5 * 86_400_000),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { messageRevokedWebhookSchema, webhookDeliveryHeadersSchema } from '@wagw/contracts';
+import { deliveryJobId, messageRevokedWebhookSchema, webhookDeliveryHeadersSchema } from '@wagw/contracts';
 import { createDbClient, DomainEventsRepository, WebhookDeliveriesRepository, WebhookEndpointsRepository, type DbClient } from '@wagw/db';
 import { createLogger } from '@wagw/observability';
 import { closeRedisConnection, createRedisConnection, WebhookQueues, type RedisConnection } from '@wagw/queue';
@@ -336,5 +336,77 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
     expect((await endpoints.findById(tenant.orgId, target.id))?.disabledReason).toMatch(/failing without a success since/);
     await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'failed', 'the pending delivery abandoned');
     expect((await deliveryOf(target.id, eventId))?.lastError).toMatch(/endpoint disabled/);
+  });
+
+  it('makes the first attempt straight from the fan-out, without a queued job', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/direct'));
+    // No dispatcher takes attempt jobs while the queue is paused: only a first attempt made at fan-out arrives.
+    await queues.deliveries.pause();
+    try {
+      startDispatcher();
+      const eventId = await revokedEvent(tenant.orgId);
+      await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered with the attempt queue paused', 5_000);
+      expect(await deliveryOf(target.id, eventId)).toMatchObject({ attempts: 1, nextAttemptAt: null, lastStatusCode: 200 });
+      expect(await queues.deliveries.getJobCounts('wait', 'delayed', 'active')).toEqual({ wait: 0, delayed: 0, active: 0 });
+    } finally {
+      await queues.deliveries.resume();
+    }
+  });
+
+  it('queues a first attempt whose endpoint has no free slot, and makes it once one frees', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/crowded'));
+    // Another dispatcher holds both of the endpoint's slots.
+    const slotsKey = `wagw:webhook-inflight:${target.id}`;
+    await redis.zadd(slotsKey, Date.now(), 'elsewhere-1', Date.now(), 'elsewhere-2');
+    startDispatcher();
+    const eventId = await revokedEvent(tenant.orgId);
+    const delivery = await waitFor(() => deliveryOf(target.id, eventId).then((row) => row ?? undefined), 'the delivery');
+    await waitFor(async () => (await queues.deliveries.getJob(deliveryJobId(delivery.id, 0))) !== undefined, 'the first attempt queued', 3_000);
+    expect(sink.hits('/crowded')).toHaveLength(0);
+    await redis.del(slotsKey);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered once a slot freed');
+    expect(sink.hits('/crowded')).toHaveLength(1);
+  });
+
+  it('never has more attempts in flight than its concurrency, first attempts included', async () => {
+    const tenant = await createTestTenant(db);
+    await endpoint(tenant.orgId, sink.url('/many-hang'));
+    sink.answer = (path) => (path === '/many-hang' ? 'hang' : { status: 200 });
+    startDispatcher({ concurrency: 3, endpointConcurrency: 10, timeoutMs: 2_000 });
+    for (let i = 0; i < 8; i += 1) await revokedEvent(tenant.orgId);
+    await waitFor(() => sink.hits('/many-hang').length === 3 && true, 'three attempts in flight');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sink.hits('/many-hang')).toHaveLength(3);
+  });
+
+  it('leaves a first attempt in flight to its dispatcher: the relay takes over only when its lease is over', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/slow-first'));
+    sink.answer = (path) => (path === '/slow-first' ? 'hang' : { status: 200 });
+    // The relay runs every 250 ms and re-publishes what is 500 ms overdue; the attempt hangs for 2 s.
+    startDispatcher({ timeoutMs: 2_000, relayDelayMs: 500 });
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(() => sink.hits('/slow-first').length === 1 && true, 'the first attempt');
+    const pending = await deliveryOf(target.id, eventId);
+    expect(pending?.status).toBe('pending');
+    expect(pending?.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now() + 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(sink.hits('/slow-first')).toHaveLength(1);
+  });
+
+  it('a dispatcher that died with first attempts unmade leaves them to the relay once their lease is over', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/orphaned-first'));
+    // Fanned out by a dispatcher that died before it attempted anything: leased for 1.5 s.
+    const eventId = await revokedEvent(tenant.orgId, { publish: false });
+    const now = new Date();
+    await events.fanOut(eventId, { now, firstAttemptAt: new Date(now.getTime() + 1_500) });
+    startDispatcher({ relayDelayMs: 500 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(sink.hits('/orphaned-first')).toHaveLength(0);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered through the relay');
+    expect(Date.now() - now.getTime()).toBeGreaterThanOrEqual(2_000);
   });
 });

@@ -4,6 +4,7 @@ import type { DeliveredAttempt, DeliveryForAttempt, DomainEventsRepository, Webh
 import type { Logger } from '@wagw/observability';
 import { closeRedisConnection, createRedisConnection, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { openSecret, signWebhook, type DestinationPolicy } from '@wagw/webhooks';
+import { AttemptPermits } from './attempt-permits.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { WebhookHttpClient } from './http-delivery.js';
 import { Batcher } from './batcher.js';
@@ -17,7 +18,7 @@ export interface DispatcherSettings {
   timeoutMs: number;
   /** Attempts in flight per endpoint, across all dispatchers. */
   endpointConcurrency: number;
-  /** Attempts in flight per dispatcher process. */
+  /** Attempts in flight per dispatcher process (first attempts made at fan-out and queued ones alike). */
   concurrency: number;
   /** An endpoint failing without a single success for this long is disabled. */
   disableAfterMs: number;
@@ -59,6 +60,15 @@ const RELAY_BATCH = 500;
 const SLOT_WAIT_MS = 100;
 
 /**
+ * How long a first attempt waits for one of the process's attempt permits before it is queued as a
+ * job instead. Under a burst permits come free within milliseconds.
+ */
+const PERMIT_WAIT_MS = 1_000;
+
+/** A looked-up delivery, ready for its attempt with one of its endpoint's slots held; or why not. */
+type Prepared = { kind: 'ready'; delivery: DeliveryForAttempt; slot: string } | { kind: 'nothing-to-do' } | { kind: 'endpoint-busy' };
+
+/**
  * Turns committed domain events into signed webhook deliveries. Everything it needs to go on after a
  * crash is in Postgres (events, deliveries, attempt counts, next attempt times) and Redis (queued
  * attempts): the relay re-publishes events and attempts whose enqueue was lost.
@@ -75,6 +85,15 @@ export class WebhookDispatcher {
   /** Concurrent attempts look their deliveries up, and record their successes, together. */
   private readonly lookups: Batcher<string, DeliveryForAttempt | null>;
   private readonly delivered: Batcher<DeliveredAttempt, boolean>;
+  private readonly permits: AttemptPermits;
+  /** First attempts this process started after a fan-out and has not finished. */
+  private readonly firstAttempts = new Set<Promise<void>>();
+  /**
+   * How long a first attempt belongs to the dispatcher that fanned its event out: the delivery's next
+   * attempt time is set this far ahead, so the relay takes it over only if that dispatcher died. It
+   * covers the waits for a permit and a slot and the request, twice over.
+   */
+  private readonly firstAttemptLeaseMs: number;
 
   constructor(
     private readonly deps: DispatcherDependencies,
@@ -89,6 +108,8 @@ export class WebhookDispatcher {
       return deliveryIds.map((deliveryId) => found.get(deliveryId) ?? null);
     });
     this.delivered = new Batcher((entries) => deps.deliveries.recordDelivered(entries));
+    this.permits = new AttemptPermits(settings.concurrency);
+    this.firstAttemptLeaseMs = 2 * (PERMIT_WAIT_MS + SLOT_WAIT_MS + settings.timeoutMs);
   }
 
   start(): void {
@@ -122,8 +143,9 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     if (this.relayTimer) clearInterval(this.relayTimer);
     await this.relaying;
-    // Close waits for attempts in flight (each bounded by the timeout).
+    // Close waits for attempts in flight (each bounded by the timeout), the first attempts too.
     await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all([...this.firstAttempts]);
     await this.queues.close();
     await Promise.all(this.workerConnections.map((redis) => closeRedisConnection(redis)));
     this.http.close();
@@ -141,27 +163,80 @@ export class WebhookDispatcher {
     if (unpublished.length + overdue.length > 0) this.deps.logger.info({ events: unpublished.length, deliveries: overdue.length }, 'relay re-published what was left behind');
   }
 
+  /**
+   * Creates an event's deliveries and makes their first attempts from here, without a queued job each
+   * (a job costs about thirty Redis commands). The event's job ends once every first attempt has
+   * started or been queued, so a burst of events waits in the events queue rather than in memory.
+   */
   private async fanOut(eventId: string): Promise<void> {
-    const { deliveryIds, createdAt } = await this.deps.events.fanOut(eventId);
-    if (createdAt) this.deps.observer?.fannedOut((Date.now() - createdAt.getTime()) / 1000, deliveryIds.length);
-    await this.queues.scheduleFirstAttempts(deliveryIds);
+    const now = new Date();
+    const { deliveryIds, createdAt } = await this.deps.events.fanOut(eventId, { now, firstAttemptAt: new Date(now.getTime() + this.firstAttemptLeaseMs) });
+    if (createdAt) this.deps.observer?.fannedOut((now.getTime() - createdAt.getTime()) / 1000, deliveryIds.length);
+    const started = await Promise.all(deliveryIds.map((deliveryId) => this.startFirstAttempt(deliveryId)));
+    await this.queues.scheduleFirstAttempts(deliveryIds.filter((_, index) => !started[index]));
   }
 
+  /**
+   * Starts a delivery's first attempt when a permit and a slot of its endpoint come free in time, and
+   * lets it run on; false when it should be queued instead. Should this process die meanwhile, the
+   * relay re-publishes the attempt once its lease is over.
+   */
+  private async startFirstAttempt(deliveryId: string): Promise<boolean> {
+    if (!(await this.permits.acquire(PERMIT_WAIT_MS))) return false;
+    let prepared: Prepared;
+    try {
+      prepared = await this.prepare(deliveryId, 0);
+    } catch (error) {
+      this.permits.release();
+      this.deps.logger.warn({ err: error, deliveryId }, 'first attempt could not start; queued instead');
+      return false;
+    }
+    if (prepared.kind !== 'ready') {
+      this.permits.release();
+      return prepared.kind === 'nothing-to-do';
+    }
+    const running: Promise<void> = this.make(prepared.delivery, 0, prepared.slot)
+      .catch((error: unknown) => this.deps.logger.error({ err: error, deliveryId }, 'first attempt failed; the relay re-publishes it when its lease is over'))
+      .finally(() => {
+        this.permits.release();
+        this.firstAttempts.delete(running);
+      });
+    this.firstAttempts.add(running);
+    return true;
+  }
+
+  /** A queued attempt: a retry, a replay, a first attempt that could not start at fan-out. */
   private async attempt(job: Job<DeliveryJobData>, token: string | undefined): Promise<void> {
     const { deliveryId, attempt } = job.data;
+    await this.permits.acquire();
+    try {
+      const prepared = await this.prepare(deliveryId, attempt);
+      if (prepared.kind === 'endpoint-busy') {
+        // The endpoint still has its share in flight: wait without holding one of the dispatch slots.
+        await job.moveToDelayed(Date.now() + 50 + Math.floor(this.random() * 200), token);
+        throw new DelayedError();
+      }
+      if (prepared.kind === 'ready') await this.make(prepared.delivery, attempt, prepared.slot);
+    } finally {
+      this.permits.release();
+    }
+  }
+
+  /** Looks the delivery up and takes one of its endpoint's slots, waiting a little for one. */
+  private async prepare(deliveryId: string, attempt: number): Promise<Prepared> {
     const delivery = await this.lookups.add(deliveryId);
     // Gone (endpoint deleted), finished, or this attempt was made already: a stale or duplicate job.
-    if (!delivery || delivery.status !== 'pending' || delivery.attempts !== attempt) return;
+    if (!delivery || delivery.status !== 'pending' || delivery.attempts !== attempt) return { kind: 'nothing-to-do' };
     if (!delivery.endpoint.enabled) {
       await this.deps.deliveries.abandon(deliveryId, attempt, `endpoint disabled: ${delivery.endpoint.disabledReason ?? 'by a user'}`);
-      return;
+      return { kind: 'nothing-to-do' };
     }
     const slot = await this.slots.acquireWithin(delivery.endpointId, SLOT_WAIT_MS);
-    if (slot === null) {
-      // The endpoint still has its share in flight: wait without holding one of the dispatch slots.
-      await job.moveToDelayed(Date.now() + 50 + Math.floor(this.random() * 200), token);
-      throw new DelayedError();
-    }
+    return slot === null ? { kind: 'endpoint-busy' } : { kind: 'ready', delivery, slot };
+  }
+
+  /** Sends the attempt, frees the endpoint's slot, and records the outcome. */
+  private async make(delivery: DeliveryForAttempt, attempt: number, slot: string): Promise<void> {
     let outcome: AttemptOutcome;
     try {
       outcome = await this.send(delivery);

@@ -41,14 +41,15 @@ describe('DomainEventsRepository.fanOut (real Postgres)', () => {
   const deliveredTo = async (eventId: string): Promise<string[]> =>
     (await db.webhookDelivery.findMany({ where: { eventId }, select: { endpointId: true } })).map((row) => row.endpointId).sort();
 
-  it('creates one pending delivery per enabled endpoint of the organization that wants the type and the session', async () => {
+  it('creates one pending delivery, due at the given time, per enabled endpoint of the organization that wants the type and the session', async () => {
     const eventId = await newEvent('message.revoked', sessionId);
     const now = new Date('2026-09-09T09:09:09.999Z');
-    const result = await events.fanOut(eventId, now);
+    const firstAttemptAt = new Date('2026-09-09T09:09:40.999Z');
+    const result = await events.fanOut(eventId, { now, firstAttemptAt });
     expect(result.fannedOut).toBe(true);
     expect(result.deliveryIds.sort()).toEqual((await db.webhookDelivery.findMany({ where: { eventId }, select: { id: true } })).map((row) => row.id).sort());
     expect(await deliveredTo(eventId)).toEqual([wanted['everySession'], wanted['thisSession']].sort());
-    expect(await db.webhookDelivery.findMany({ where: { eventId } })).toEqual(expect.arrayContaining([expect.objectContaining({ status: 'pending', attempts: 0, nextAttemptAt: now })]));
+    expect(await db.webhookDelivery.findMany({ where: { eventId } })).toEqual(expect.arrayContaining([expect.objectContaining({ status: 'pending', attempts: 0, nextAttemptAt: firstAttemptAt, createdAt: now })]));
     const event = await db.domainEvent.findUniqueOrThrow({ where: { id: eventId } });
     expect(event.publishedAt).toEqual(now);
     expect(result.createdAt).toEqual(event.createdAt);

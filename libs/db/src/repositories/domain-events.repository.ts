@@ -31,11 +31,16 @@ export class DomainEventsRepository {
    * (and to its session, when the endpoint names sessions), and marks the event published, atomically.
    * The row lock makes two dispatchers racing on one event produce one set of deliveries.
    */
-  async fanOut(eventId: string, now: Date = new Date()): Promise<FanOutResult> {
+  /**
+   * Creates the deliveries of a committed event, due at `firstAttemptAt` (now by default: the relay
+   * re-publishes deliveries left pending past it).
+   */
+  async fanOut(eventId: string, { now = new Date(), firstAttemptAt = now }: { now?: Date; firstAttemptAt?: Date } = {}): Promise<FanOutResult> {
     // One statement (this runs for every event): lock the unpublished event, mark it published, and
     // create its deliveries. A racing fan-out waits for the lock, then finds it published and does
     // nothing.
     const at = utcTimestamp(now);
+    const due = utcTimestamp(firstAttemptAt);
     const [result] = await this.db.$queryRaw<Array<{ createdAt: Date | null; published: boolean; deliveryIds: string[] }>>`
       WITH event AS (
         SELECT id, org_id, session_id, type, created_at FROM domain_events
@@ -45,7 +50,7 @@ export class DomainEventsRepository {
         UPDATE domain_events SET published_at = ${at}::timestamp WHERE id IN (SELECT id FROM event) RETURNING id
       ), created AS (
         INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_id, next_attempt_at, created_at, updated_at)
-        SELECT gen_random_uuid(), event.org_id, endpoint.id, event.id, ${at}::timestamp, ${at}::timestamp, ${at}::timestamp
+        SELECT gen_random_uuid(), event.org_id, endpoint.id, event.id, ${due}::timestamp, ${at}::timestamp, ${at}::timestamp
           FROM event JOIN webhook_endpoints endpoint ON endpoint.org_id = event.org_id
          WHERE endpoint.enabled AND event.type = ANY(endpoint.events)
            AND (event.session_id IS NULL OR cardinality(endpoint.session_ids) = 0 OR event.session_id::text = ANY(endpoint.session_ids))
