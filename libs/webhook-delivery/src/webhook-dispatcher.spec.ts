@@ -385,8 +385,8 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
     const tenant = await createTestTenant(db);
     const target = await endpoint(tenant.orgId, sink.url('/slow-first'));
     sink.answer = (path) => (path === '/slow-first' ? 'hang' : { status: 200 });
-    // The relay runs every 250 ms and re-publishes what is 500 ms overdue; the attempt hangs for 2 s.
-    startDispatcher({ timeoutMs: 2_000, relayDelayMs: 500 });
+    // The relay runs every 250 ms and re-publishes what is 500 ms overdue; the attempt hangs for 3 s.
+    startDispatcher({ timeoutMs: 3_000, relayDelayMs: 500 });
     const eventId = await revokedEvent(tenant.orgId);
     await waitFor(() => sink.hits('/slow-first').length === 1 && true, 'the first attempt');
     const pending = await deliveryOf(target.id, eventId);
