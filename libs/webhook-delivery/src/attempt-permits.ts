@@ -1,3 +1,5 @@
+import { Waiters } from './waiters.js';
+
 /**
  * At most `limit` attempts in flight in this process, whichever way they started (straight after a
  * fan-out or from a queued job). Waiters are served first come, first served; a freed permit passes
@@ -5,7 +7,7 @@
  */
 export class AttemptPermits {
   private available: number;
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`permit limit must be a positive integer, got ${limit}`);
@@ -24,26 +26,11 @@ export class AttemptPermits {
       return Promise.resolve(true);
     }
     if (waitMs !== undefined && waitMs <= 0) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const grant = (): void => {
-        if (timer) clearTimeout(timer);
-        resolve(true);
-      };
-      this.waiters.push(grant);
-      if (waitMs !== undefined) {
-        timer = setTimeout(() => {
-          const index = this.waiters.indexOf(grant);
-          if (index >= 0) this.waiters.splice(index, 1);
-          resolve(false);
-        }, waitMs);
-      }
-    });
+    // A waiter woken holds the permit its releaser handed over.
+    return this.waiters.wait(waitMs);
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.available += 1;
+    if (!this.waiters.wakeOne()) this.available += 1;
   }
 }

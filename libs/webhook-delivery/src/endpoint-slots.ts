@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '@wagw/queue';
+import { Waiters } from './waiters.js';
 
 /**
  * At most `limit` attempts in flight per endpoint across every dispatcher process, so one slow or
@@ -16,7 +17,7 @@ return 1`;
 
 export class EndpointSlots {
   /** Attempts of this process waiting for a slot, per endpoint, first come first served. */
-  private readonly waiters = new Map<string, Array<() => void>>();
+  private readonly waiters = new Map<string, Waiters>();
 
   constructor(
     private readonly redis: RedisConnection,
@@ -47,29 +48,17 @@ export class EndpointSlots {
       if (token !== null) return token;
       const left = deadline - Date.now();
       if (left <= 0) return null;
-      await new Promise<void>((resolve) => {
-        const waiters = this.waiters.get(endpointId) ?? [];
-        const wake = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          const index = waiters.indexOf(wake);
-          if (index >= 0) waiters.splice(index, 1);
-          if (waiters.length === 0 && this.waiters.get(endpointId) === waiters) this.waiters.delete(endpointId);
-          resolve();
-        }, left);
-        waiters.push(wake);
-        this.waiters.set(endpointId, waiters);
-      });
+      const waiters = this.waiters.get(endpointId) ?? new Waiters();
+      this.waiters.set(endpointId, waiters);
+      await waiters.wait(left);
+      if (waiters.size === 0 && this.waiters.get(endpointId) === waiters) this.waiters.delete(endpointId);
     }
   }
 
   async release(endpointId: string, token: string): Promise<void> {
     await this.redis.zrem(this.key(endpointId), token);
     const waiters = this.waiters.get(endpointId);
-    const next = waiters?.shift();
-    if (waiters?.length === 0) this.waiters.delete(endpointId);
-    next?.();
+    waiters?.wakeOne();
+    if (waiters?.size === 0) this.waiters.delete(endpointId);
   }
 }
