@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findFreePort } from './free-port.js';
-import { locateRedisServer, RedisUnavailableError, startRedisServer } from './redis-server.js';
+import { locateRedisServer, redisServerProblem, RedisUnavailableError, startRedisServer, type RedisBinary } from './redis-server.js';
 
 /** A PATH holding only the named tools, so redis-server is not on it. */
 function pathWith(tools: readonly string[]): string {
@@ -35,14 +36,17 @@ describe('locateRedisServer', () => {
   });
 
   // This machine kind is Debian: apt-get and dpkg are always there, and CI runs on the same kind.
-  it('unpacks Debian’s redis-server package without root when it is not on PATH, and it runs', { timeout: 120_000 }, async () => {
-    const path = pathWith(['apt-get', 'apt-config', 'dpkg', 'dpkg-deb', 'tar', 'gzip', 'xz', 'zstd', 'rm', 'sh', 'dpkg-split', 'find']);
+  const aptTools = ['apt-get', 'apt-config', 'dpkg', 'dpkg-deb', 'tar', 'gzip', 'xz', 'zstd', 'rm', 'sh', 'dpkg-split', 'find'];
+
+  it('unpacks Debian’s redis-server and the libraries it needs when it is not on PATH, and it runs', { timeout: 120_000 }, async () => {
+    const path = pathWith(aptTools);
     cleanup.push(path);
     process.env['PATH'] = path;
     const cache = mkdtempSync(join(tmpdir(), 'wagw-redis-'));
     cleanup.push(cache);
     const binary = locateRedisServer(cache);
-    expect(binary).toBe(join(cache, 'usr', 'bin', 'redis-server'));
+    expect(binary.path).toBe(join(cache, 'usr', 'bin', 'redis-server'));
+    expect(binary.env['LD_LIBRARY_PATH']).toContain(cache);
     process.env['PATH'] = originalPath;
     const dataDir = join(cache, 'data');
     mkdirSync(dataDir);
@@ -52,8 +56,69 @@ describe('locateRedisServer', () => {
     } finally {
       await server.stop();
     }
+
+    // Every library resolves, either to what was unpacked or to a package of a base Debian system: a
+    // machine that never installed redis-server (nor liblzf1 or libjemalloc2) runs it the same way.
+    const ldd = spawnSync('ldd', [binary.path], { env: { ...process.env, ...binary.env }, encoding: 'utf8' });
+    expect(ldd.status).toBe(0);
+    expect(ldd.stdout).not.toMatch(/not found/);
+    const resolved = [...ldd.stdout.matchAll(/=> (\S+)/g)].map((match) => match[1] ?? '');
+    const unpacked = resolved.filter((library) => library.startsWith(cache)).map((library) => basename(library));
+    expect(unpacked.sort()).toEqual(['libjemalloc.so.2', 'liblzf.so.1']);
+    for (const library of resolved.filter((candidate) => !candidate.startsWith(cache))) {
+      const owner = packageOwning(library);
+      expect(BASE_SYSTEM_PACKAGES, `${library} comes from ${owner}`).toContain(owner);
+    }
+
     // Found again without downloading.
     process.env['PATH'] = path;
-    expect(locateRedisServer(cache)).toBe(binary);
+    expect(locateRedisServer(cache)).toEqual(binary);
+  });
+
+  it('replaces an unpacked copy that no longer runs (a library missing)', { timeout: 120_000 }, () => {
+    const path = pathWith(aptTools);
+    cleanup.push(path);
+    process.env['PATH'] = path;
+    const cache = mkdtempSync(join(tmpdir(), 'wagw-redis-'));
+    cleanup.push(cache);
+    const binary = locateRedisServer(cache);
+    process.env['PATH'] = originalPath;
+    const lzf = resolveLibrary(binary, 'liblzf.so.1');
+    rmSync(lzf);
+    expect(redisServerProblem(binary)).toMatch(/liblzf\.so\.1/);
+    process.env['PATH'] = path;
+    const again = locateRedisServer(cache);
+    expect(redisServerProblem(again)).toBeNull();
+    expect(existsSync(lzf)).toBe(true);
+  });
+
+  it('refuses a redis-server on PATH that does not run, saying why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wagw-path-'));
+    cleanup.push(dir);
+    writeFileSync(join(dir, 'redis-server'), '#!/bin/sh\necho "error while loading shared libraries: liblzf.so.1" >&2\nexit 127\n', { mode: 0o755 });
+    process.env['PATH'] = dir;
+    expect(() => locateRedisServer(dir)).toThrow(/does not run: .*liblzf\.so\.1.*set REDIS_URL/);
   });
 });
+
+/** The packages of a base Debian 12 system that the unpacked redis-server links against. */
+const BASE_SYSTEM_PACKAGES = [
+  'libc6', 'libssl3', 'libsystemd0', 'libatomic1', 'libstdc++6', 'libgcc-s1', 'libcap2', 'libgcrypt20', 'liblzma5', 'libzstd1', 'liblz4-1', 'libgpg-error0',
+].flatMap((name) => [name, `${name}:amd64`, `${name}:arm64`]);
+
+function resolveLibrary(binary: RedisBinary, name: string): string {
+  const ldd = spawnSync('ldd', [binary.path], { env: { ...process.env, ...binary.env }, encoding: 'utf8' }).stdout;
+  const found = new RegExp(`${name.replace(/\./g, '\\.')} => (\\S+)`).exec(ldd)?.[1];
+  if (!found) throw new Error(`ldd did not resolve ${name}`);
+  return found;
+}
+
+/** The Debian package that installed `library` (dpkg knows a path as packaged: `/lib/…` on usrmerged systems). */
+function packageOwning(library: string): string {
+  const real = realpathSync(library);
+  for (const candidate of new Set([library, real, real.replace(/^\/usr\//, '/')])) {
+    const search = spawnSync('dpkg', ['-S', candidate], { encoding: 'utf8' });
+    if (search.status === 0) return search.stdout.split(':')[0] ?? '';
+  }
+  return '(no package)';
+}

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { connect } from 'node:net';
 
@@ -7,6 +7,18 @@ export class RedisUnavailableError extends Error {}
 
 const INSTALL_HINT =
   'redis-server was not found. Install it (Debian/Ubuntu: `sudo apt-get install redis-server`, macOS: `brew install redis`) or set REDIS_URL.';
+
+/**
+ * Debian's packages that make a working `redis-server` once unpacked: the server is a symlink into
+ * redis-tools, which links against liblzf and jemalloc. A base Debian or Ubuntu system has the rest.
+ */
+export const REDIS_DEBIAN_PACKAGES = ['redis-server', 'redis-tools', 'liblzf1', 'libjemalloc2'] as const;
+
+/** A `redis-server` to run, and the environment it needs (the library path of an unpacked copy). */
+export interface RedisBinary {
+  path: string;
+  env: Record<string, string>;
+}
 
 function onPath(binary: string): string | null {
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
@@ -16,28 +28,78 @@ function onPath(binary: string): string | null {
   return null;
 }
 
-/**
- * Finds a `redis-server` binary: on PATH, else one unpacked earlier under `cacheDir`, else it unpacks
- * Debian's package there without root (`apt-get download` + `dpkg -x`). Throws with the install command
- * when none of that works.
- */
-export function locateRedisServer(cacheDir: string): string {
-  const fromPath = onPath('redis-server');
-  if (fromPath) return fromPath;
-  const unpacked = join(cacheDir, 'usr', 'bin', 'redis-server');
-  if (existsSync(unpacked)) return unpacked;
-  if (!onPath('apt-get') || !onPath('dpkg')) throw new RedisUnavailableError(INSTALL_HINT);
+/** Folders under an unpacked tree's `usr/lib` that hold shared libraries (the multiarch one on Debian). */
+function libraryDirs(root: string): string[] {
+  const base = join(root, 'usr', 'lib');
+  if (!existsSync(base)) return [];
+  const dirs: string[] = [];
+  const visit = (dir: string): void => {
+    const entries = readdirSync(dir);
+    if (entries.some((entry) => /\.so(\.\d+)*$/.test(entry))) dirs.push(dir);
+    for (const entry of entries) {
+      const path = join(dir, entry);
+      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) visit(path);
+    }
+  };
+  visit(base);
+  return dirs;
+}
+
+function unpackedBinary(cacheDir: string): RedisBinary {
+  const libraries = libraryDirs(cacheDir);
+  const inherited = process.env['LD_LIBRARY_PATH'];
+  return {
+    path: join(cacheDir, 'usr', 'bin', 'redis-server'),
+    env: libraries.length === 0 ? {} : { LD_LIBRARY_PATH: [...libraries, ...(inherited ? [inherited] : [])].join(delimiter) },
+  };
+}
+
+/** Why `binary` cannot run (its own words, e.g. a missing shared library), or null when it runs. */
+export function redisServerProblem(binary: RedisBinary): string | null {
+  if (!existsSync(binary.path)) return `${binary.path} does not exist`;
+  const run = spawnSync(binary.path, ['--version'], { env: { ...process.env, ...binary.env }, encoding: 'utf8', timeout: 10_000 });
+  if (run.status === 0 && /Redis server v=/.test(run.stdout)) return null;
+  return (run.stderr || run.stdout || run.error?.message || `exited with ${run.status}`).trim().split('\n')[0] ?? 'did not run';
+}
+
+function unpackDebianPackages(cacheDir: string): void {
+  rmSync(cacheDir, { recursive: true, force: true });
   const downloadDir = join(cacheDir, 'debs');
   mkdirSync(downloadDir, { recursive: true });
-  const download = spawnSync('apt-get', ['download', 'redis-server', 'redis-tools'], { cwd: downloadDir, encoding: 'utf8' });
-  if (download.status !== 0) throw new RedisUnavailableError(`${INSTALL_HINT} (apt-get download failed: ${download.stderr.trim()})`);
+  process.stderr.write(`redis-server is not installed: downloading Debian's ${REDIS_DEBIAN_PACKAGES.join(', ')} into ${cacheDir} (once)\n`);
+  const download = spawnSync('apt-get', ['download', ...REDIS_DEBIAN_PACKAGES], { cwd: downloadDir, encoding: 'utf8' });
+  if (download.status !== 0) {
+    const why = download.stderr.trim().split('\n').filter((line) => !line.startsWith('W:')).join(' ');
+    throw new RedisUnavailableError(`${INSTALL_HINT} (apt-get download failed: ${why}; if it cannot find the packages, run \`apt-get update\` first)`);
+  }
   for (const deb of readdirSync(downloadDir).filter((file) => file.endsWith('.deb'))) {
     const unpack = spawnSync('dpkg', ['-x', join(downloadDir, deb), cacheDir], { encoding: 'utf8' });
     if (unpack.status !== 0) throw new RedisUnavailableError(`${INSTALL_HINT} (dpkg -x failed: ${unpack.stderr.trim()})`);
   }
   rmSync(downloadDir, { recursive: true, force: true });
-  // redis-server is a symlink to redis-check-rdb in recent packages; both come from redis-tools.
-  if (!existsSync(unpacked)) throw new RedisUnavailableError(`${INSTALL_HINT} (the unpacked package has no redis-server)`);
+}
+
+/**
+ * Finds a `redis-server` that runs: on PATH, else one unpacked earlier under `cacheDir`, else it unpacks
+ * Debian's packages there without installing anything (`apt-get download` + `dpkg -x`), libraries
+ * included, run with the library path set for it alone. Each candidate is started with `--version`
+ * before it is used; a broken unpacked copy is replaced. Throws one line saying what to install when
+ * none of that works.
+ */
+export function locateRedisServer(cacheDir: string): RedisBinary {
+  const fromPath = onPath('redis-server');
+  if (fromPath) {
+    const onPathBinary = { path: fromPath, env: {} };
+    const problem = redisServerProblem(onPathBinary);
+    if (problem === null) return onPathBinary;
+    throw new RedisUnavailableError(`the redis-server on PATH (${fromPath}) does not run: ${problem}. Reinstall it, or set REDIS_URL.`);
+  }
+  if (existsSync(unpackedBinary(cacheDir).path) && redisServerProblem(unpackedBinary(cacheDir)) === null) return unpackedBinary(cacheDir);
+  if (!onPath('apt-get') || !onPath('dpkg')) throw new RedisUnavailableError(INSTALL_HINT);
+  unpackDebianPackages(cacheDir);
+  const unpacked = unpackedBinary(cacheDir);
+  const problem = redisServerProblem(unpacked);
+  if (problem !== null) throw new RedisUnavailableError(`${INSTALL_HINT} (the unpacked redis-server does not run: ${problem})`);
   return unpacked;
 }
 
@@ -49,7 +111,7 @@ export interface RedisServerHandle {
 }
 
 export interface RedisServerOptions {
-  binary: string;
+  binary: RedisBinary;
   port: number;
   dataDir: string;
   /** Append-only file on: queued jobs survive a restart (the `npm start` default). */
@@ -87,7 +149,9 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     '--maxmemory-policy', 'noeviction',
     '--daemonize', 'no',
   ];
-  const child = spawn(options.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which stops Redis after the
+  // apps that use it.
+  const child = spawn(options.binary.path, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.binary.env }, detached: true });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -103,7 +167,8 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // A child killed by a signal has a signalCode and no exitCode: it is gone all the same.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

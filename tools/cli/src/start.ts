@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       redis = await startRedisServer({ binary, port: EMBEDDED_REDIS_PORT, dataDir: join(DATA_DIR, 'redis-data'), persistent: true });
       stops.push(() => redis?.stop() ?? Promise.resolve());
       redisUrl = redis.url;
-      logger.info({ port: EMBEDDED_REDIS_PORT, binary }, 'local redis-server started');
+      logger.info({ port: EMBEDDED_REDIS_PORT, binary: binary.path }, 'local redis-server started');
     }
 
     const { applied } = await applyMigrations(databaseUrl, MIGRATIONS_DIR);
