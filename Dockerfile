@@ -9,6 +9,8 @@ COPY apps apps
 COPY libs libs
 COPY tools tools
 COPY prisma prisma
+# Fixes to dependencies, applied by the install step (postinstall: patch-package); see patches/README.md.
+COPY patches patches
 # The install command the README uses everywhere: it installs exactly what the lockfile pins.
 RUN npm install --no-audit --no-fund \
   && npm run build \

@@ -104,7 +104,7 @@ export function createControlApi(emulator: WaEmulator): Server {
     ['POST', /^\/accounts\/(\d+)\/revoke$/, async ([phone = ''], body) => ({
       id: await emulator.peerRevoke({ from: phone, to: text(body, 'to'), messageId: text(body, 'messageId') }),
     })],
-    ['GET', /^\/accounts\/(\d+)\/received$/, ([phone = '']) => ({ messages: emulator.received(phone) })],
+    ['GET', /^\/accounts\/(\d+)\/received$/, ([phone = '']) => ({ messages: emulator.received(phone), undecryptable: emulator.undecryptable(phone) })],
     ['POST', /^\/accounts\/(\d+)\/fail-next-message$/, ([phone = ''], body) => {
       const error = body['error'];
       if (typeof error !== 'number' || !Number.isInteger(error)) throw new ControlError(400, 'validation_failed', '"error" must be an error code such as 463');

@@ -71,6 +71,15 @@ export interface ReceivedMessage {
   message: proto.IMessage;
 }
 
+/** A stanza a simulated device could not decrypt (e.g. a Signal counter its sender had used already). */
+export interface UndecryptableMessage {
+  to: { phone: string; deviceId: number };
+  from: string;
+  chat: string;
+  id: string;
+  error: string;
+}
+
 export type GroupRole = 'superadmin' | 'admin' | 'member';
 
 export interface SimulatedGroup {
@@ -103,6 +112,9 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   private readonly connections = new Set<EmulatorConnection>();
   private port = 0;
   private readonly inbox: ReceivedMessage[] = [];
+  private readonly undecryptableInbox: UndecryptableMessage[] = [];
+  /** The last message relayed for each socket: the next one waits for it. */
+  private readonly relayQueues = new WeakMap<EmulatorConnection, Promise<void>>();
   /** Stanzas for linked devices that were offline, delivered at their next login (like WhatsApp's offline queue). */
   private readonly offlineQueue = new Map<LinkedDevice, BinaryNode[]>();
   private nextMessageNumber = 1;
@@ -179,6 +191,11 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   /** What simulated devices of `phone` received, decrypted, oldest first. */
   received(phone: string): ReceivedMessage[] {
     return this.inbox.filter((message) => message.to.phone === phone);
+  }
+
+  /** Stanzas the simulated devices of `phone` could not decrypt, oldest first: each one a message lost. */
+  undecryptable(phone: string): UndecryptableMessage[] {
+    return this.undecryptableInbox.filter((message) => message.to.phone === phone);
   }
 
   // ---------------------------------------------------------------- failure injection
@@ -590,9 +607,14 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       case 'iq':
         this.onIq(connection, stanza);
         return;
-      case 'message':
-        this.onClientMessage(connection, stanza).catch((error: unknown) => this.log('message-error', { error: String(error) }));
+      case 'message': {
+        // One socket's messages are relayed in the order they came, as WhatsApp does: a group message's
+        // sender key travels in the first, and the next ones are readable only after it.
+        const previous = this.relayQueues.get(connection) ?? Promise.resolve();
+        const relayed = previous.then(() => this.onClientMessage(connection, stanza)).catch((error: unknown) => this.log('message-error', { error: String(error) }));
+        this.relayQueues.set(connection, relayed);
         return;
+      }
       case 'receipt':
         connection.noteReceipt(stanza);
         connection.send(node('ack', { id: stanza.attrs['id'] ?? '', class: stanza.tag, from: stanza.attrs['to'] ?? SERVER_JID }));
@@ -710,6 +732,12 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       this.inbox.push(received);
       this.emit('received', received);
     };
+    const undecryptable = (phone: string, deviceId: number, error: unknown): void => {
+      const failed: UndecryptableMessage = { to: { phone, deviceId }, from: senderJid, chat, id, error: String(error) };
+      this.undecryptableInbox.push(failed);
+      this.log('decrypt-failed', { ...failed });
+    };
+    let decryptedAll = true;
     const group = this.groups.get(chat);
     for (const to of children(child(stanza, 'participants'), 'to')) {
       const target = this.resolveJid(to.attrs['jid'] ?? '');
@@ -717,11 +745,16 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       const enc = child(to, 'enc');
       if (!target || !device || !enc) continue;
       const type = enc.attrs['type'] === 'pkmsg' ? 'pkmsg' : 'msg';
-      const message = await device.decrypt(senderJid, type, bytes(enc));
-      const distribution = message.senderKeyDistributionMessage?.axolotlSenderKeyDistributionMessage;
-      if (group && distribution) await device.acceptSenderKey(chat, senderJid, distribution);
-      // In a group the 1:1 part only carries the sender key; the content is the shared skmsg below.
-      if (!group) record(target.account.phone, target.deviceId, message);
+      try {
+        const message = await device.decrypt(senderJid, type, bytes(enc));
+        const distribution = message.senderKeyDistributionMessage?.axolotlSenderKeyDistributionMessage;
+        if (group && distribution) await device.acceptSenderKey(chat, senderJid, distribution);
+        // In a group the 1:1 part only carries the sender key; the content is the shared skmsg below.
+        if (!group) record(target.account.phone, target.deviceId, message);
+      } catch (error) {
+        decryptedAll = false;
+        undecryptable(target.account.phone, target.deviceId, error);
+      }
     }
     const groupCiphertext = children(stanza, 'enc').find((enc) => enc.attrs['type'] === 'skmsg');
     if (group && groupCiphertext) {
@@ -730,10 +763,18 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
           try {
             record(phone, device.deviceId, await device.decryptGroup(chat, senderJid, bytes(groupCiphertext)));
           } catch (error) {
-            this.log('group-decrypt-failed', { phone, deviceId: device.deviceId, error: String(error) });
+            decryptedAll = false;
+            undecryptable(phone, device.deviceId, error);
           }
         }
       }
+    }
+    // The server cannot read what it relays; this one can, and leaves a stanza some device could not
+    // decrypt unacknowledged, so that a client waiting for the ack never takes it for delivered (a real
+    // recipient would ask for a retry). The same id sent again is then relayed again.
+    if (!decryptedAll) {
+      this.accepted.delete(acceptedKey);
+      return;
     }
     connection.send(node('ack', { class: 'message', id, from: chat, t: String(Math.floor(Date.now() / 1000)) }));
   }
