@@ -87,6 +87,19 @@ describe('revoke: errors and group admin revoke, end to end', { timeout: 120_000
     expect((await revoke(sessionA, sentId, orgA.apiKey)).status).toBe(200);
   });
 
+  it('answers 502 whatsapp_rejected, never sent, when WhatsApp refuses the message with an error ack (463)', async () => {
+    system.emulator.failNextMessage(phone, 463);
+    const response = await system.api(`/api/v1/sessions/${sessionA}/messages`, { method: 'POST', token: orgA.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'bounced' }, headers: { 'idempotency-key': 'bounced-463' } });
+    expect(response.status).toBe(502);
+    expect(response.body).toMatchObject({ error: { code: 'whatsapp_rejected', details: { whatsappError: 463, outboxId: expect.any(String) } } });
+    const outboxId = (response.body as { error: { details: { outboxId: string } } }).error.details.outboxId;
+    expect((await system.api(`/api/v1/operations/${outboxId}`, { token: orgA.apiKey })).body).toMatchObject({ status: 'failed', error: { code: 'whatsapp_rejected' } });
+    expect(system.emulator.received(peer).some((message) => message.message.conversation === 'bounced' || message.message.extendedTextMessage?.text === 'bounced')).toBe(false);
+    // The outcome is final: the same key answers the same refusal and sends nothing.
+    const again = await system.api(`/api/v1/sessions/${sessionA}/messages`, { method: 'POST', token: orgA.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'bounced' }, headers: { 'idempotency-key': 'bounced-463' } });
+    expect(again.status).toBe(502);
+  });
+
   it('answers 409 conflict to the same Idempotency-Key while the first request is still in flight', async () => {
     const sent = await system.api(`/api/v1/sessions/${sessionA}/messages`, { method: 'POST', token: orgA.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'slow revoke' } });
     const mid = sent.body['waMessageId'] as string;

@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   session_unavailable: 503,
   session_moved: 409,
   timeout: 504,
+  /** WhatsApp answered the message with an error ack (e.g. 463): it was not delivered. */
+  whatsapp_rejected: 502,
   internal: 500,
 } as const;
 

@@ -52,7 +52,10 @@ export class CommandExecutor {
     } catch (error) {
       const known = error instanceof GatewayError ? error : new GatewayError('internal', 'WhatsApp did not accept the command', { reason: error instanceof Error ? error.message : String(error) });
       if (!(error instanceof GatewayError)) this.logger.error({ err: error, outboxId, sessionId }, 'command failed');
-      if (isOperation) await this.outbox.finish(orgId, outboxId, { status: 'failed', error: { code: known.code, message: known.message, details: known.details as object } });
+      // `timeout`: WhatsApp never acknowledged the message, so nobody knows whether it arrived. The
+      // operation stays pending: a retry with the same key runs it again under the same message id,
+      // which WhatsApp drops if it had it. Every other failure is final.
+      if (isOperation && known.code !== 'timeout') await this.outbox.finish(orgId, outboxId, { status: 'failed', error: { code: known.code, message: known.message, details: known.details as object } });
       return failure(known.code, known.message, known.details);
     }
   }

@@ -4,6 +4,7 @@ import { WaEmulator } from './wa-emulator.js';
 import { trustEmulatorRootKey } from './trust.js';
 import { TestClient } from './test/baileys-client.js';
 import { createMemoryAuthState } from './memory-auth-state.js';
+import { deliveryReport, type DeliveryReport } from './delivery-report.js';
 
 let nextPhone = 15550100000;
 const newPhone = (): string => String(nextPhone++);
@@ -130,16 +131,11 @@ describe('WhatsApp emulator with genuine Baileys', () => {
       }));
     }
 
-    /** What `phone`'s devices decrypted of `ids`, counted per id: every id exactly once, nothing undecryptable. */
-    function deliveryCount(phone: string, ids: readonly string[]): { lost: string[]; duplicated: string[]; undecryptable: number } {
-      const counts = new Map<string, number>();
-      for (const message of emulator.received(phone)) counts.set(message.id, (counts.get(message.id) ?? 0) + 1);
-      return {
-        lost: ids.filter((id) => !counts.has(id)),
-        duplicated: ids.filter((id) => (counts.get(id) ?? 0) > 1),
-        undecryptable: emulator.undecryptable(phone).length,
-      };
-    }
+    /** What `phone`'s phone (device 0) decrypted of `ids`, counted per id. */
+    const deliveryCount = (phone: string, ids: readonly string[]): Pick<DeliveryReport, 'lostIds' | 'duplicatedIds' | 'undecryptable'> => {
+      const { lostIds, duplicatedIds, undecryptable } = deliveryReport(ids, emulator.received(phone), emulator.undecryptable(phone), { phone, deviceId: 0 });
+      return { lostIds, duplicatedIds, undecryptable };
+    };
 
     async function pairedSessions(count: number): Promise<Array<{ gateway: TestClient; phone: string }>> {
       return Promise.all(Array.from({ length: count }, async () => {
@@ -166,8 +162,8 @@ describe('WhatsApp emulator with genuine Baileys', () => {
         if (message) sent.push({ gateway, key: { ...message.key } });
       });
       const textIds = sent.map(({ key }) => key.id ?? '');
-      await sessions[0]?.gateway.waitFor(() => deliveryCount(peer, textIds).lost.length === 0 || undefined, 'every text', 10_000).catch(() => undefined);
-      expect(deliveryCount(peer, textIds)).toEqual({ lost: [], duplicated: [], undecryptable: 0 });
+      await sessions[0]?.gateway.waitFor(() => deliveryCount(peer, textIds).lostIds.length === 0 || undefined, 'every text', 10_000).catch(() => undefined);
+      expect(deliveryCount(peer, textIds)).toEqual({ lostIds: [], duplicatedIds: [], undecryptable: 0 });
       expect(textIds).toHaveLength(120);
 
       const revokeIds: string[] = [];
@@ -175,8 +171,8 @@ describe('WhatsApp emulator with genuine Baileys', () => {
         const revoke = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { delete: key });
         if (revoke?.key.id) revokeIds.push(revoke.key.id);
       });
-      await sessions[0]?.gateway.waitFor(() => deliveryCount(peer, revokeIds).lost.length === 0 || undefined, 'every revoke', 10_000).catch(() => undefined);
-      expect(deliveryCount(peer, revokeIds)).toEqual({ lost: [], duplicated: [], undecryptable: 0 });
+      await sessions[0]?.gateway.waitFor(() => deliveryCount(peer, revokeIds).lostIds.length === 0 || undefined, 'every revoke', 10_000).catch(() => undefined);
+      expect(deliveryCount(peer, revokeIds)).toEqual({ lostIds: [], duplicatedIds: [], undecryptable: 0 });
       expect(revokeIds).toHaveLength(120);
     });
 
@@ -193,8 +189,8 @@ describe('WhatsApp emulator with genuine Baileys', () => {
       });
       expect(ids).toHaveLength(60);
       for (const member of members) {
-        await sessions[0]?.gateway.waitFor(() => deliveryCount(member, ids).lost.length === 0 || undefined, `${member} to get every text`, 10_000).catch(() => undefined);
-        expect(deliveryCount(member, ids), member).toEqual({ lost: [], duplicated: [], undecryptable: 0 });
+        await sessions[0]?.gateway.waitFor(() => deliveryCount(member, ids).lostIds.length === 0 || undefined, `${member} to get every text`, 10_000).catch(() => undefined);
+        expect(deliveryCount(member, ids), member).toEqual({ lostIds: [], duplicatedIds: [], undecryptable: 0 });
       }
     });
   });

@@ -1,6 +1,7 @@
 import makeWASocket, {
   DisconnectReason,
   type BaileysEventMap,
+  type BinaryNode,
   type proto,
   type WAMessage,
   type WAMessageKey,
@@ -31,6 +32,12 @@ export interface ConnectionOptions {
   /** Our message store: Baileys asks for the original when a peer requests a retry. */
   getMessage(key: WAMessageKey): Promise<proto.IMessage | undefined>;
 }
+
+/**
+ * How long a sent message waits for WhatsApp's server ack before its outcome counts as unknown. The
+ * ack comes within milliseconds; the gateway's command timeout (10 s by default) is the outer bound.
+ */
+export const SERVER_ACK_TIMEOUT_MS = 5_000;
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
@@ -65,6 +72,10 @@ function statusOf(error: Error | undefined): number {
   return (error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode ?? DisconnectReason.connectionClosed;
 }
 
+function unknownOutcome(id: string, why: string): GatewayError {
+  return new GatewayError('timeout', `WhatsApp did not acknowledge the message: ${why}; its outcome is unknown, and sending it again with the same id cannot deliver it twice`, { waMessageId: id });
+}
+
 /**
  * One WhatsApp login over Baileys: reconnects on transient closes (at once after "restart required",
  * with backoff otherwise) and stops for good when logged out, replaced by another socket, or when this
@@ -76,8 +87,13 @@ export class WhatsAppConnection {
   private terminated = false;
   private readonly backoff = new ReconnectBackoff();
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Messages written to the socket and not acknowledged by the server yet, by message id. */
+  private readonly awaitingAck = new Map<string, { settle: (error: GatewayError | null) => void }>();
 
-  constructor(private readonly options: ConnectionOptions) {}
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly serverAckTimeoutMs = SERVER_ACK_TIMEOUT_MS,
+  ) {}
 
   get isOpen(): boolean {
     return this.open;
@@ -103,6 +119,7 @@ export class WhatsAppConnection {
     socket.ev.on('creds.update', () => {
       this.options.auth.saveCreds().catch((error: unknown) => this.onWriteFailure(error));
     });
+    socket.ws.on('CB:ack,class:message', (ack: BinaryNode) => this.onServerAck(ack));
     socket.ev.on('messages.upsert', (upsert) => this.options.callbacks.onMessages(upsert));
     socket.ev.on('messages.update', (updates) => this.options.callbacks.onMessageUpdates(updates));
     socket.ev.on('connection.update', (update) => {
@@ -118,9 +135,60 @@ export class WhatsAppConnection {
     });
   }
 
+  private onServerAck(ack: BinaryNode): void {
+    const id = ack.attrs['id'];
+    const waiting = id === undefined ? undefined : this.awaitingAck.get(id);
+    if (!waiting) return;
+    const error = ack.attrs['error'];
+    waiting.settle(
+      error === undefined
+        ? null
+        : new GatewayError('whatsapp_rejected', `WhatsApp refused the message (error ${error})`, { whatsappError: Number(error) || error, waMessageId: id }),
+    );
+  }
+
+  /**
+   * Resolves when WhatsApp acknowledges message `id`; throws `whatsapp_rejected` for an error ack, and
+   * `timeout` when no ack comes in time or the socket closes first: then nobody knows whether it was
+   * delivered, and a re-run sends the same id again, which WhatsApp drops if it had it.
+   */
+  private serverAck(id: string): { acknowledged: Promise<void>; cancel(): void } {
+    let settle!: (error: GatewayError | null) => void;
+    const acknowledged = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => settle(unknownOutcome(id, 'no server ack within the time limit')), this.serverAckTimeoutMs);
+      settle = (error) => {
+        clearTimeout(timer);
+        if (this.awaitingAck.get(id)?.settle === settle) this.awaitingAck.delete(id);
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    this.awaitingAck.set(id, { settle });
+    // The ack may come (and reject) before the send resolves, while nobody awaits it yet.
+    acknowledged.catch(() => undefined);
+    return { acknowledged, cancel: () => settle(null) };
+  }
+
+  /** Sends through `send` and answers once the server acknowledged message `id`. */
+  private async sendAcknowledged(id: string, send: (socket: WASocket) => Promise<WAMessage | undefined>): Promise<WAMessage> {
+    const socket = this.connected();
+    const ack = this.serverAck(id);
+    let sent: WAMessage | undefined;
+    try {
+      sent = await send(socket);
+    } catch (error) {
+      ack.cancel();
+      throw error;
+    }
+    await ack.acknowledged;
+    if (!sent) throw new GatewayError('internal', 'WhatsApp did not return the sent message');
+    return sent;
+  }
+
   private onClose(statusCode: number): void {
     this.open = false;
     this.socket = null;
+    for (const [id, waiting] of this.awaitingAck) waiting.settle(unknownOutcome(id, 'the connection closed before the server ack'));
     if (this.terminated) return;
     if (statusCode === DisconnectReason.loggedOut) return this.terminate('logged_out');
     if (statusCode === DisconnectReason.connectionReplaced) return this.terminate('replaced');
@@ -151,18 +219,20 @@ export class WhatsAppConnection {
     return this.socket;
   }
 
-  /** `messageId` fixes WhatsApp's id for the message: sending it twice is then one message, not two. */
-  async sendText(chat: string, text: string, messageId?: string, quoted?: WAMessage): Promise<WAMessage> {
-    const sent = await this.connected().sendMessage(chat, { text }, { ...(messageId ? { messageId } : {}), ...(quoted ? { quoted } : {}) });
-    if (!sent) throw new GatewayError('internal', 'WhatsApp did not return the sent message');
-    return sent;
+  /**
+   * Sends a text and answers once WhatsApp acknowledged it. `messageId` fixes WhatsApp's id for the
+   * message: sending it twice is then one message, not two.
+   */
+  sendText(chat: string, text: string, messageId: string, quoted?: WAMessage): Promise<WAMessage> {
+    return this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { text }, { messageId, ...(quoted ? { quoted } : {}) }));
   }
 
-  /** Deletes a message for everyone; `key.participant` set and `fromMe` false for a group admin revoke. */
-  async revoke(chat: string, key: WAMessageKey, messageId?: string): Promise<WAMessage> {
-    const sent = await this.connected().sendMessage(chat, { delete: { ...key } }, messageId ? { messageId } : {});
-    if (!sent) throw new GatewayError('internal', 'WhatsApp did not return the revoke message');
-    return sent;
+  /**
+   * Deletes a message for everyone, answering once WhatsApp acknowledged the revoke; `key.participant`
+   * set and `fromMe` false for a group admin revoke.
+   */
+  revoke(chat: string, key: WAMessageKey, messageId: string): Promise<WAMessage> {
+    return this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { delete: { ...key } }, { messageId }));
   }
 
   async requestPairingCode(phone: string): Promise<string> {

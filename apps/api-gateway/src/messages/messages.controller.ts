@@ -78,7 +78,7 @@ export class MessagesController {
   @ApiIdempotencyKey()
   @ApiJsonBody(revokeBody, { required: false })
   @ApiJsonResponse(200, sendResultSchema, 'The revoke was sent (or, with a reused Idempotency-Key, had been): a `SendResult`.')
-  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout', 'whatsapp_rejected')
   revoke(
     @CurrentPrincipal() principal: Principal,
     @Param('session') session: string,
@@ -104,7 +104,7 @@ export class MessagesController {
   @ApiJsonBody(sendBody)
   @ApiJsonResponse(200, sendResultSchema, 'Sent (or replayed from an earlier request with the same Idempotency-Key).')
   @ApiJsonResponse(202, sendResultSchema, 'Queued (`Prefer: respond-async`).')
-  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout', 'whatsapp_rejected')
   async send(
     @CurrentPrincipal() principal: Principal,
     @Param('session') session: string,
