@@ -12,7 +12,7 @@ import { generateApiKey } from '@wagw/auth';
 import { CAPABILITIES } from '@wagw/contracts';
 import { ApiKeysRepository, createDbClient, OrganizationsRepository, SessionsRepository, type DbClient } from '@wagw/db';
 import { findFreePort } from '@wagw/embedded';
-import { WaEmulator } from '@wagw/wa-emulator';
+import { deliveryReport, WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
 import { machineDescription, startCpuMeter, storeCounters, storeWorkSince, type StoreWork, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, type LatencySummary } from './stats.js';
@@ -30,8 +30,11 @@ interface Target {
   next(): { session: string; mid: string };
 }
 
-/** Fires `total` requests with `concurrency` in flight; latencies of 2xx answers, a count of the rest. */
-async function load(target: Target, concurrency: number, total: number, agent: Agent): Promise<LatencySummary & { errors: number }> {
+/**
+ * Fires `total` requests with `concurrency` in flight; latencies of 2xx answers, a count of the rest.
+ * The waMessageId of every revoke answered `sent` goes into `answeredSent`, to be counted at the peer.
+ */
+async function load(target: Target, concurrency: number, total: number, agent: Agent, answeredSent: string[] = []): Promise<LatencySummary & { errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   let issued = 0;
@@ -47,9 +50,10 @@ async function load(target: Target, concurrency: number, total: number, agent: A
         body: '{}',
         dispatcher: agent,
       });
-      await response.body.text();
+      const text = await response.body.text();
       if (response.statusCode === 200) latencies.push(performance.now() - begin);
       else errors += 1;
+      if (response.statusCode === 200 && text.includes('"status":"sent"')) answeredSent.push((JSON.parse(text) as { waMessageId: string }).waMessageId);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
@@ -163,9 +167,14 @@ async function main(): Promise<void> {
       floor: { baseUrl: `http://127.0.0.1:${floorPort}`, apiKey: key.key, next },
     };
 
+    // Every revoke the gateway answered `sent`, by the concurrency it ran at (warm-up and store-work
+    // runs included): each must reach the peer exactly once.
+    const answeredSent = new Map<string, string[]>();
+    const sentAt = (label: string): string[] => answeredSent.get(label) ?? answeredSent.set(label, []).get(label) ?? [];
     // One warm-up pass of each (JIT, connection pools, Signal sessions), not recorded.
-    for (const target of Object.values(targets)) await load(target, 16, 200, agent);
-    const workPerRevoke = await measureStoreWork(db, stores.redisUrl, () => load(targets.gateway, 1, 100, agent));
+    await load(targets.floor, 16, 200, agent);
+    await load(targets.gateway, 16, 200, agent, sentAt('warm-up'));
+    const workPerRevoke = await measureStoreWork(db, stores.redisUrl, () => load(targets.gateway, 1, 100, agent, sentAt('store-work')));
     const cpuMsPerRequestAtC64: Record<string, Record<string, number>> = {};
     const results: Record<string, Record<string, LatencySummary & { errors: number; runs: Array<LatencySummary & { errors: number }> }>> = { gateway: {}, floor: {} };
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
         const runs: Array<LatencySummary & { errors: number }> = [];
         const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'floor-server': floor.pid };
         const cpu = startCpuMeter(processes, 'bench (emulator and load)');
-        for (let run = 0; run < RUNS; run += 1) runs.push(await load(targets[name], concurrency, perRun[index] ?? REQUESTS, agent));
+        for (let run = 0; run < RUNS; run += 1) runs.push(await load(targets[name], concurrency, perRun[index] ?? REQUESTS, agent, name === 'gateway' ? sentAt(`c${concurrency}`) : []));
         const completed = runs.reduce((sum, result) => sum + result.count + result.errors, 0);
         if (concurrency === 64) cpuMsPerRequestAtC64[name] = cpu.perUnit(completed);
         const summary = {
@@ -195,7 +204,17 @@ async function main(): Promise<void> {
       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) AS p50,
              percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) AS p99
         FROM outbox_operations WHERE kind = 'revoke' AND completed_at IS NOT NULL`;
-    const revokesAtPeer = emulator.received(peer).filter((message) => message.message.protocolMessage?.type === 0).length;
+    // What the peer's phone decrypted, per revoke answered `sent`, at each concurrency.
+    const allSent = [...answeredSent.values()].flat();
+    await waitFor(async () => (deliveryReport(allSent, emulator.received(peer), [], { phone: peer, deviceId: 0 }).lost === 0 ? true : undefined), 'every revoke at the peer', 10_000).catch(() => undefined);
+    const countAtPeer = (ids: readonly string[]) => {
+      const { sent, received, lost, duplicated } = deliveryReport(ids, emulator.received(peer), [], { phone: peer, deviceId: 0 });
+      return { sent, received, lost, duplicated };
+    };
+    const delivery = {
+      all: { ...countAtPeer(allSent), undecryptable: emulator.undecryptable(peer).length },
+      byRun: Object.fromEntries([...answeredSent].map(([label, ids]) => [label, countAtPeer(ids)])),
+    };
     const output = {
       benchmark: 'revoke-path',
       date: new Date().toISOString(),
@@ -205,17 +224,19 @@ async function main(): Promise<void> {
       results,
       ratioToFloor: Object.fromEntries(CONCURRENCIES.map((c) => [`c${c}`, +((results['gateway']?.[`c${c}`]?.throughputPerSecond ?? 0) / (results['floor']?.[`c${c}`]?.throughputPerSecond ?? 1)).toFixed(2)])),
       targets: { c64ThroughputPerSecond: 2_000, c64P99Ms: 50, ratioToFloor: 0.5 },
-      revokesReceivedByPeer: revokesAtPeer,
+      delivery,
       workPerRevoke,
       cpuMsPerRequestAtC64,
       outboxCreatedToCompletedMs: { p50: Number(breakdown?.p50 ?? 0), p99: Number(breakdown?.p99 ?? 0) },
     };
     writeBenchResult('revoke-path', output);
-    process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}; the peer received ${revokesAtPeer} REVOKEs\n`);
+    process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}\n`);
+    process.stdout.write(`revokes answered sent ${delivery.all.sent}, decrypted by the peer ${delivery.all.received}, lost ${delivery.all.lost}, duplicated ${delivery.all.duplicated}, undecryptable ${delivery.all.undecryptable}\n`);
     process.stdout.write(`per revoke: ${workPerRevoke.postgresStatements} Postgres statements in ${workPerRevoke.postgresTransactions} transactions, ${workPerRevoke.redisCommands} Redis commands\n`);
     process.stdout.write(`CPU ms per request at c=64: ${JSON.stringify(cpuMsPerRequestAtC64)}\nwrote bench/results/revoke-path.json\n`);
     await agent.close();
     await db.$disconnect();
+    if (delivery.all.lost > 0 || delivery.all.duplicated > 0 || delivery.all.undecryptable > 0) throw new Error(`revokes answered sent did not all reach the peer exactly once: ${JSON.stringify(delivery.all)}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));
