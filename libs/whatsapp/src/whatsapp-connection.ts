@@ -72,6 +72,12 @@ function statusOf(error: Error | undefined): number {
   return (error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode ?? DisconnectReason.connectionClosed;
 }
 
+/** Baileys' error for a socket that closed: a Boom carrying one of the disconnect statuses. */
+function closedUnder(error: unknown): boolean {
+  const status = (error as { output?: { statusCode?: unknown } } | null)?.output?.statusCode;
+  return typeof status === 'number' && Object.values(DisconnectReason).includes(status);
+}
+
 function unknownOutcome(id: string, why: string): GatewayError {
   return new GatewayError('timeout', `WhatsApp did not acknowledge the message: ${why}; its outcome is unknown, and sending it again with the same id cannot deliver it twice`, { waMessageId: id });
 }
@@ -178,6 +184,9 @@ export class WhatsAppConnection {
       sent = await send(socket);
     } catch (error) {
       ack.cancel();
+      // The socket closed under the send (a 515 restart, a dropped connection): whether the stanza left
+      // is unknown, so the outcome is too, and a re-run under the same id is safe.
+      if (socket !== this.socket || !this.open || closedUnder(error)) throw unknownOutcome(id, `the connection closed during the send (${error instanceof Error ? error.message : String(error)})`);
       throw error;
     }
     await ack.acknowledged;
