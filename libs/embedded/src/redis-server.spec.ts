@@ -38,13 +38,18 @@ describe('locateRedisServer', () => {
   // This machine kind is Debian: apt-get and dpkg are always there, and CI runs on the same kind.
   const aptTools = ['apt-get', 'apt-config', 'dpkg', 'dpkg-deb', 'tar', 'gzip', 'xz', 'zstd', 'rm', 'sh', 'dpkg-split', 'find'];
 
-  it('unpacks Debian’s redis-server and the libraries it needs when it is not on PATH, and it runs', { timeout: 120_000 }, async () => {
+  /** Runs the real acquisition with a PATH that has apt and dpkg but no redis-server. */
+  function unpackWithoutRedisOnPath(): { path: string; cache: string; binary: RedisBinary } {
     const path = pathWith(aptTools);
     cleanup.push(path);
     process.env['PATH'] = path;
     const cache = mkdtempSync(join(tmpdir(), 'wagw-redis-'));
     cleanup.push(cache);
-    const binary = locateRedisServer(cache);
+    return { path, cache, binary: locateRedisServer(cache) };
+  }
+
+  it('unpacks Debian’s redis-server and the libraries it needs when it is not on PATH, and it runs', { timeout: 120_000 }, async () => {
+    const { path, cache, binary } = unpackWithoutRedisOnPath();
     expect(binary.path).toBe(join(cache, 'usr', 'bin', 'redis-server'));
     expect(binary.env['LD_LIBRARY_PATH']).toContain(cache);
     process.env['PATH'] = originalPath;
@@ -76,12 +81,7 @@ describe('locateRedisServer', () => {
   });
 
   it('replaces an unpacked copy that no longer runs (a library missing)', { timeout: 120_000 }, () => {
-    const path = pathWith(aptTools);
-    cleanup.push(path);
-    process.env['PATH'] = path;
-    const cache = mkdtempSync(join(tmpdir(), 'wagw-redis-'));
-    cleanup.push(cache);
-    const binary = locateRedisServer(cache);
+    const { path, cache, binary } = unpackWithoutRedisOnPath();
     process.env['PATH'] = originalPath;
     const lzf = resolveLibrary(binary, 'liblzf.so.1');
     rmSync(lzf);
