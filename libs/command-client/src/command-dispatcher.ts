@@ -100,11 +100,16 @@ export class CommandDispatcher {
 
   async dispatch(request: DispatchRequest, timeoutMs: number): Promise<CommandOutcome> {
     const deadline = Date.now() + timeoutMs;
+    // Each dispatch gets job ids of its own. A retry of an operation (after a 504) is a new dispatch of
+    // the same outbox id at the same epoch: with a shared id BullMQ would ignore its job (the earlier one
+    // is kept for an hour) and this would read back the earlier job's outcome. Running an operation
+    // twice is safe: the worker answers a finished one from the outbox and re-sends under the same id.
+    const dispatchId = randomUUID().slice(0, 8);
     for (let attempt = 0; ; attempt += 1) {
       const lease = decodeLease(await this.redis.get(redisKeys.lease(request.sessionId)));
       if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId: request.sessionId });
       const queue = this.queue(lease.workerId);
-      const jobId = `${request.outboxId}-${lease.epoch}-${attempt}`;
+      const jobId = `${request.outboxId}-${lease.epoch}-${dispatchId}-${attempt}`;
       const data: CommandJob = { ...request, epoch: lease.epoch, deadline, replyTo: this.replyList };
       // Listen before adding: a fast worker may answer before `add` returns.
       const reply = this.waitForReply(jobId, Math.max(1, deadline - Date.now()));

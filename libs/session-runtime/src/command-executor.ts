@@ -7,6 +7,15 @@ function failure(code: GatewayError['code'], message: string, details: Record<st
   return { ok: false, error: { code, message, details } };
 }
 
+/**
+ * Failures that do not end an operation: it stays pending, so that a retry with the same key runs it
+ * again under the same WhatsApp message id (which WhatsApp drops if it had it). `timeout`: WhatsApp
+ * never acknowledged the message, so nobody knows whether it arrived. `session_not_connected`: the
+ * socket was between connections (a restart, a takeover) and nothing was sent. Every other failure is
+ * final.
+ */
+const OUTCOME_STAYS_OPEN: ReadonlySet<GatewayError['code']> = new Set(['timeout', 'session_not_connected']);
+
 function storedError(value: unknown): CommandOutcome {
   const error = value as { code?: unknown; message?: unknown; details?: unknown } | null;
   const code = isErrorCode(error?.code) ? error.code : 'internal';
@@ -52,10 +61,7 @@ export class CommandExecutor {
     } catch (error) {
       const known = error instanceof GatewayError ? error : new GatewayError('internal', 'WhatsApp did not accept the command', { reason: error instanceof Error ? error.message : String(error) });
       if (!(error instanceof GatewayError)) this.logger.error({ err: error, outboxId, sessionId }, 'command failed');
-      // `timeout`: WhatsApp never acknowledged the message, so nobody knows whether it arrived. The
-      // operation stays pending: a retry with the same key runs it again under the same message id,
-      // which WhatsApp drops if it had it. Every other failure is final.
-      if (isOperation && known.code !== 'timeout') await this.outbox.finish(orgId, outboxId, { status: 'failed', error: { code: known.code, message: known.message, details: known.details as object } });
+      if (isOperation && !OUTCOME_STAYS_OPEN.has(known.code)) await this.outbox.finish(orgId, outboxId, { status: 'failed', error: { code: known.code, message: known.message, details: known.details as object } });
       return failure(known.code, known.message, known.details);
     }
   }
