@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findFreePort } from './free-port.js';
+import { processGroupOf } from './test/process-group.js';
 import { locateRedisServer, redisServerProblem, RedisUnavailableError, startRedisServer, type RedisBinary } from './redis-server.js';
 
 /** A PATH holding only the named tools, so redis-server is not on it. */
@@ -58,6 +59,9 @@ describe('locateRedisServer', () => {
     const server = await startRedisServer({ binary, port: await findFreePort(), dataDir, persistent: false });
     try {
       expect(server.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      // Its own process group: a terminal's Ctrl-C reaches the supervisor, which stops Redis after the apps.
+      const pid = server.process.pid ?? -1;
+      expect(processGroupOf(pid)).toBe(pid);
     } finally {
       await server.stop();
     }

@@ -73,9 +73,20 @@ describe('npm start (embedded runtime)', () => {
       .poll(async () => (await fetch(`http://127.0.0.1:${ports.WORKER_HEALTH_PORT}/readyz`).catch(() => null))?.status ?? 0, { timeout: 20_000 })
       .toBe(200);
 
-    // Ctrl-C: the whole group gets SIGINT; everything stops and every port is released.
+    // Ctrl-C: the whole group gets SIGINT, as a terminal sends it. The stores run in process groups of
+    // their own, so the supervisor stops the apps first and the stores last: within a few seconds, every
+    // app exiting 0, with no stack trace of an app that lost its store under it.
+    const beforeCtrlC = first.output().length;
+    const ctrlCAt = Date.now();
     process.kill(-(first.child.pid as number), 'SIGINT');
     expect(await first.exited, first.output()).toBe(0);
+    expect(Date.now() - ctrlCAt).toBeLessThan(5_000);
+    const shutdown = first.output().slice(beforeCtrlC);
+    expect(shutdown).not.toMatch(/ECONNREFUSED|Connection terminated|\n\s+at /);
+    const stopped = shutdown.split('\n').filter((line) => line.includes('"msg":"app stopped"')).map((line) => JSON.parse(line) as { app: string; code: number | null });
+    expect(stopped.map(({ app, code }) => ({ app, code })).sort((a, b) => a.app.localeCompare(b.app))).toEqual(
+      ['api-gateway', 'session-worker', 'webhook-dispatcher'].map((app) => ({ app, code: 0 })),
+    );
     for (const port of Object.values(ports)) expect(await isPortFree(Number(port)), `port ${port}`).toBe(true);
     expect(first.output()).not.toMatch(/signal repeated/);
 
