@@ -96,6 +96,18 @@ describe('locateRedisServer', () => {
     expect(existsSync(lzf)).toBe(true);
   });
 
+  it('stop() returns at once for a Redis already killed by a signal (kill -9)', { timeout: 30_000 }, async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'wagw-redis-'));
+    cleanup.push(cache);
+    const server = await startRedisServer({ binary: locateRedisServer(join(import.meta.dirname, '..', '..', '..', '.data', 'redis')), port: await findFreePort(), dataDir: cache, persistent: false });
+    const exited = new Promise((resolve) => server.process.once('exit', resolve));
+    server.process.kill('SIGKILL');
+    await exited;
+    const started = Date.now();
+    await server.stop();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('refuses a redis-server on PATH that does not run, saying why', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wagw-path-'));
     cleanup.push(dir);
