@@ -12,6 +12,15 @@ const TOKEN = join(REPO_ROOT, 'tools', 'cli', 'dist', 'token.js');
 
 type Launch = RunningProcess;
 
+/** The README's "Try it without a phone" block: the lines pasted in the second terminal, as written there. */
+function readmeDemoBlock(): string {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Try it without a phone'));
+  const block = /```sh\nnpm start -- --demo\n# in another terminal:\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error('README.md has no "Try it without a phone" block');
+  return block;
+}
+
 /** `npm start` as a terminal runs it: its own process group, so Ctrl-C (SIGINT) reaches every process in it. */
 function launch(env: Record<string, string>, args: string[] = []): Launch {
   return spawnProcess(process.execPath, [START, ...args], { ...process.env, ...env }, { detached: true });
@@ -125,7 +134,8 @@ describe('npm start (embedded runtime)', () => {
       const sink = `http://127.0.0.1:${ports.DEMO_WEBHOOK_SINK_PORT}`;
       const subscribed = await api('/api/v1/webhooks', 'POST', { url: `${sink}/`, events: ['message.revoked'] });
       expect(subscribed).toMatchObject({ secret: expect.stringMatching(/^whsec_/) });
-      const session = await api('/api/v1/sessions', 'POST', { name: 'demo', start: true });
+      // The API path a script takes (the README block below does the same through `npm run demo:link`).
+      const session = await api('/api/v1/sessions', 'POST', { name: 'scripted', start: true });
       let qr: unknown;
       await expect
         .poll(async () => (qr = (await api(`/api/v1/sessions/${String(session['id'])}/qr`))['qr']), { timeout: 30_000 })
@@ -150,6 +160,20 @@ describe('npm start (embedded runtime)', () => {
         id: sent['waMessageId'],
         body: 'hello from the demo',
       });
+
+      // The README's block, pasted as it is into a shell, twice: both times it links (or reuses) the
+      // session, sends, and revokes, and the friend decrypts the text and gets the REVOKE.
+      const block = readmeDemoBlock();
+      for (const paste of [1, 2]) {
+        const revokesBefore = (await received()).filter((message) => message.message.protocolMessage).length;
+        const shell = spawnSync('bash', ['-euo', 'pipefail', '-c', block], { cwd: REPO_ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 90_000 });
+        expect(shell.status, `paste ${paste}: ${shell.stderr}`).toBe(0);
+        expect(shell.stdout, `paste ${paste}`).toContain('"status":"connected"');
+        expect(shell.stderr, `paste ${paste}`).toContain('the session "demo" is connected');
+        // The first paste creates and links the session; the second reuses it.
+        expect(shell.stderr.includes('created the session "demo"'), `paste ${paste}: ${shell.stderr}`).toBe(paste === 1);
+        await expect.poll(async () => (await received()).filter((message) => message.message.protocolMessage).length, { timeout: 15_000 }).toBe(revokesBefore + 1);
+      }
     } finally {
       process.kill(-(demo.child.pid as number), 'SIGINT');
     }

@@ -153,7 +153,7 @@ async function main(): Promise<void> {
 
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitUntilReady(`${apiUrl}/readyz`, 60_000);
-    const { bootstrap, created } = await ensureBootstrap(databaseUrl, apiUrl);
+    const { bootstrap, created } = await ensureBootstrap(databaseUrl, apiUrl, demo ? { emulatorControlUrl: demo.controlUrl, webhookSinkUrl: demo.sinkUrl } : undefined);
     const lines = [
       '',
       `  WhatsApp gateway is up: ${apiUrl}`,
@@ -168,6 +168,7 @@ async function main(): Promise<void> {
             '',
             `  DEMO: WhatsApp emulator control API ${demo.controlUrl}, webhook sink ${demo.sinkUrl}`,
             `  phone to link: ${DEMO_PHONE} ("Demo Phone"); a friend to write to: ${DEMO_FRIEND}@s.whatsapp.net`,
+            '  link the demo session (prints KEY, API, EMU, SINK and S for a shell): eval "$(npm run -s demo:link)"',
             '  walk-through: README.md, "Try it without a phone"',
           ]
         : []),
