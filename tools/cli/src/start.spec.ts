@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,12 @@ const START = join(REPO_ROOT, 'tools', 'cli', 'dist', 'start.js');
 const TOKEN = join(REPO_ROOT, 'tools', 'cli', 'dist', 'token.js');
 
 type Launch = RunningProcess;
+
+/** What `npm start` wrote to its log file under `dataDir` (its own JSON lines and the apps'). */
+function logFileOf(dataDir: string): string {
+  const file = join(dataDir, 'logs', 'gateway.log');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
 
 /** The README's "Try it without a phone" block: the lines pasted in the second terminal, as written there. */
 function readmeDemoBlock(): string {
@@ -55,8 +61,15 @@ describe('npm start (embedded runtime)', () => {
 
     const first = launch(env);
     running.push(first);
-    await expect.poll(() => first.output(), { timeout: 90_000, interval: 250 }).toContain('WhatsApp gateway is up');
+    await expect.poll(() => first.output(), { timeout: 90_000, interval: 250 }).toContain('Ctrl-C stops everything.');
     expect(first.output()).toContain('owner API key (shown once');
+    // The terminal shows the banner, last, and no app's JSON log lines: those are in the log file.
+    const terminal = first.output();
+    expect(terminal.trimEnd().endsWith('Ctrl-C stops everything.'), terminal).toBe(true);
+    expect(terminal).not.toMatch(/"service":"(api-gateway|session-worker|webhook-dispatcher)"/);
+    expect(terminal).toContain(`logs: ${join(dataDir, 'logs', 'gateway.log')}`);
+    expect(logFileOf(dataDir)).toMatch(/"service":"api-gateway"/);
+    const logs = (): string => first.output() + logFileOf(dataDir);
 
     const bootstrapFile = join(dataDir, 'bootstrap.json');
     expect(statSync(bootstrapFile).mode & 0o777).toBe(0o600);
@@ -73,10 +86,11 @@ describe('npm start (embedded runtime)', () => {
     expect(withJwt.status).toBe(200);
 
     // A crashed app is restarted by the supervisor.
-    const [workerPid] = appPids(first.output(), 'session-worker');
+    const [workerPid] = appPids(logs(), 'session-worker');
     expect(workerPid).toBeDefined();
     process.kill(workerPid as number, 'SIGKILL');
-    await expect.poll(() => appPids(first.output(), 'session-worker').length, { timeout: 20_000 }).toBe(2);
+    await expect.poll(() => appPids(logs(), 'session-worker').length, { timeout: 20_000 }).toBe(2);
+    // A crash is an error: on the terminal too, not only in the log file.
     expect(first.output()).toMatch(/"app":"session-worker".*"msg":"app exited: restarting"/);
     await expect
       .poll(async () => (await fetch(`http://127.0.0.1:${ports.WORKER_HEALTH_PORT}/readyz`).catch(() => null))?.status ?? 0, { timeout: 20_000 })
@@ -85,19 +99,19 @@ describe('npm start (embedded runtime)', () => {
     // Ctrl-C: the whole group gets SIGINT, as a terminal sends it. The stores run in process groups of
     // their own, so the supervisor stops the apps first and the stores last: within a few seconds, every
     // app exiting 0, with no stack trace of an app that lost its store under it.
-    const beforeCtrlC = first.output().length;
+    const [fileBefore, terminalBefore] = [logFileOf(dataDir).length, first.output().length];
     const ctrlCAt = Date.now();
     process.kill(-(first.child.pid as number), 'SIGINT');
     expect(await first.exited, first.output()).toBe(0);
     expect(Date.now() - ctrlCAt).toBeLessThan(5_000);
-    const shutdown = first.output().slice(beforeCtrlC);
+    const shutdown = logFileOf(dataDir).slice(fileBefore) + first.output().slice(terminalBefore);
     expect(shutdown).not.toMatch(/ECONNREFUSED|Connection terminated|\n\s+at /);
     const stopped = shutdown.split('\n').filter((line) => line.includes('"msg":"app stopped"')).map((line) => JSON.parse(line) as { app: string; code: number | null });
     expect(stopped.map(({ app, code }) => ({ app, code })).sort((a, b) => a.app.localeCompare(b.app))).toEqual(
       ['api-gateway', 'session-worker', 'webhook-dispatcher'].map((app) => ({ app, code: 0 })),
     );
     for (const port of Object.values(ports)) expect(await isPortFree(Number(port)), `port ${port}`).toBe(true);
-    expect(first.output()).not.toMatch(/signal repeated/);
+    expect(logs()).not.toMatch(/signal repeated/);
 
     // The second run keeps the data and does not print the key again.
     const second = launch(env);

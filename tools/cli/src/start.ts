@@ -4,7 +4,8 @@
 // (from PATH, or Debian's package unpacked into .data/redis) keeps its data under .data/redis-data.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { generateSecretKey } from '@wagw/webhooks';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pino } from 'pino';
 import { applyMigrations } from '@wagw/db';
 import {
   isPortFree,
@@ -23,7 +24,21 @@ import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, serveDevJwks } from './dev-jwks.js';
 import { EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT } from './embedded-database.js';
 import { BOOTSTRAP_FILE, DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from './paths.js';
 
-const logger = createLogger('launcher', process.env['LOG_LEVEL'] ?? 'info');
+/**
+ * A person reads the terminal, machines read the log: every JSON log line (the launcher's and the apps')
+ * goes to `.data/logs/gateway.log`, warnings and errors of the launcher to the terminal too, so the
+ * banner is the last thing printed once everything is up. `WAGW_LOG_TO_TERMINAL=1` puts every line on
+ * the terminal instead. (The apps on their own, as in production, log JSON to stdout.)
+ */
+export const LOG_FILE = join(DATA_DIR, 'logs', 'gateway.log');
+const logsToTerminal = process.env['WAGW_LOG_TO_TERMINAL'] === '1';
+mkdirSync(dirname(LOG_FILE), { recursive: true });
+const logFile = logsToTerminal ? null : pino.destination({ dest: LOG_FILE, append: true, sync: true });
+const logger = createLogger(
+  'launcher',
+  process.env['LOG_LEVEL'] ?? 'info',
+  logFile ? pino.multistream([{ stream: logFile, level: 'trace' }, { stream: process.stderr, level: 'warn' }]) : undefined,
+);
 
 function portFrom(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -64,7 +79,7 @@ async function main(): Promise<void> {
   let postgres: EmbeddedPostgresHandle | null = null;
   let redis: RedisServerHandle | null = null;
   const supervisor = new Supervisor((event) => {
-    if (event.type === 'output') process[event.stream].write(`${event.line}\n`);
+    if (event.type === 'output') (logFile ?? process[event.stream]).write(`${event.line}\n`);
     else if (event.type === 'started') logger.info({ app: event.name, pid: event.pid }, 'app started');
     else if (event.restartInMs === null) logger.info({ app: event.name, code: event.code, signal: event.signal }, 'app stopped');
     else logger.error({ app: event.name, code: event.code, signal: event.signal, restartInMs: event.restartInMs }, 'app exited: restarting');
@@ -172,6 +187,7 @@ async function main(): Promise<void> {
             '  walk-through: README.md, "Try it without a phone"',
           ]
         : []),
+      ...(logFile ? [`  logs: ${LOG_FILE}`] : []),
       '  Ctrl-C stops everything.',
       '',
     ];
