@@ -1,20 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestTenant } from '@wagw/testing';
+import { inParallel, type TestTenant } from '@wagw/testing';
 import { deliveryReport, type DeliveryReport } from '@wagw/wa-emulator';
 import { E2eSystem } from './harness.js';
-
-/** Runs `work` over `items` with at most `concurrency` in flight. */
-async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await work(items[index] as T, index);
-      }
-    }),
-  );
-}
 
 /**
  * Several sessions on one worker writing to one recipient at once, through the API, counted per message

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestTenant } from '@wagw/testing';
+import { inParallel, type TestTenant } from '@wagw/testing';
 import { deliveryReport } from '@wagw/wa-emulator';
 import { E2eSystem } from './harness.js';
 
@@ -42,20 +42,14 @@ describe('a worker killed (kill -9) during a burst of sends, end to end', { time
    */
   async function burstThrough(key: string, total: number, fault: () => Promise<void> | void): Promise<{ mids: string[]; retried: number }> {
     const outcomes = new Map<number, { status: number; body: Record<string, unknown> }>();
-    let next = 0;
     let faulted = false;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < total) {
-          const n = next++;
-          outcomes.set(n, await send(key, n));
-          if (!faulted && outcomes.size >= 30) {
-            faulted = true;
-            await fault();
-          }
-        }
-      }),
-    );
+    await inParallel(Array.from({ length: total }, (_, n) => n), 8, async (n) => {
+      outcomes.set(n, await send(key, n));
+      if (!faulted && outcomes.size >= 30) {
+        faulted = true;
+        await fault();
+      }
+    });
     // Answers during the fault are sent, or a clear error the caller can retry (never a 500).
     for (const outcome of outcomes.values()) expect([200, 409, 503, 504], JSON.stringify(outcome.body)).toContain(outcome.status);
     let retried = 0;

@@ -12,7 +12,7 @@ const INSTALL_HINT =
  * Debian's packages that make a working `redis-server` once unpacked: the server is a symlink into
  * redis-tools, which links against liblzf and jemalloc. A base Debian or Ubuntu system has the rest.
  */
-export const REDIS_DEBIAN_PACKAGES = ['redis-server', 'redis-tools', 'liblzf1', 'libjemalloc2'] as const;
+const REDIS_DEBIAN_PACKAGES = ['redis-server', 'redis-tools', 'liblzf1', 'libjemalloc2'] as const;
 
 /** A `redis-server` to run, and the environment it needs (the library path of an unpacked copy). */
 export interface RedisBinary {
@@ -94,7 +94,8 @@ export function locateRedisServer(cacheDir: string): RedisBinary {
     if (problem === null) return onPathBinary;
     throw new RedisUnavailableError(`the redis-server on PATH (${fromPath}) does not run: ${problem}. Reinstall it, or set REDIS_URL.`);
   }
-  if (existsSync(unpackedBinary(cacheDir).path) && redisServerProblem(unpackedBinary(cacheDir)) === null) return unpackedBinary(cacheDir);
+  const earlier = unpackedBinary(cacheDir);
+  if (redisServerProblem(earlier) === null) return earlier;
   if (!onPath('apt-get') || !onPath('dpkg')) throw new RedisUnavailableError(INSTALL_HINT);
   unpackDebianPackages(cacheDir);
   const unpacked = unpackedBinary(cacheDir);

@@ -3,3 +3,4 @@ export * from './tenants.js';
 export * from './processes.js';
 export * from './isolated-stores.js';
 export * from './webhook-sink.js';
+export * from './concurrency.js';

@@ -30,7 +30,7 @@ import { BOOTSTRAP_FILE, DATA_DIR, MIGRATIONS_DIR, REPO_ROOT } from './paths.js'
  * banner is the last thing printed once everything is up. `WAGW_LOG_TO_TERMINAL=1` puts every line on
  * the terminal instead. (The apps on their own, as in production, log JSON to stdout.)
  */
-export const LOG_FILE = join(DATA_DIR, 'logs', 'gateway.log');
+const LOG_FILE = join(DATA_DIR, 'logs', 'gateway.log');
 const logsToTerminal = process.env['WAGW_LOG_TO_TERMINAL'] === '1';
 mkdirSync(dirname(LOG_FILE), { recursive: true });
 const logFile = logsToTerminal ? null : pino.destination({ dest: LOG_FILE, append: true, sync: true });
