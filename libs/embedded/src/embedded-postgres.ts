@@ -5,6 +5,8 @@ import { DEFAULT_POSTGRES_SYSTEM_DIR, reachableBinaries, reachableDataDir, type 
 export interface EmbeddedPostgresHandle {
   url: string;
   port: number;
+  /** Where the cluster's files are: the requested directory, or what it links to (see postgres-user-reach.ts). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -119,6 +121,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
     port: options.port,
+    dataDir,
     stop: () => server.stop(),
   };
 }

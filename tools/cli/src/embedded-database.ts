@@ -12,7 +12,7 @@ export const EMBEDDED_DATABASE_URL = `postgresql://postgres:postgres@127.0.0.1:$
  */
 export async function openEmbeddedDatabase(): Promise<EmbeddedPostgresHandle> {
   if (!(await isPortFree(EMBEDDED_PG_PORT))) {
-    return { url: EMBEDDED_DATABASE_URL, port: EMBEDDED_PG_PORT, stop: async () => undefined };
+    return { url: EMBEDDED_DATABASE_URL, port: EMBEDDED_PG_PORT, dataDir: join(DATA_DIR, 'postgres'), stop: async () => undefined };
   }
   return startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: EMBEDDED_PG_PORT, persistent: true });
 }

@@ -108,7 +108,10 @@ async function main(): Promise<void> {
       postgres = await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: EMBEDDED_PG_PORT, persistent: true });
       stops.push(() => postgres?.stop() ?? Promise.resolve());
       databaseUrl = postgres.url;
-      logger.info({ port: EMBEDDED_PG_PORT, dataDir: join(DATA_DIR, 'postgres') }, 'embedded postgres started');
+      logger.info({ port: EMBEDDED_PG_PORT, dataDir: postgres.dataDir }, 'embedded postgres started');
+      if (postgres.dataDir !== join(DATA_DIR, 'postgres')) {
+        logger.warn({ dataDir: postgres.dataDir, link: join(DATA_DIR, 'postgres') }, 'the postgres user cannot enter this folder: the cluster is kept at dataDir, linked from .data/postgres');
+      }
     }
     let redisUrl = process.env['REDIS_URL'];
     if (!redisUrl) {
