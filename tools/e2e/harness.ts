@@ -62,11 +62,11 @@ export class E2eSystem {
     return this.dispatcher;
   }
 
-  async startWorker(workerId: string): Promise<AppProcess> {
+  /** A worker connecting to this system's emulator, another emulator, or (`'whatsapp'`) WhatsApp's own endpoint. */
+  async startWorker(workerId: string, endpoint: WaEmulator | 'whatsapp' = this.emulator): Promise<AppProcess> {
     const worker = await this.spawnApp('session-worker', {
       WORKER_ID: workerId,
-      WA_WEBSOCKET_URL: this.emulator.url,
-      WA_TRUST_ROOT_KEY: this.emulator.rootPublicKey.toString('hex'),
+      ...(endpoint === 'whatsapp' ? {} : { WA_WEBSOCKET_URL: endpoint.url, WA_TRUST_ROOT_KEY: endpoint.rootPublicKey.toString('hex') }),
       ...this.workerEnv,
     });
     this.workers.set(workerId, worker);

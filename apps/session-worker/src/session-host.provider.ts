@@ -7,7 +7,7 @@ import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepo
 import { Counter, Gauge, type Logger, type Registry } from '@wagw/observability';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { SessionHost } from '@wagw/session-runtime';
-import { whatsAppEndpointOptions } from '@wagw/wa-emulator';
+import { whatsAppEndpointLabel, whatsAppEndpointOptions } from '@wagw/wa-emulator';
 
 export const WORKER_ENV = Symbol('WORKER_ENV');
 export const WORKER_LOGGER = Symbol('WORKER_LOGGER');
@@ -31,10 +31,8 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
     outbox: OutboxRepository,
     @Inject(WORKER_METRICS) metrics: Registry,
   ) {
-    const socketOptions = whatsAppEndpointOptions(
-      { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY },
-      (message) => logger.warn(message),
-    );
+    const endpointSettings = { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY };
+    const socketOptions = whatsAppEndpointOptions(endpointSettings, (message) => logger.warn(message));
     this.webhookQueues = new WebhookQueues(redis);
     const publishEvent = async (eventId: string, type: EventType): Promise<void> => {
       if (env.FAULT_INJECTION === 'exit-after-revoke-commit' && type === 'message.revoked') {
@@ -58,6 +56,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       outbox,
       logger,
       socketOptions,
+      endpoint: whatsAppEndpointLabel(endpointSettings),
       leaseTtlMs: env.SESSION_LEASE_TTL_MS,
     });
     this.commandQueue = new Queue(commandQueueName(workerId), { connection: redis });

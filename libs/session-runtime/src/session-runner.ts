@@ -13,6 +13,8 @@ export interface RunnerDependencies {
   redis: RedisConnection;
   logger: Logger;
   socketOptions: { waWebSocketUrl?: string };
+  /** The endpoint `socketOptions` connect to, as a session records it when linked (see whatsAppEndpointLabel). */
+  endpoint: string;
   /**
    * Hands a committed domain event to the dispatcher. Losing this call (a crash right after the
    * commit) loses nothing: the dispatcher's relay picks up events left unpublished.
@@ -72,6 +74,10 @@ export class SessionRunner {
     const metadata = row?.metadata && typeof row.metadata === 'object' && !Array.isArray(row.metadata) ? (row.metadata as Record<string, string>) : {};
     this.identity = { createdBy: row?.createdBy ?? '', metadata, meJid: row?.meJid ?? '', mePushName: row?.mePushName ?? '' };
     this.lastStatus = row?.status ?? null;
+    if (row?.linkedEndpoint && row.linkedEndpoint !== this.deps.endpoint) {
+      await this.refuseElsewhere(row.linkedEndpoint);
+      return;
+    }
     // 'starting' first, then the new owner: a reader never sees the old 'connected' beside the new owner.
     await this.persist({ status: 'starting', lastError: null });
     await sessions.recordOwner(this.orgId, this.sessionId, this.lease.workerId, this.lease.epoch);
@@ -96,6 +102,19 @@ export class SessionRunner {
     });
     this.connection.start();
     log.info('session started');
+  }
+
+  /**
+   * The device was linked with another WhatsApp endpoint (the emulator of a demo, or WhatsApp itself for a
+   * worker now pointed at an emulator): connecting would offer its keys to the wrong server, and the
+   * server would not know it. The session stops and says so; nothing is deleted.
+   */
+  private async refuseElsewhere(linkedEndpoint: string): Promise<void> {
+    const lastError = `linked with ${linkedEndpoint}, but this worker connects to ${this.deps.endpoint}: run it on a worker configured for that endpoint, or log it out and link it again`;
+    this.deps.logger.warn({ sessionId: this.sessionId, orgId: this.orgId, linkedEndpoint, endpoint: this.deps.endpoint }, 'refusing to start a session linked with another WhatsApp endpoint');
+    await this.persist({ status: 'stopped', shouldRun: false, lastError, lastDisconnectedAt: new Date() });
+    this.resolveFinished('stopped');
+    this.onEnded(this, 'stopped');
   }
 
   /**
@@ -142,14 +161,14 @@ export class SessionRunner {
     await this.deps.redis.del(redisKeys.qr(this.sessionId));
     const meJid = me.id.replace(/:\d+@/, '@');
     this.identity = { ...this.identity, meJid, mePushName: me.pushName ?? this.identity.mePushName };
-    await this.persist({ status: 'connected', meJid, mePushName: me.pushName, lastConnectedAt: new Date(), lastError: null });
+    await this.persist({ status: 'connected', meJid, mePushName: me.pushName, linkedEndpoint: this.deps.endpoint, lastConnectedAt: new Date(), lastError: null });
   }
 
   private async onTerminated(reason: TerminalReason): Promise<void> {
     await this.deps.redis.del(redisKeys.qr(this.sessionId));
     if (reason === 'logged_out') {
       await this.deps.authState.wipe(this.orgId, this.sessionId).catch(() => undefined);
-      await this.persist({ status: 'logged_out', shouldRun: false, meJid: null, mePushName: null, lastDisconnectedAt: new Date() });
+      await this.persist({ status: 'logged_out', shouldRun: false, meJid: null, mePushName: null, linkedEndpoint: null, lastDisconnectedAt: new Date() });
     } else if (reason === 'replaced') {
       // Another socket took the login: restarting would only kick it back and forth.
       await this.persist({ status: 'disconnected', shouldRun: false, lastError: 'replaced by another connection', lastDisconnectedAt: new Date() });

@@ -32,3 +32,14 @@ export function whatsAppEndpointOptions(settings: WhatsAppEndpointSettings, warn
   }
   return settings.websocketUrl === undefined ? {} : { waWebSocketUrl: settings.websocketUrl };
 }
+
+/**
+ * The endpoint as a session records it when its device is linked: WhatsApp itself, or the configured URL
+ * with the root key its certificates chain to (an emulator's key differs per emulator). A device linked
+ * with one must never be started against another: its keys would be offered to the wrong server.
+ */
+export function whatsAppEndpointLabel(settings: WhatsAppEndpointSettings): string {
+  if (settings.websocketUrl === undefined) return 'WhatsApp';
+  if (settings.trustRootKeyHex === undefined) return settings.websocketUrl;
+  return `${settings.websocketUrl} (certificate root ${settings.trustRootKeyHex.toLowerCase().slice(0, 16)})`;
+}

@@ -33,6 +33,11 @@ async function main(): Promise<void> {
     session = created.body;
     process.stderr.write(`demo:link: created the session "${SESSION_NAME}" (${String(session['id'])})\n`);
   } else if (['stopped', 'logged_out'].includes(String(session['status']))) {
+    if (String(session['lastError'] ?? '').startsWith('linked with ')) {
+      // Linked with an earlier run's emulator (each demo run has its own): that device is gone, link anew.
+      await call(`/sessions/${String(session['id'])}/logout`, 'POST');
+      process.stderr.write(`demo:link: the session "${SESSION_NAME}" was linked with an earlier demo's emulator: linking it again\n`);
+    }
     await call(`/sessions/${String(session['id'])}/start`, 'POST');
   }
   const id = String(session['id']);

@@ -132,7 +132,7 @@ export class SessionsController {
       await this.commands.dispatchControl(principal, found, { type: 'logout' });
     } else {
       await this.authState.wipe(principal.orgId, found.id);
-      await this.sessions.update(principal.orgId, found.id, { shouldRun: false, status: 'logged_out', meJid: null, mePushName: null });
+      await this.sessions.update(principal.orgId, found.id, { shouldRun: false, status: 'logged_out', meJid: null, mePushName: null, linkedEndpoint: null });
       await this.nudgeWorkers(found.id);
     }
     await this.record(principal, 'session.logged_out', found);
