@@ -24,6 +24,38 @@ const DEEP = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
 /** Values of the wrong type or shape for any scalar field. */
 const WRONG_VALUES: readonly unknown[] = [null, 0, -1, 1.5, true, [], {}, [1, 2], { nested: { deeper: true } }, HUGE, NUL, LONE_SURROGATE];
 
+/**
+ * Ids that are not ids. The 36-character forms pass a `[0-9a-f-]{36}` check but are no UUID: Postgres
+ * refuses them, so only a parse of the exact type keeps them from SQL.
+ */
+const BAD_IDS = ['x', 'null', '%00', '%F0%9F%99%82', '..%2F..%2Fetc%2Fpasswd', 'a'.repeat(2000), "1'%20OR%20'1'='1", '00000000-0000-0000-0000-00000000000g', '{session}', '000000000000000000000000000000000000', '0000000-00000-0000-0000-0000000000000', '------------------------------------', 'ffffffff-ffff-ffff-ffff-fffffffffff'];
+
+/** Every route with an id in its path, the id's place marked ID (the other ids are real ones). */
+const ID_ROUTES = [
+  ['GET', '/api/v1/sessions/ID'],
+  ['POST', '/api/v1/sessions/ID/start'],
+  ['POST', '/api/v1/sessions/ID/stop'],
+  ['POST', '/api/v1/sessions/ID/logout'],
+  ['DELETE', '/api/v1/sessions/ID'],
+  ['GET', '/api/v1/sessions/ID/qr'],
+  ['POST', '/api/v1/sessions/ID/pairing-code'],
+  ['POST', '/api/v1/sessions/ID/messages'],
+  ['GET', '/api/v1/sessions/ID/messages'],
+  ['GET', `/api/v1/sessions/${'SESSION'}/messages/ID`],
+  ['DELETE', `/api/v1/sessions/${'SESSION'}/messages/ID`],
+  ['DELETE', '/api/v1/sessions/ID/messages/3EB0C431C26A1916E07A'],
+  ['GET', '/api/v1/operations/ID'],
+  ['GET', '/api/v1/webhooks/ID'],
+  ['PATCH', '/api/v1/webhooks/ID'],
+  ['DELETE', '/api/v1/webhooks/ID'],
+  ['POST', '/api/v1/webhooks/ID/rotate-secret'],
+  ['POST', '/api/v1/webhooks/ID/test'],
+  ['GET', '/api/v1/webhooks/ID/deliveries'],
+  ['POST', `/api/v1/webhooks/${'WEBHOOK'}/deliveries/ID/replay`],
+  ['POST', '/api/v1/webhooks/ID/deliveries/00000000-0000-7000-8000-000000000000/replay'],
+  ['DELETE', '/api/v1/org/api-keys/ID'],
+] as const;
+
 interface Case {
   name: string;
   method: string;
@@ -104,22 +136,8 @@ describe('malformed input: always a 4xx in the envelope, never a 500, nothing wr
     // Missing required bodies.
     for (const path of ['/api/v1/sessions', '/api/v1/webhooks', '/api/v1/org/api-keys', `/api/v1/sessions/${'SESSION'}/messages`]) cases.push({ name: `POST ${path} without a body`, method: 'POST', path, contentType: null });
 
-    const badIds = ['x', 'null', '%00', '%F0%9F%99%82', '..%2F..%2Fetc%2Fpasswd', 'a'.repeat(2000), "1'%20OR%20'1'='1", '00000000-0000-0000-0000-00000000000g', '{session}'];
-    for (const id of badIds) {
-      for (const [method, template] of [
-        ['GET', '/api/v1/sessions/ID'],
-        ['POST', '/api/v1/sessions/ID/start'],
-        ['DELETE', '/api/v1/sessions/ID'],
-        ['GET', '/api/v1/sessions/ID/messages'],
-        ['GET', `/api/v1/sessions/${'SESSION'}/messages/ID`],
-        ['DELETE', `/api/v1/sessions/${'SESSION'}/messages/ID`],
-        ['GET', '/api/v1/operations/ID'],
-        ['GET', '/api/v1/webhooks/ID'],
-        ['DELETE', '/api/v1/webhooks/ID'],
-        ['GET', '/api/v1/webhooks/ID/deliveries'],
-        ['POST', `/api/v1/webhooks/${'WEBHOOK'}/deliveries/ID/replay`],
-        ['DELETE', '/api/v1/org/api-keys/ID'],
-      ] as const) {
+    for (const id of BAD_IDS) {
+      for (const [method, template] of ID_ROUTES) {
         cases.push({ name: `${method} ${template} with id ${id.slice(0, 30)}`, method, path: template.replace('ID', id), ...(method === 'GET' ? {} : { body: {} }) });
       }
     }
@@ -180,6 +198,34 @@ describe('malformed input: always a 4xx in the envelope, never a 500, nothing wr
     expect(await rowCounts()).toEqual(before);
     // The table reaches each kind of refusal, not just one.
     expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([400, 404, 413, 415]));
+  });
+});
+
+describe('ids in paths are parsed as the type they are', () => {
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ env: { RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_ORG_WRITES: '0', RATE_LIMIT_ORG_READS: '0' } });
+    tenant = await createTestTenant(gateway.db);
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('answers a 36-character id that is no UUID with a 400 naming the parameter, on every route', async () => {
+    const wrong: string[] = [];
+    // A message id (`mid`) is WhatsApp's, not a UUID: 36 zeros is a well-formed one.
+    for (const [method, template] of ID_ROUTES.filter(([, route]) => !route.includes('messages/ID'))) {
+      const path = template.replace('ID', '000000000000000000000000000000000000').replaceAll('SESSION', '00000000-0000-7000-8000-000000000000').replaceAll('WEBHOOK', '00000000-0000-7000-8000-000000000000');
+      const response = await gateway.request(path, { method, token: tenant.apiKey, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      const error = (response.body as { error?: { code?: string; details?: { fields?: Record<string, string> } } }).error;
+      const fields = Object.keys(error?.details?.fields ?? {});
+      if (response.status !== 400 || error?.code !== 'validation_failed' || fields.length !== 1 || !/^(session|mid|operation|webhook|delivery|key)$/.test(fields[0] ?? '')) {
+        wrong.push(`${method} ${template}: ${response.status} ${JSON.stringify(response.body).slice(0, 160)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });
 

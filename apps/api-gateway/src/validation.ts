@@ -15,7 +15,16 @@ export const userJid = z
 /** WhatsApp message ids are short uppercase hex-ish tokens; anything else cannot be one. */
 export const waMessageId = z.string().regex(/^[A-Za-z0-9_-]{6,128}$/, 'must be a WhatsApp message id');
 
-export const sessionIdParam = z.uuid({ message: 'must be a session id (UUID)' });
+/**
+ * One schema per kind of id in a path. Every id is a UUID: checked as one here, a malformed id is a 400
+ * naming the parameter and never reaches SQL (where Postgres would refuse it as a uuid: a 500).
+ */
+const idOf = (kind: string): z.ZodUUID => z.uuid({ message: `must be ${kind} id (UUID)` });
+export const sessionIdParam = idOf('a session');
+export const webhookIdParam = idOf('a webhook endpoint');
+export const deliveryIdParam = idOf('a delivery');
+export const apiKeyIdParam = idOf('an API key');
+export const operationIdParam = idOf('an operation (outboxId)');
 
 /** `Idempotency-Key` header: printable ASCII, at most 255 characters; absent means none. */
 export function idempotencyKeyOf(header: unknown): string | null {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { decodeLease, GatewayError, isErrorCode, messageIdFor, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import { auditActor, type AuditLogRepository, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type StoredMessage, type WhatsAppSession } from '@wagw/db';
@@ -126,7 +127,8 @@ export class SessionCommandsService {
   }
 
   async operation(principal: Principal, outboxId: string): Promise<OutboxOperation> {
-    const found = /^[0-9a-f-]{36}$/i.test(outboxId) ? await this.outbox.get(principal.orgId, outboxId) : null;
+    // The route validates the id; a caller that did not still gets a 404, never a uuid error from SQL.
+    const found = z.uuid().safeParse(outboxId).success ? await this.outbox.get(principal.orgId, outboxId) : null;
     if (!found) throw new GatewayError('not_found', 'operation not found', { operation: outboxId });
     return found;
   }

@@ -1,4 +1,4 @@
-import { Injectable, type PipeTransform } from '@nestjs/common';
+import { Injectable, Param, type PipeTransform } from '@nestjs/common';
 import { GatewayError } from '@wagw/contracts';
 import type { z } from 'zod';
 
@@ -32,14 +32,14 @@ function unstorableString(value: unknown): { path: string; problem: string } | n
 }
 
 /** Per-field problems in `details.fields`: `{"limit": "must be at most 200"}`. */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, part: InputPart): z.infer<S> {
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, part: InputPart, name = '(root)'): z.infer<S> {
   const unstorable = unstorableString(value);
-  if (unstorable) throw new GatewayError('validation_failed', `invalid ${part}`, { fields: { [unstorable.path]: unstorable.problem } });
+  if (unstorable) throw new GatewayError('validation_failed', `invalid ${part}`, { fields: { [unstorable.path === '(root)' ? name : unstorable.path]: unstorable.problem } });
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const fields: Record<string, string> = {};
   for (const issue of parsed.error.issues) {
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    const path = issue.path.length > 0 ? issue.path.join('.') : name;
     fields[path] ??= issue.message;
   }
   throw new GatewayError('validation_failed', `invalid ${part}`, { fields });
@@ -55,4 +55,24 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
   transform(value: unknown): z.infer<S> {
     return parseInput(this.schema, value, this.part);
   }
+}
+
+/**
+ * One path parameter parsed by its schema before the handler runs: a malformed id is a 400 naming the
+ * parameter (`{"fields": {"webhook": "must be a webhook endpoint id (UUID)"}}`) and never reaches SQL.
+ */
+class PathParamPipe implements PipeTransform<unknown, string> {
+  constructor(
+    private readonly name: string,
+    private readonly schema: z.ZodType<string>,
+  ) {}
+
+  transform(value: unknown): string {
+    return parseInput(this.schema, value, 'path parameters', this.name);
+  }
+}
+
+/** `@PathParam('webhook', webhookIdParam) id: string`: Nest's `@Param`, validated. */
+export function PathParam(name: string, schema: z.ZodType<string>): ParameterDecorator {
+  return Param(name, new PathParamPipe(name, schema));
 }

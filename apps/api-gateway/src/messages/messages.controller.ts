@@ -6,7 +6,7 @@ import { GatewayError, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, 
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { MessagesRepository, type StoredMessage } from '@wagw/db';
-import { parseInput } from '@wagw/http';
+import { parseInput, PathParam } from '@wagw/http';
 import { chatJid, idempotencyKeyOf, sessionIdParam, userJid, waMessageId } from '../validation.js';
 import { ApiAuthenticated, ApiErrors, ApiIdempotencyKey, ApiJsonBody, ApiJsonResponse, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
@@ -107,13 +107,13 @@ export class MessagesController {
   @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout', 'whatsapp_rejected')
   async send(
     @CurrentPrincipal() principal: Principal,
-    @Param('session') session: string,
+    @PathParam('session', sessionIdParam) session: string,
     @Body() body: unknown,
     @Headers('idempotency-key') key: unknown,
     @Headers('prefer') prefer: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SendResult> {
-    const sessionId = parseInput(sessionIdParam, session, 'path parameters');
+    const sessionId = session;
     const request = parseInput(sendBody, body, 'body');
     const respondAsync = typeof prefer === 'string' && /(^|[\s,;])respond-async($|[\s,;])/i.test(prefer);
     const result = await this.commands.sendText(principal, sessionId, request, idempotencyKeyOf(key), respondAsync);
@@ -128,8 +128,8 @@ export class MessagesController {
   @ApiQueryFrom(listQuery)
   @ApiJsonResponse(200, messagePageSchema, 'A page of messages.')
   @ApiErrors('not_found', 'validation_failed')
-  async list(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Query() query: unknown): Promise<Page<MessageView>> {
-    const sessionId = parseInput(sessionIdParam, session, 'path parameters');
+  async list(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string, @Query() query: unknown): Promise<Page<MessageView>> {
+    const sessionId = session;
     const page = parseInput(listQuery, query, 'query parameters');
     await this.commands.requireSession(principal, sessionId);
     const { rows, nextCursor } = await this.messages.list(principal.orgId, sessionId, page);

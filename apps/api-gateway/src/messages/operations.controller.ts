@@ -1,9 +1,10 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
+import { PathParam } from '@wagw/http';
 import { operationViewSchema, sendResultSchema, type OperationView, type Principal } from '@wagw/contracts';
 import { CurrentPrincipal } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { ApiAuthenticated, ApiErrors, ApiJsonResponse, ApiPathParam, ApiRoute } from '../openapi/api-docs.js';
-import { z } from 'zod';
+import { operationIdParam } from '../validation.js';
 
 /** The outcome of a send or revoke by its `outboxId`: for asynchronous sends and for 504 answers. */
 @ApiAuthenticated()
@@ -13,10 +14,10 @@ export class OperationsController {
 
   @Get(':operation')
   @ApiRoute({ summary: 'Get the outcome of a send or revoke', description: 'By the `outboxId` of a `SendResult`, or of a 504 answer.', capability: 'read' })
-  @ApiPathParam('operation', z.uuid(), 'The `outboxId`.')
+  @ApiPathParam('operation', operationIdParam, 'The `outboxId`.')
   @ApiJsonResponse(200, operationViewSchema, 'The operation: pending, sent (with its `SendResult`), failed or expired.')
   @ApiErrors('not_found')
-  async get(@CurrentPrincipal() principal: Principal, @Param('operation') operationId: string): Promise<OperationView> {
+  async get(@CurrentPrincipal() principal: Principal, @PathParam('operation', operationIdParam) operationId: string): Promise<OperationView> {
     const operation = await this.commands.operation(principal, operationId);
     return {
       id: operation.id,

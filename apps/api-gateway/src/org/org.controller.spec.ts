@@ -157,7 +157,9 @@ describe('org dashboard API', () => {
     expect(revokeByB.status).toBe(404);
     expect((revokeByB.body as ErrorBody).error.code).toBe('not_found');
     expect((await gateway.request('/api/v1/sessions', { token: keyOfA.key })).status).toBe(200);
-    expect((await gateway.request(`/api/v1/org/api-keys/not-a-uuid`, { method: 'DELETE', token: orgB.apiKey })).status).toBe(404);
+    const malformed = await gateway.request(`/api/v1/org/api-keys/not-a-uuid`, { method: 'DELETE', token: orgB.apiKey });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ error: { code: 'validation_failed', details: { fields: { key: 'must be an API key id (UUID)' } } } });
     expect((await auditLog(orgB)).data.some((entry) => entry.target.id === keyOfA.id)).toBe(false);
   });
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import {
   apiKeyPageSchema,
@@ -23,7 +23,8 @@ import {
 import { CurrentPrincipal, generateApiKey } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { ApiKeysRepository, AuditLogRepository, auditActor, OrganizationsRepository, OrgDashboardRepository } from '@wagw/db';
-import { parseInput, ZodValidationPipe } from '@wagw/http';
+import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
+import { apiKeyIdParam } from '../validation.js';
 import { GATEWAY_ENV } from '../command-client.providers.js';
 import { toApiKeyView, toAuditLogView, toOverviewView } from './org-views.js';
 import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
@@ -151,10 +152,10 @@ export class OrgController {
   @Delete('api-keys/:key')
   @HttpCode(204)
   @ApiRoute({ summary: 'Revoke an API key', description: 'Effective at once on every gateway. A key with capabilities the caller lacks cannot be revoked by it.', capability: 'keys:manage' })
-  @ApiPathParam('key', z.uuid(), 'The API key id.')
+  @ApiPathParam('key', apiKeyIdParam, 'The API key id.')
   @ApiNoContent('Revoked.')
   @ApiErrors('not_found', 'conflict')
-  async revokeApiKey(@CurrentPrincipal() principal: Principal, @Param('key') id: string): Promise<void> {
+  async revokeApiKey(@CurrentPrincipal() principal: Principal, @PathParam('key', apiKeyIdParam) id: string): Promise<void> {
     const key = await this.apiKeys.findById(principal.orgId, id);
     if (!key) throw new GatewayError('not_found', 'API key not found', { key: id });
     if (key.revokedAt !== null) throw new GatewayError('conflict', 'the key is already revoked', { key: id, revokedAt: key.revokedAt.toISOString() });

@@ -1,11 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type Page, type Principal, type SessionView } from '@wagw/contracts';
 import { CurrentPrincipal } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { AuditLogRepository, auditActor, AuthStateRepository, SessionsRepository, type WhatsAppSession } from '@wagw/db';
-import { parseInput, ZodValidationPipe } from '@wagw/http';
+import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
 import { REDIS, type RedisConnection } from '@wagw/queue';
 import { sessionIdParam } from '../validation.js';
 import { toSessionView } from './session-view.js';
@@ -84,8 +84,8 @@ export class SessionsController {
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session, with its status and owning worker.')
   @ApiErrors('not_found', 'validation_failed')
-  async get(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
-    return toSessionView(await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters')));
+  async get(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
+    return toSessionView(await this.commands.requireSession(principal, session));
   }
 
   @Post(':session/start')
@@ -94,8 +94,8 @@ export class SessionsController {
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session (already running: unchanged).')
   @ApiErrors('not_found', 'validation_failed')
-  async start(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
-    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+  async start(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
+    const found = await this.commands.requireSession(principal, session);
     if (!found.shouldRun) {
       await this.sessions.update(principal.orgId, found.id, { shouldRun: true, status: found.status === 'connected' ? 'connected' : 'starting' });
       await this.record(principal, 'session.started', found);
@@ -111,8 +111,8 @@ export class SessionsController {
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session.')
   @ApiErrors('not_found', 'validation_failed')
-  async stop(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
-    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+  async stop(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
+    const found = await this.commands.requireSession(principal, session);
     await this.sessions.update(principal.orgId, found.id, { shouldRun: false });
     await this.record(principal, 'session.stopped', found);
     await this.nudgeWorkers(found.id);
@@ -126,8 +126,8 @@ export class SessionsController {
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session, now `logged_out`.')
   @ApiErrors('not_found', 'validation_failed', 'session_unavailable', 'timeout')
-  async logout(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<SessionView> {
-    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+  async logout(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
+    const found = await this.commands.requireSession(principal, session);
     if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
       await this.commands.dispatchControl(principal, found, { type: 'logout' });
     } else {
@@ -145,8 +145,8 @@ export class SessionsController {
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiNoContent('Deleted.')
   @ApiErrors('not_found', 'validation_failed')
-  async remove(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<void> {
-    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+  async remove(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<void> {
+    const found = await this.commands.requireSession(principal, session);
     if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
       // Deleting a session unlinks its device: nothing should stay linked to an account we forgot.
       await this.commands.dispatchControl(principal, found, { type: 'logout' }).catch(() => undefined);
@@ -161,8 +161,8 @@ export class SessionsController {
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, qrCodeSchema, 'The QR payload and a PNG of it.')
   @ApiErrors('not_found', 'validation_failed', 'conflict')
-  async qr(@CurrentPrincipal() principal: Principal, @Param('session') session: string): Promise<{ qr: string; pngDataUrl: string }> {
-    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+  async qr(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<{ qr: string; pngDataUrl: string }> {
+    const found = await this.commands.requireSession(principal, session);
     const qr = found.status === 'qr' ? await this.redis.get(redisKeys.qr(found.id)) : null;
     if (qr === null) throw new GatewayError('conflict', `the session is not waiting for a QR scan (it is ${found.status})`, { status: found.status });
     return { qr, pngDataUrl: await QRCode.toDataURL(qr, { errorCorrectionLevel: 'M', margin: 2 }) };
@@ -175,8 +175,8 @@ export class SessionsController {
   @ApiJsonBody(pairingCodeBody)
   @ApiJsonResponse(200, pairingCodeSchema, 'The pairing code.')
   @ApiErrors('not_found', 'validation_failed', 'conflict', 'session_unavailable', 'timeout')
-  async pairingCode(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Body() body: unknown): Promise<{ pairingCode: string }> {
-    const found = await this.commands.requireSession(principal, parseInput(sessionIdParam, session, 'path parameters'));
+  async pairingCode(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string, @Body() body: unknown): Promise<{ pairingCode: string }> {
+    const found = await this.commands.requireSession(principal, session);
     const request = parseInput(pairingCodeBody, body, 'body');
     if (found.status !== 'qr') throw new GatewayError('conflict', `the session is not waiting to be linked (it is ${found.status})`, { status: found.status });
     return (await this.commands.dispatchControl(principal, found, { type: 'pairing_code', phone: request.phone })) as { pairingCode: string };

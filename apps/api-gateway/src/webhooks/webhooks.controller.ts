@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import {
   deliveryPageSchema,
@@ -21,7 +21,8 @@ import {
 import { CurrentPrincipal } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { AuditLogRepository, auditActor, DomainEventsRepository, type AuditEntry, WebhookDeliveriesRepository, WebhookEndpointsRepository, type WebhookDelivery, type WebhookEndpoint } from '@wagw/db';
-import { parseInput, ZodValidationPipe } from '@wagw/http';
+import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
+import { deliveryIdParam, webhookIdParam } from '../validation.js';
 import { WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret, webhookUrlProblem } from '@wagw/webhooks';
 import { GATEWAY_ENV } from '../command-client.providers.js';
@@ -175,21 +176,21 @@ export class WebhooksController {
 
   @Get(':webhook')
   @ApiRoute({ summary: 'Get a webhook endpoint', capability: 'webhooks:manage' })
-  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonResponse(200, webhookEndpointViewSchema, 'The endpoint (never its secret).')
   @ApiErrors('not_found')
-  async get(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<WebhookEndpointView> {
+  async get(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<WebhookEndpointView> {
     return toView(await this.requireEndpoint(principal.orgId, id));
   }
 
   /** Changes the URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint. */
   @Patch(':webhook')
   @ApiRoute({ summary: 'Change a webhook endpoint', description: 'URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint.', capability: 'webhooks:manage' })
-  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonBody(updateEndpointBody)
   @ApiJsonResponse(200, webhookEndpointViewSchema, 'The changed endpoint.')
   @ApiErrors('not_found', 'validation_failed')
-  async update(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string, @Body() body: unknown): Promise<WebhookEndpointView> {
+  async update(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string, @Body() body: unknown): Promise<WebhookEndpointView> {
     await this.requireEndpoint(principal.orgId, id);
     const request = parseInput(updateEndpointBody, body, 'body');
     const sessions = request.sessions === undefined ? undefined : [...new Set(request.sessions)];
@@ -210,10 +211,10 @@ export class WebhooksController {
   @Post(':webhook/rotate-secret')
   @HttpCode(200)
   @ApiRoute({ summary: "Rotate an endpoint's signing secret", description: 'The old secret keeps signing beside the new one for the grace period, so receivers can switch without losing a delivery.', capability: 'webhooks:manage' })
-  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonResponse(200, rotatedWebhookSecretSchema, 'The endpoint, its new secret (shown only here), and until when the old one still signs.')
   @ApiErrors('not_found', 'session_unavailable')
-  async rotateSecret(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<WebhookEndpointView & { secret: string; previousSecretValidUntil: string }> {
+  async rotateSecret(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<WebhookEndpointView & { secret: string; previousSecretValidUntil: string }> {
     const secretKey = this.requireSecretKey();
     const secret = generateWebhookSecret();
     const previousValidUntil = new Date(Date.now() + this.rotationGraceMs);
@@ -227,10 +228,10 @@ export class WebhooksController {
   @Post(':webhook/test')
   @HttpCode(202)
   @ApiRoute({ summary: 'Send a test delivery', description: 'A signed `webhook.test` event to this endpoint only, retried like any delivery.', capability: 'webhooks:manage' })
-  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued.')
   @ApiErrors('not_found', 'conflict')
-  async test(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<DeliveryView> {
+  async test(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<DeliveryView> {
     await this.requireEnabled(principal.orgId, id);
     const { deliveryId } = await this.events.createTestDelivery(principal.orgId, id, TEST_EVENT_TYPE, (eventId): TestWebhook => ({
       event: TEST_EVENT_TYPE,
@@ -245,13 +246,13 @@ export class WebhooksController {
 
   @Get(':webhook/deliveries')
   @ApiRoute({ summary: "List an endpoint's deliveries", description: 'Newest first, paged by cursor.', capability: 'webhooks:manage' })
-  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiQueryFrom(listDeliveriesQuery)
   @ApiJsonResponse(200, deliveryPageSchema, 'A page of deliveries.')
   @ApiErrors('not_found', 'validation_failed')
   async listDeliveries(
     @CurrentPrincipal() principal: Principal,
-    @Param('webhook') id: string,
+    @PathParam('webhook', webhookIdParam) id: string,
     @Query(new ZodValidationPipe(listDeliveriesQuery, 'query parameters')) query: z.infer<typeof listDeliveriesQuery>,
   ): Promise<Page<DeliveryView>> {
     await this.requireEndpoint(principal.orgId, id);
@@ -263,11 +264,11 @@ export class WebhooksController {
   @Post(':webhook/deliveries/:delivery/replay')
   @HttpCode(202)
   @ApiRoute({ summary: 'Replay a delivery', description: 'One more attempt, now, of any delivery: exhausted, failed, or delivered and lost by the receiver.', capability: 'webhooks:manage' })
-  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
-  @ApiPathParam('delivery', z.uuid(), 'The delivery id.')
+  @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
+  @ApiPathParam('delivery', deliveryIdParam, 'The delivery id.')
   @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued again.')
   @ApiErrors('not_found', 'conflict')
-  async replay(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string, @Param('delivery') deliveryId: string): Promise<DeliveryView> {
+  async replay(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string, @PathParam('delivery', deliveryIdParam) deliveryId: string): Promise<DeliveryView> {
     await this.requireEnabled(principal.orgId, id);
     const delivery = await this.deliveries.replay(principal.orgId, id, deliveryId);
     if (!delivery) throw new GatewayError('not_found', 'delivery not found', { webhook: id, delivery: deliveryId });
@@ -279,10 +280,10 @@ export class WebhooksController {
   @Delete(':webhook')
   @HttpCode(204)
   @ApiRoute({ summary: 'Delete a webhook endpoint', capability: 'webhooks:manage' })
-  @ApiPathParam('webhook', z.uuid(), 'The webhook endpoint id.')
+  @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiNoContent('Deleted, with its deliveries.')
   @ApiErrors('not_found')
-  async remove(@CurrentPrincipal() principal: Principal, @Param('webhook') id: string): Promise<void> {
+  async remove(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<void> {
     if (!(await this.endpoints.delete(principal.orgId, id))) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
     await this.record(principal, 'webhook.deleted', id);
   }
