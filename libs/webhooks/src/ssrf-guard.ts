@@ -1,59 +1,58 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-/** Where a webhook may never connect: the cluster, the host, cloud metadata, and addresses that are not unicast. */
-const BLOCKED: Array<[string, number, 'ipv4' | 'ipv6', string]> = [
-  ['0.0.0.0', 8, 'ipv4', 'reserved ("this network")'],
-  ['10.0.0.0', 8, 'ipv4', 'private (RFC 1918)'],
-  ['100.64.0.0', 10, 'ipv4', 'carrier-grade NAT'],
-  ['127.0.0.0', 8, 'ipv4', 'loopback'],
-  ['169.254.0.0', 16, 'ipv4', 'link-local (cloud metadata)'],
-  ['172.16.0.0', 12, 'ipv4', 'private (RFC 1918)'],
-  ['192.0.0.0', 24, 'ipv4', 'reserved (IETF protocol assignments)'],
-  ['192.0.2.0', 24, 'ipv4', 'reserved (documentation)'],
-  ['192.168.0.0', 16, 'ipv4', 'private (RFC 1918)'],
-  ['198.18.0.0', 15, 'ipv4', 'reserved (benchmarking)'],
-  ['198.51.100.0', 24, 'ipv4', 'reserved (documentation)'],
-  ['203.0.113.0', 24, 'ipv4', 'reserved (documentation)'],
-  ['224.0.0.0', 4, 'ipv4', 'multicast'],
-  ['240.0.0.0', 4, 'ipv4', 'reserved (incl. broadcast)'],
-  ['::', 128, 'ipv6', 'unspecified'],
-  ['::1', 128, 'ipv6', 'loopback'],
-  ['::', 96, 'ipv6', 'reserved (IPv4-compatible)'],
-  ['64:ff9b::', 96, 'ipv6', 'NAT64 (reaches IPv4 inside)'],
-  ['100::', 64, 'ipv6', 'reserved (discard)'],
-  ['2001:db8::', 32, 'ipv6', 'reserved (documentation)'],
-  ['fc00::', 7, 'ipv6', 'unique local (private)'],
-  ['fe80::', 10, 'ipv6', 'link-local'],
-  ['ff00::', 8, 'ipv6', 'multicast'],
-];
+/**
+ * Why each non-public range of ipaddr.js (which keeps the IANA special-purpose registries) is refused.
+ * Anything ipaddr.js does not call `unicast` is refused, named here or not: a range it adds later is
+ * refused before anyone writes its name down.
+ */
+const RANGE_REASONS: Record<string, string> = {
+  unspecified: 'reserved ("this network", unspecified)',
+  broadcast: 'reserved (broadcast)',
+  multicast: 'multicast',
+  linkLocal: 'link-local (cloud metadata)',
+  loopback: 'loopback',
+  carrierGradeNat: 'carrier-grade NAT',
+  private: 'private (RFC 1918)',
+  reserved: 'reserved',
+  as112: 'reserved (AS112)',
+  amt: 'reserved (AMT)',
+  uniqueLocal: 'unique local (private)',
+  deprecatedSiteLocal: 'site-local (private)',
+  discard: 'reserved (discard)',
+  benchmarking: 'reserved (benchmarking)',
+  as112v6: 'reserved (AS112)',
+  deprecatedOrchid: 'reserved (ORCHID)',
+  orchid2: 'reserved (ORCHID)',
+  droneRemoteIdProtocolEntityTags: 'reserved (DRIP)',
+  segmentRouting: 'reserved (segment routing)',
+  // Translation and tunnelling prefixes carry an IPv4 address inside, which can be a private one.
+  rfc6052: 'NAT64 (reaches an IPv4 address inside)',
+  rfc6145: 'IPv4-translated (reaches an IPv4 address inside)',
+  '6to4': '6to4 (reaches an IPv4 address inside)',
+  teredo: 'Teredo (reaches an IPv4 address inside)',
+};
 
-const reasons = BLOCKED.map(([network, prefix, family, reason]) => {
-  const list = new BlockList();
-  list.addSubnet(network, prefix, family);
-  return { list, family, reason };
-});
-
-/** An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, `::ffff:7f00:1`) reaches the IPv4 inside it. */
-function mappedIpv4(address: string): string | null {
-  const lower = address.toLowerCase();
-  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
-  if (dotted) return dotted[1] ?? null;
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (!hex) return null;
-  const high = parseInt(hex[1] ?? '0', 16);
-  const low = parseInt(hex[2] ?? '0', 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-}
+/** What ipaddr.js leaves out: the deprecated IPv4-compatible `::a.b.c.d` (RFC 4291), which reaches IPv4 too. */
+const IPV4_COMPATIBLE = ipaddr.IPv6.parse('::');
 
 /** Why an address must not be connected to, or null when it is a public unicast address. */
 export function blockedReason(address: string): string | null {
-  const family = isIP(address);
-  if (family === 0) return 'not an IP address';
-  const inner = family === 6 ? mappedIpv4(address) : null;
-  if (inner) return blockedReason(inner);
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  return reasons.find((entry) => entry.family === type && entry.list.check(address, type))?.reason ?? null;
+  if (!ipaddr.isValid(address) || isIP(address) === 0) return 'not an IP address';
+  // The URL parser's canonical IPv6 (`::127.0.0.1` → `::7f00:1`): ipaddr.js reads a dotted tail as
+  // IPv4-mapped whatever precedes it.
+  // A zone (`fe80::1%eth0`) only says which interface; the address decides.
+  const canonical = isIP(address) === 6 ? new URL(`http://[${address.split('%')[0] ?? ''}]/`).hostname.slice(1, -1) : address;
+  const parsed = ipaddr.parse(canonical);
+  if (parsed instanceof ipaddr.IPv6 && parsed.isIPv4MappedAddress()) {
+    // `::ffff:a.b.c.d` is how a dual-stack socket writes an IPv4 peer: it goes where the IPv4 inside goes.
+    return blockedReason(parsed.toIPv4Address().toString());
+  }
+  const range = parsed.range();
+  if (range !== 'unicast') return RANGE_REASONS[range] ?? `reserved (${range})`;
+  if (parsed instanceof ipaddr.IPv6 && parsed.match(IPV4_COMPATIBLE, 96)) return 'reserved (IPv4-compatible, reaches an IPv4 address inside)';
+  return null;
 }
 
 export class BlockedDestinationError extends Error {
