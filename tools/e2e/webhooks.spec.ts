@@ -100,6 +100,38 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     expect(await system.metric(system.webhookDispatcher, 'wagw_webhook_publish_lag_seconds_count')).toBeGreaterThanOrEqual(3);
   });
 
+  it('an admin revoke of a member\'s group message is delivered with every key of the reference', async () => {
+    const member = '15553000003';
+    system.emulator.createAccount({ phone: member, pushName: 'Member' });
+    const group = system.emulator.createGroup({ subject: 'Hooks', members: [phone, peer, member], admins: [phone] });
+    const original = await system.emulator.peerSendGroupText({ from: member, group: group.jid, text: 'off-topic' });
+    await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === original), 'the group message received');
+    const revoke = await system.api(`/api/v1/sessions/${sessionId}/messages/${original}`, { method: 'DELETE', token: tenant.apiKey, body: { chat: group.jid, sender: `${member}@s.whatsapp.net` } });
+    expect(revoke.status).toBe(200);
+    const delivered = await system.waitFor(async () => events('message.revoked').find((entry) => entry.body.data.payload.before?.id === original), 'message.revoked for the admin revoke');
+    expect(validateBody(delivered.body), JSON.stringify(validateBody.errors)).toBe(true);
+    const payload = delivered.body.data.payload as unknown as { before: { participant: string; _data: { key: { participant: string }; pushName: string } } };
+    // The member as the group addresses them (its LID in a LID-addressed group).
+    expect(payload.before.participant).toMatch(/^\d+@(lid|s\.whatsapp\.net)$/);
+    expect(payload.before._data).toMatchObject({ key: { participant: payload.before.participant }, pushName: 'Member' });
+  });
+
+  it('every message.revoked carries every key the reference shows, "" where WhatsApp gave none', () => {
+    const revoked = events('message.revoked');
+    expect(revoked.length).toBeGreaterThanOrEqual(3);
+    for (const { body } of revoked) {
+      const payload = body.data.payload as unknown as Record<'after' | 'before', { _data: Record<string, unknown> & { key: Record<string, unknown> } }> & { _data: Record<string, unknown> & { key: Record<string, unknown> } };
+      for (const raw of [payload.after._data, payload._data, payload.before._data]) {
+        expect(Object.keys(raw.key).sort()).toEqual(['fromMe', 'id', 'participant', 'remoteJid']);
+        expect(raw).toEqual(expect.objectContaining({ pushName: expect.any(String), broadcast: expect.any(Boolean), message: expect.any(Object), messageTimestamp: expect.any(Number) }));
+      }
+    }
+    // Our own 1:1 revoke: no participant, no pushName, and the keys are there regardless.
+    const own = revoked.find(({ body }) => body.data.payload.before?.body === 'sent by mistake');
+    const ownPayload = own?.body.data.payload as unknown as { after: { _data: { key: { participant: string }; pushName: string } } };
+    expect(ownPayload.after._data).toMatchObject({ key: { participant: '' }, pushName: '' });
+  });
+
   it('a killed dispatcher finishes the delivery after it restarts, under the same webhook-id', async () => {
     const path = '/hook-restart';
     const target = await subscribe(system, tenant, sink.url(path));

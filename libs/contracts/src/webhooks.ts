@@ -49,16 +49,19 @@ export interface WebhookMessageKey {
   remoteJid: string;
   fromMe: boolean;
   id: string;
-  participant?: string;
+  /** The group member who sent it; "" in a 1:1 chat. */
+  participant: string;
 }
 
 /** The raw WhatsApp message (`_data`): what Baileys received or sent, as JSON. */
 export interface WebhookRawMessage {
   key: WebhookMessageKey;
   messageTimestamp: number;
-  pushName?: string;
-  broadcast?: boolean;
-  message?: Record<string, unknown>;
+  /** The sender's display name; "" when WhatsApp gave none (our own messages). */
+  pushName: string;
+  broadcast: boolean;
+  /** The message content; {} when there is none. */
+  message: Record<string, unknown>;
 }
 
 /** A message in a webhook (`payload.after`, and `payload.before` when we stored the original). */
@@ -114,11 +117,11 @@ export type TestWebhook = WebhookEnvelope<typeof TEST_EVENT_TYPE, { message: str
 
 const rawMessageSchema = {
   type: 'object',
-  required: ['key', 'messageTimestamp'],
+  required: ['key', 'messageTimestamp', 'pushName', 'broadcast', 'message'],
   properties: {
     key: {
       type: 'object',
-      required: ['remoteJid', 'fromMe', 'id'],
+      required: ['remoteJid', 'fromMe', 'id', 'participant'],
       properties: { remoteJid: { type: 'string' }, fromMe: { type: 'boolean' }, id: { type: 'string' }, participant: { type: 'string' } },
     },
     messageTimestamp: { type: 'integer' },

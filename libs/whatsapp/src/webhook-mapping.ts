@@ -35,19 +35,21 @@ export function toWebhookRaw(storedRaw: unknown): WebhookRawMessage {
       remoteJid: raw.key?.remoteJid ?? '',
       fromMe: raw.key?.fromMe === true,
       id: raw.key?.id ?? '',
-      ...(raw.key?.participant ? { participant: raw.key.participant } : {}),
+      // Every key the reference shows, always: "" where WhatsApp gave none (a 1:1 chat has no
+      // participant, our own messages no pushName), so consumers typed from the reference never miss one.
+      participant: raw.key?.participant ?? '',
     },
     messageTimestamp: toNumber(raw.messageTimestamp),
-    ...(raw.pushName ? { pushName: raw.pushName } : {}),
+    pushName: raw.pushName ?? '',
     broadcast: raw.broadcast === true,
-    ...(message ? { message } : {}),
+    message: message ?? {},
   };
 }
 
 /** A stored message in the webhook's message shape (`payload.after` / `payload.before`). */
 export function toWebhookMessage(storedRaw: unknown, me: string): WebhookMessage {
   const data = toWebhookRaw(storedRaw);
-  const content = innerMessage(data.message ? proto.Message.fromObject(data.message) : null);
+  const content = innerMessage(proto.Message.fromObject(data.message));
   const chat = data.key.remoteJid;
   const fromMe = data.key.fromMe;
   const status = (storedRaw as StoredRaw | null)?.status;
