@@ -24,7 +24,7 @@ describe('bearer authentication (login JWT, then API key)', () => {
 
   beforeAll(async () => {
     jwks = await startTestJwks();
-    gateway = await startTestGateway({ jwks, env: { AUTH_JWKS_REQUESTS_PER_MINUTE: String(JWKS_REQUESTS_PER_MINUTE) } });
+    gateway = await startTestGateway({ jwks, env: { AUTH_JWKS_REQUESTS_PER_MINUTE: String(JWKS_REQUESTS_PER_MINUTE), AUTH_JWT_MAX_LIFETIME_S: '3600' } });
     tenant = await createTestTenant(gateway.db, jwks);
   });
 
@@ -109,6 +109,19 @@ describe('bearer authentication (login JWT, then API key)', () => {
     expectUnauthorized(await listSessions(`${header}.${forged}.${signature}`));
   });
 
+  it.each([
+    ['without exp (it would never expire)', { expiresInSeconds: null }],
+    ['with iat in the future', { issuedAt: Math.floor(Date.now() / 1000) + 600, expiresInSeconds: 900 }],
+    ['living longer than AUTH_JWT_MAX_LIFETIME_S', { expiresInSeconds: 3_600 + 60 }],
+  ] as const)('refuses a JWT %s', async (_, options) => {
+    expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, options)));
+  });
+
+  it('accepts a JWT at the lifetime cap, and with iat within the clock tolerance', async () => {
+    expect((await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { expiresInSeconds: 3_600 - 5 }))).status).toBe(200);
+    expect((await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { issuedAt: Math.floor(Date.now() / 1000) + 10 }))).status).toBe(200);
+  });
+
   it('refuses a JWT signed by a key the JWKS does not publish', async () => {
     expectUnauthorized(await listSessions(await jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { foreignKey: true })));
   });
@@ -163,5 +176,45 @@ describe('bearer authentication (login JWT, then API key)', () => {
   it('keeps health checks public', async () => {
     expect((await gateway.request('/healthz')).status).toBe(200);
     expect((await gateway.request('/readyz')).body).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+  });
+});
+
+// Unauthenticated traffic must never deny authentication to valid tokens: a flood of made-up kids
+// spends the unknown-kid budget, never the real key.
+describe('login JWTs under a flood of unknown kids', () => {
+  let jwks: TestJwks;
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+  const flood = async (count: number): Promise<void> => {
+    const tokens = await Promise.all(Array.from({ length: count }, () => jwks.sign({ sub: tenant.userId, org_id: tenant.orgId, role: 'admin' }, { kid: randomUUID(), foreignKey: true })));
+    const statuses = await Promise.all(tokens.map(async (token) => (await gateway.request('/api/v1/sessions', { token })).status));
+    expect(statuses.every((status) => status === 401)).toBe(true);
+  };
+
+  beforeAll(async () => {
+    jwks = await startTestJwks();
+    // Keys age out after a second, so the warm case is reached without waiting ten minutes.
+    gateway = await startTestGateway({ jwks, env: { AUTH_JWKS_REQUESTS_PER_MINUTE: '5', AUTH_JWKS_CACHE_MAX_AGE_MS: '1000' } });
+    tenant = await createTestTenant(gateway.db, jwks);
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await jwks.close();
+  });
+
+  it('cold (nothing fetched yet): 200 made-up kids first, then the valid token is accepted', async () => {
+    await flood(200);
+    expect((await gateway.request('/api/v1/sessions', { token: await tenant.loginJwt('admin') })).status).toBe(200);
+  });
+
+  it('warm, after the keys aged out: another flood, and the valid token is accepted each time', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await flood(50);
+      expect((await gateway.request('/api/v1/sessions', { token: await tenant.loginJwt('member') })).status).toBe(200);
+    }
+    // Five unknown-kid fetches a minute at most, plus the background refreshes of the aged key.
+    expect(jwks.fetchCount).toBeLessThanOrEqual(1 + 3 + 3);
   });
 });

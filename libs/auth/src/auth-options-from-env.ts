@@ -23,6 +23,7 @@ export function authOptionsFromEnv(env: JwtEnv & Partial<RateLimitEnv>): AuthOpt
       claims: { org: env.AUTH_CLAIM_ORG, role: env.AUTH_CLAIM_ROLE, subject: env.AUTH_CLAIM_SUBJECT },
       jwksRequestsPerMinute: env.AUTH_JWKS_REQUESTS_PER_MINUTE,
       jwksCacheMaxAgeMs: env.AUTH_JWKS_CACHE_MAX_AGE_MS,
+      maxLifetimeSeconds: env.AUTH_JWT_MAX_LIFETIME_S,
     },
   };
 }

@@ -9,8 +9,11 @@ export interface JwtVerification {
   audience?: string | undefined;
   algorithms: Algorithm[];
   claims: ClaimNames;
+  /** Fetches of the JWKS per minute for kids we do not have (and apart, for refreshing aged keys). */
   jwksRequestsPerMinute: number;
   jwksCacheMaxAgeMs: number;
+  /** Longest a token may live from `iat` (or from now, without one) to `exp`. */
+  maxLifetimeSeconds: number;
 }
 
 /** Requests per window; 0 turns that limit off. Reads (GET, HEAD) and writes are counted apart. */

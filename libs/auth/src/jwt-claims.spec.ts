@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { principalFromClaims } from './jwt-claims.js';
+import { principalFromClaims, tokenLifetimeProblem } from './jwt-claims.js';
 
 const names = { org: 'org_id', role: 'role', subject: 'sub' };
 const orgId = '0190f5c2-7a8b-7c3d-9e1f-2a3b4c5d6e7f';
@@ -26,5 +26,26 @@ describe('principalFromClaims', () => {
     ['an empty subject', { sub: '', org_id: orgId, role: 'admin' }],
   ])('refuses %s', (_, claims) => {
     expect(principalFromClaims(claims, names)).toBeNull();
+  });
+});
+
+describe('tokenLifetimeProblem', () => {
+  const now = 1_800_000_000;
+  const check = (payload: Record<string, unknown>): string | null => tokenLifetimeProblem(payload, now, 86_400, 30);
+
+  it.each([
+    [{}, /no exp/],
+    [{ exp: 'tomorrow' }, /no exp/],
+    [{ exp: now + 60, iat: now + 31 }, /iat is in the future/],
+    [{ exp: now + 60, nbf: now + 31 }, /nbf is in the future/],
+    [{ exp: now + 86_401, iat: now }, /longer than 86400 s/],
+    [{ exp: now + 86_401 }, /longer than 86400 s/],
+    [{ exp: now + 60, iat: 'now' }, /iat is not a time/],
+  ])('refuses %j', (payload, problem) => {
+    expect(check(payload)).toMatch(problem);
+  });
+
+  it.each([[{ exp: now + 86_400, iat: now }], [{ exp: now + 60, iat: now + 30 }], [{ exp: now + 60, nbf: now }], [{ exp: now + 60 }]])('accepts %j', (payload) => {
+    expect(check(payload)).toBeNull();
   });
 });

@@ -37,9 +37,15 @@ export const jwtEnvSchema = z.object({
   AUTH_CLAIM_ORG: z.string().min(1).default('org_id'),
   AUTH_CLAIM_ROLE: z.string().min(1).default('role'),
   AUTH_CLAIM_SUBJECT: z.string().min(1).default('sub'),
-  /** Cap on JWKS fetches caused by unknown `kid`s: a flood of made-up kids cannot hammer the frontend. */
+  /**
+   * Cap on JWKS fetches caused by unknown `kid`s, for all callers together (refreshing aged keys has a
+   * budget of its own): a flood of made-up kids can neither hammer the frontend nor lock valid tokens out.
+   */
   AUTH_JWKS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(5),
+  /** Keys older than this are fetched again in the background; they keep being used until that succeeds. */
   AUTH_JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().min(1_000).default(10 * 60_000),
+  /** Longest lifetime (`exp` − `iat`) a login JWT may have; a token without `exp` is refused. */
+  AUTH_JWT_MAX_LIFETIME_S: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
 });
 
 /** 32 bytes, base64: encrypts webhook signing secrets at rest (gateway writes them, dispatcher reads them). */

@@ -18,7 +18,10 @@ export interface SignOptions {
   kid?: string;
   issuer?: string;
   audience?: string;
-  expiresInSeconds?: number;
+  /** From now; null: no `exp` at all (a token that never expires). */
+  expiresInSeconds?: number | null;
+  /** `iat`, Unix seconds; defaults to now. */
+  issuedAt?: number;
   /** Sign with a key the JWKS does not publish. */
   foreignKey?: boolean;
 }
@@ -44,14 +47,15 @@ export async function startTestJwks(): Promise<TestJwks> {
   const base = `http://127.0.0.1:${address.port}`;
   const issuer = `${base}/`;
   const audience = 'wagw-test';
-  const signWith = (key: CryptoKey, claims: JWTPayload, options: SignOptions): Promise<string> =>
-    new SignJWT(claims)
+  const signWith = (key: CryptoKey, claims: JWTPayload, options: SignOptions): Promise<string> => {
+    const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? kid })
       .setIssuer(options.issuer ?? issuer)
       .setAudience(options.audience ?? audience)
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 300))
-      .sign(key);
+      .setIssuedAt(options.issuedAt ?? Math.floor(Date.now() / 1000));
+    if (options.expiresInSeconds !== null) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 300));
+    return jwt.sign(key);
+  };
   return {
     url: `${base}/.well-known/jwks.json`,
     issuer,
