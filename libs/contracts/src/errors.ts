@@ -7,6 +7,10 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   validation_failed: 400,
+  /** The request is not valid HTTP (refused by the HTTP parser before any route). */
+  bad_request: 400,
+  request_timeout: 408,
+  headers_too_large: 431,
   conflict: 409,
   session_not_connected: 409,
   idempotency_key_reused: 422,

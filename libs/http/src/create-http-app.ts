@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { httpRequestDuration, NestPinoLogger, type Logger, type Registry } from '@wagw/observability';
 import { GatewayError } from '@wagw/contracts';
+import { answerClientError } from './client-error.js';
 import { ErrorEnvelopeFilter, sendError } from './error-envelope.filter.js';
 
 export interface HttpAppOptions {
@@ -54,6 +55,7 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
     // Message ids run to 128 characters; longer path segments are answered 400 in the envelope.
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendError(options.logger, error, request, reply),
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new NestPinoLogger(options.logger),
