@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ApiGatewayEnv } from '@wagw/config';
+import { authenticateBeforeBody } from '@wagw/auth';
 import { createHttpApp } from '@wagw/http';
 import { createMetricsRegistry, type Logger } from '@wagw/observability';
 import { ApiGatewayModule } from './app.module.js';
@@ -13,6 +14,8 @@ export async function createApiGateway(env: ApiGatewayEnv, logger: Logger): Prom
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     corsOrigins: env.CORS_ORIGINS,
     documentationPaths: [`/${DOCS_PATH}`],
+    // Every route under /api/ needs a bearer token (the OpenAPI test checks none is public).
+    beforeBody: authenticateBeforeBody('/api/'),
   });
   serveOpenApiDocument(app);
   return app;

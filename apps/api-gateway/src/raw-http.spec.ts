@@ -66,6 +66,31 @@ describe('answers to requests that are not valid HTTP, or not authenticated, are
     expect(isEnvelope(JSON.parse(answer.body)), answer.body).toBe(true);
   });
 
+  it.each([
+    ['no Authorization header', {}],
+    ['a made-up API key', { authorization: 'Bearer wagw_000000000000_notarealsecretnotarealsecretnotarealsecret0' }],
+  ])('with %s, a bad body is answered 401, not what the body would have earned', async (_, auth: Record<string, string>) => {
+    const bodies: Array<{ headers: Record<string, string>; body: string }> = [
+      { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(4096) }) },
+      { headers: { 'content-type': 'text/plain' }, body: 'hello' },
+      { headers: { 'content-type': 'application/json' }, body: '{"name": ' },
+      { headers: { 'content-type': 'application/json; charset=utf-16' }, body: '{}' },
+    ];
+    for (const { headers, body } of bodies) {
+      const response = await gateway.request('/api/v1/sessions', { method: 'POST', headers: { ...headers, ...auth }, body });
+      expect(response.status, `${headers['content-type']}: ${JSON.stringify(response.body)}`).toBe(401);
+      expect(response.body).toMatchObject({ error: { code: 'unauthorized' } });
+    }
+    // Authenticated, the same bodies earn what they earn.
+    const tooLarge = await gateway.request('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, headers: bodies[0]?.headers ?? {}, body: bodies[0]?.body ?? '' });
+    expect(tooLarge.status).toBe(413);
+  });
+
+  it('a CORS preflight needs no credentials', async () => {
+    const response = await gateway.request('/api/v1/sessions', { method: 'OPTIONS', headers: { origin: 'https://dashboard.example.com', 'access-control-request-method': 'POST' } });
+    expect(response.status).not.toBe(401);
+  });
+
   it('a Content-Length larger than the body sent: a 4xx envelope once the client stops sending', async () => {
     const answer = await rawRequest(gateway.url, Buffer.from(`POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tenant.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"x"}`), { halfClose: true });
     expect(answer.status).toBeGreaterThanOrEqual(400);

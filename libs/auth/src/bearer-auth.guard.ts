@@ -1,6 +1,6 @@
-import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
+import passport from 'passport';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, type Principal } from '@wagw/contracts';
 import { IS_PUBLIC } from '@wagw/http';
@@ -8,36 +8,60 @@ import { bearerToken } from './bearer-token.js';
 import { API_KEY_STRATEGY } from './strategies/api-key.strategy.js';
 import { JWT_STRATEGY } from './strategies/jwt.strategy.js';
 
+type AuthenticatedRequest = FastifyRequest & { user?: Principal };
+
 /**
- * Global guard: every route needs `Authorization: Bearer <token>`, tried first as a login JWT, then as an
- * API key, unless marked `@Public()`. Every failure is the same 401: the reason is not the caller's business.
+ * `Authorization: Bearer <token>`, tried first as a login JWT, then as an API key (the strategies
+ * AuthModule registers with passport). Every failure is a 401; past the header's shape, the reason is
+ * not the caller's business. On success the request carries the principal, and every later log line
+ * of it names the organization.
+ */
+export async function authenticateRequest(request: AuthenticatedRequest, reply: FastifyReply): Promise<Principal> {
+  if (request.user) return request.user;
+  const header = request.headers.authorization;
+  if (header === undefined) throw new GatewayError('unauthorized', 'missing Authorization header (expected: Bearer <token>)');
+  if (bearerToken(header) === null) throw new GatewayError('unauthorized', 'malformed Authorization header (expected: Bearer <token>)');
+  const principal = await new Promise<Principal | false>((resolve, reject) => {
+    const authenticate = passport.authenticate([JWT_STRATEGY, API_KEY_STRATEGY], { session: false }, (error: unknown, user: Principal | false | undefined) => {
+      if (error instanceof GatewayError) reject(error);
+      else resolve(error ? false : (user ?? false));
+    }) as (request: unknown, response: unknown, next: (error?: unknown) => void) => void;
+    authenticate(request, reply, (error) => (error ? reject(error) : resolve(false)));
+  });
+  if (!principal) throw new GatewayError('unauthorized', 'invalid, expired or revoked token');
+  request.user = principal;
+  // Fastify writes the request's closing line through the reply's logger: both get the fields.
+  const log = request.log.child({ orgId: principal.orgId, principal: `${principal.kind}:${principal.subject}` });
+  request.log = log;
+  reply.log = log;
+  return principal;
+}
+
+/**
+ * Global guard: every route needs a bearer token unless marked `@Public()`. Under the API prefix the
+ * gateway has authenticated the request already, before reading its body (see
+ * `authenticateBeforeBody`); this guard is the rule for every route, whatever its path.
  */
 @Injectable()
-export class BearerAuthGuard extends AuthGuard([JWT_STRATEGY, API_KEY_STRATEGY]) {
-  constructor(private readonly reflector: Reflector) {
-    super();
-  }
+export class BearerAuthGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
-    if (header === undefined) throw new GatewayError('unauthorized', 'missing Authorization header (expected: Bearer <token>)');
-    if (bearerToken(header) === null) throw new GatewayError('unauthorized', 'malformed Authorization header (expected: Bearer <token>)');
-    const allowed = (await super.canActivate(context)) as boolean;
-    // From here on every log line of this request names the organization (the request id is there already).
-    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
-    if (request.user) {
-      // Fastify writes the request's closing line through the reply's logger: both get the fields.
-      const log = request.log.child({ orgId: request.user.orgId, principal: `${request.user.kind}:${request.user.subject}` });
-      request.log = log;
-      context.switchToHttp().getResponse<FastifyReply>().log = log;
-    }
-    return allowed;
+    const http = context.switchToHttp();
+    await authenticateRequest(http.getRequest<AuthenticatedRequest>(), http.getResponse<FastifyReply>());
+    return true;
   }
+}
 
-  override handleRequest<TUser = Principal>(error: unknown, principal: TUser | false): TUser {
-    if (error instanceof GatewayError) throw error;
-    if (error || !principal) throw new GatewayError('unauthorized', 'invalid, expired or revoked token');
-    return principal;
-  }
+/**
+ * An `onRequest` hook for the API's routes (none of them public): the caller is authenticated before
+ * its body is read, so an unauthenticated caller learns 401 and nothing about what its body would have
+ * been answered (413, 415, 400). CORS preflights carry no credentials and pass.
+ */
+export function authenticateBeforeBody(pathPrefix: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (request, reply) => {
+    if (request.method === 'OPTIONS' || !request.url.startsWith(pathPrefix)) return;
+    await authenticateRequest(request, reply);
+  };
 }

@@ -18,6 +18,8 @@ export interface HttpAppOptions {
   documentationPaths?: readonly string[];
   /** Served at GET /metrics (Prometheus text), with every request's duration observed into it. */
   metrics?: Registry;
+  /** Runs first for every request, before its body is read or checked (the API authenticates here). */
+  beforeBody?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 export const METRICS_PATH = '/metrics';
@@ -65,6 +67,7 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
   });
   app.useGlobalFilters(new ErrorEnvelopeFilter(options.logger));
   const fastify = app.getHttpAdapter().getInstance();
+  if (options.beforeBody) fastify.addHook('onRequest', options.beforeBody);
   // Anything but JSON is answered 415 before a handler sees it.
   fastify.removeContentTypeParser('text/plain');
   // JSON bodies are read as UTF-8 whatever the label says: a body declared in another charset would be

@@ -7,7 +7,7 @@ import { validate as validateOpenApi31, type Output } from '@hyperjump/json-sche
 import type { Json as HyperjumpJson } from '@hyperjump/json-pointer';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HealthController } from '@wagw/http';
+import { HealthController, IS_PUBLIC } from '@wagw/http';
 import { createTestTenant, startTestJwks, type TestJwks, type TestTenant } from '@wagw/testing';
 import { startTestGateway, type TestGateway } from '../test/gateway-harness.js';
 import { SessionsController } from '../sessions/sessions.controller.js';
@@ -130,6 +130,8 @@ describe('OpenAPI document', () => {
         const path = `/${[prefix, String(Reflect.getMetadata(PATH_METADATA, handler))].filter((part) => part !== '' && part !== '/').join('/')}`.replace(/:([A-Za-z]+)/g, '{$1}');
         const method: string | undefined = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
         routes.push(`${(method ?? 'unknown').toLowerCase()} ${path}`);
+        // The gateway authenticates everything under /api/ before reading a body: none of it may be public.
+        if (path.startsWith('/api/')) expect(Reflect.getMetadata(IS_PUBLIC, handler) ?? Reflect.getMetadata(IS_PUBLIC, controller), path).toBeUndefined();
       }
     }
     const documented = Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
