@@ -4,7 +4,7 @@ import type { ApiGatewayEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
 import type { Logger, Registry } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
-import { RedisModule } from '@wagw/queue';
+import { RedisModule, REQUEST_REDIS_COMMAND_TIMEOUT_MS } from '@wagw/queue';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { OperationsController } from './messages/operations.controller.js';
@@ -19,7 +19,13 @@ export class ApiGatewayModule {
       module: ApiGatewayModule,
       imports: [
         DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }),
-        RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'api-gateway', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
+        RedisModule.forRoot({
+          url: env.REDIS_URL,
+          connectionName: 'api-gateway',
+          onError: (error) => logger.warn({ err: error }, 'redis connection error'),
+          // Requests wait on this connection: a stalled Redis fails them, it does not hold them.
+          commandTimeoutMs: REQUEST_REDIS_COMMAND_TIMEOUT_MS,
+        }),
         AuthModule.forRoot(authOptionsFromEnv(env)),
         HealthModule,
       ],

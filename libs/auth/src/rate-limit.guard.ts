@@ -17,6 +17,13 @@ return counts`;
  * Fixed-window limits per API key (or login user) and per organization, counted in Redis so that they
  * hold across every gateway replica. Runs after authentication; public routes are not counted.
  */
+/** How long a request waits for its rate-limit count before it goes on uncounted (fails open). */
+const RATE_LIMIT_CHECK_TIMEOUT_MS = 250;
+
+function timeoutAfter(ms: number): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms).unref());
+}
+
 @Injectable()
 export class RateLimitGuard implements CanActivate {
   private readonly log = new Logger('RateLimitGuard');
@@ -40,7 +47,9 @@ export class RateLimitGuard implements CanActivate {
     if (checks.length === 0) return true;
     let counts: number[];
     try {
-      counts = (await this.redis.eval(COUNT, checks.length, ...checks.map((check) => check.key), limits.windowMs)) as number[];
+      // Counting must never be what holds a request: a Redis that does not answer at once is skipped.
+      const counted = this.redis.eval(COUNT, checks.length, ...checks.map((check) => check.key), limits.windowMs) as Promise<number[]>;
+      counts = await Promise.race([counted, timeoutAfter(RATE_LIMIT_CHECK_TIMEOUT_MS)]);
     } catch (error) {
       // Without Redis no command can reach a worker anyway; reads still deserve an answer.
       this.log.warn(`rate limit not checked: ${(error as Error).message}`);

@@ -10,7 +10,7 @@ import {
   type CommandReply,
   type SessionCommand,
 } from '@wagw/contracts';
-import { closeRedisConnection, createRedisConnection, type RedisConnection } from '@wagw/queue';
+import { closeRedisConnection, createRedisConnection, isRedisCommandTimeout, REQUEST_REDIS_COMMAND_TIMEOUT_MS, type RedisConnection } from '@wagw/queue';
 
 
 export interface DispatchRequest {
@@ -19,6 +19,9 @@ export interface DispatchRequest {
   sessionId: string;
   command: SessionCommand;
 }
+
+/** Seconds a caller is told to wait (`Retry-After`) when Redis does not answer. */
+const RETRY_AFTER_SECONDS = 2;
 
 /** The wait ended without an answer; the operation may still finish, readable by its outbox id. */
 export class DispatchTimeoutError extends Error {
@@ -63,7 +66,8 @@ export class CommandDispatcher {
     let queue = this.queues.get(workerId);
     if (!queue) {
       const name = commandQueueName(workerId);
-      queue = new Queue(name, { connection: createRedisConnection(this.redisUrl, `dispatch-${name}`) });
+      // Requests wait on this connection too: a stalled Redis fails `add`, it does not hold the caller.
+      queue = new Queue(name, { connection: createRedisConnection(this.redisUrl, `dispatch-${name}`, undefined, { commandTimeoutMs: REQUEST_REDIS_COMMAND_TIMEOUT_MS }) });
       // Every concurrent `add` waits on the queue's readiness: dozens in flight are normal here.
       queue.setMaxListeners(0);
       this.queues.set(workerId, queue);
@@ -85,10 +89,26 @@ export class CommandDispatcher {
     });
   }
 
+  /**
+   * The worker holding the session's lease. Nothing is queued yet, so a Redis that does not answer
+   * is a 503 to retry, like a session no worker holds.
+   */
+  private async leaseOf(sessionId: string): Promise<NonNullable<ReturnType<typeof decodeLease>>> {
+    let raw: string | null;
+    try {
+      raw = await this.redis.get(redisKeys.lease(sessionId));
+    } catch (error) {
+      if (!isRedisCommandTimeout(error)) throw error;
+      throw new GatewayError('session_unavailable', 'the command queue (Redis) does not answer; retry shortly', { sessionId, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    }
+    const lease = decodeLease(raw);
+    if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    return lease;
+  }
+
   /** Hands the command to the session's worker without waiting (`Prefer: respond-async`). */
   async enqueue(request: DispatchRequest, deadlineMs: number): Promise<void> {
-    const lease = decodeLease(await this.redis.get(redisKeys.lease(request.sessionId)));
-    if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId: request.sessionId });
+    const lease = await this.leaseOf(request.sessionId);
     const data: CommandJob = { ...request, epoch: lease.epoch, deadline: Date.now() + deadlineMs };
     await this.queue(lease.workerId).add(request.command.type, data, {
       jobId: `${request.outboxId}-${lease.epoch}-async`,
@@ -106,19 +126,27 @@ export class CommandDispatcher {
     // twice is safe: the worker answers a finished one from the outbox and re-sends under the same id.
     const dispatchId = randomUUID().slice(0, 8);
     for (let attempt = 0; ; attempt += 1) {
-      const lease = decodeLease(await this.redis.get(redisKeys.lease(request.sessionId)));
-      if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId: request.sessionId });
+      const lease = await this.leaseOf(request.sessionId);
       const queue = this.queue(lease.workerId);
       const jobId = `${request.outboxId}-${lease.epoch}-${dispatchId}-${attempt}`;
       const data: CommandJob = { ...request, epoch: lease.epoch, deadline, replyTo: this.replyList };
       // Listen before adding: a fast worker may answer before `add` returns.
       const reply = this.waitForReply(jobId, Math.max(1, deadline - Date.now()));
-      await queue.add(request.command.type, data, { jobId, attempts: 1, removeOnComplete: { age: 3_600, count: 10_000 }, removeOnFail: { age: 86_400 } });
+      try {
+        await queue.add(request.command.type, data, { jobId, attempts: 1, removeOnComplete: { age: 3_600, count: 10_000 }, removeOnFail: { age: 86_400 } });
+      } catch (error) {
+        // Redis may have taken the job before it stopped answering: the outcome is unknown, not failed.
+        if (isRedisCommandTimeout(error)) throw new DispatchTimeoutError(request.outboxId);
+        throw error;
+      }
       let outcome = await reply;
       if (outcome === null) {
         // The reply may have been lost (a Redis failover, this process restarting): the job's state is the truth.
-        const finished = await Job.fromId(queue, jobId);
-        if (finished && (await finished.isCompleted())) outcome = finished.returnvalue as CommandOutcome;
+        const finished = await Job.fromId(queue, jobId).catch((error: unknown) => {
+          if (isRedisCommandTimeout(error)) return undefined;
+          throw error;
+        });
+        if (finished && (await finished.isCompleted().catch(() => false))) outcome = finished.returnvalue as CommandOutcome;
         else throw new DispatchTimeoutError(request.outboxId);
       }
       if (!outcome.ok && outcome.error.code === 'session_moved' && attempt === 0) continue;

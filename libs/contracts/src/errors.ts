@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   rate_limited: 429,
   session_unavailable: 503,
+  /** A store the gateway needs (Redis, Postgres) does not answer, or this instance is shutting down. */
+  service_unavailable: 503,
   session_moved: 409,
   timeout: 504,
   /** WhatsApp answered the message with an error ack (e.g. 463): it was not delivered. */

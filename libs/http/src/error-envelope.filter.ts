@@ -17,6 +17,8 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
   }
 }
 
+const DEFAULT_RETRY_AFTER_SECONDS = 2;
+
 export function sendError(logger: Logger, exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, envelope, errorId } = toErrorResponse(exception, randomUUID);
   if (errorId !== undefined) {
@@ -24,9 +26,11 @@ export function sendError(logger: Logger, exception: unknown, request: FastifyRe
     const log = (request.log as Logger | undefined) ?? logger;
     log.error({ err: exception, errorId, reqId: request.id, method: request.method, url: request.url }, 'unhandled error');
   }
-  if (status === 429) {
+  if (status === 429 || status === 503) {
+    // Every 429 and 503 says when to come back; a 503 that does not know says soon.
     const retryAfter = envelope.error.details['retryAfterSeconds'];
     if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+    else if (status === 503) void reply.header('retry-after', String(DEFAULT_RETRY_AFTER_SECONDS));
   }
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(envelope);
 }

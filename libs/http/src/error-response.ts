@@ -70,6 +70,11 @@ export function toErrorResponse(exception: unknown, newErrorId: () => string): E
     const message = exception.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : exception.message.replace(/^FST_\w+: /, '');
     return fromCode(code, message, exception.code ? { reason: exception.code } : {});
   }
+  // ioredis's command timeout: a store this request needed did not answer in time. Not the caller's
+  // fault, nor an unknown failure: a 503 to retry. (Matched by message: ioredis has no error class for it.)
+  if (exception instanceof Error && exception.message === 'Command timed out') {
+    return fromCode('service_unavailable', 'a store the gateway needs does not answer; retry shortly', { retryAfterSeconds: 2 });
+  }
   const errorId = newErrorId();
   return { ...fromCode('internal', 'internal error', { errorId }), errorId };
 }

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { closeRedisConnection, createRedisConnection, type RedisConnection } from './redis-connection.js';
+import { closeRedisConnection, createRedisConnection, type RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
 export const REDIS = Symbol('REDIS');
 
@@ -14,10 +14,10 @@ class RedisShutdown implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class RedisModule {
-  static forRoot(options: { url: string; connectionName: string; onError?: (error: Error) => void }): DynamicModule {
+  static forRoot(options: { url: string; connectionName: string; onError?: (error: Error) => void } & RedisConnectionOptions): DynamicModule {
     return {
       module: RedisModule,
-      providers: [{ provide: REDIS, useFactory: () => createRedisConnection(options.url, options.connectionName, options.onError) }, RedisShutdown],
+      providers: [{ provide: REDIS, useFactory: () => createRedisConnection(options.url, options.connectionName, options.onError, options) }, RedisShutdown],
       exports: [REDIS],
     };
   }

@@ -38,7 +38,7 @@ const ERROR_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   payload_too_large: '`payload_too_large`: the body exceeds the configured limit.',
   unsupported_media_type: '`unsupported_media_type`: send `application/json`.',
   rate_limited: '`rate_limited`: too many requests; wait `Retry-After` seconds.',
-  session_unavailable: '`session_unavailable`: no worker can take the command right now.',
+  session_unavailable: '`session_unavailable`: no worker can take the command right now (or the command queue does not answer); retry after `Retry-After` seconds.',
   timeout: '`timeout`: no answer in time; the outcome is readable by `details.outboxId`.',
 };
 
@@ -56,6 +56,7 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
         description: descriptions.join(' '),
         content: { 'application/json': { schema: componentRef(errorEnvelopeSchema) } },
         ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds until the window resets.', schema: { type: 'integer' } } } } : {}),
+        ...(status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } } : {}),
       }),
     ),
   );
