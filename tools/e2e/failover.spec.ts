@@ -141,16 +141,17 @@ describe('a worker dies after WhatsApp accepted a revoke, before it answered', {
     expect(answer.status).toBe(504);
     expect(answer.body).toMatchObject({ error: { code: 'timeout', details: { outboxId: expect.any(String) } } });
 
+    // Listening before the new worker starts: it runs the stranded revoke again as soon as it holds the session.
+    const duplicates: string[] = [];
+    system.emulator.on('log', (entry) => {
+      if (entry.event === 'duplicate-dropped') duplicates.push(String(entry['id']));
+    });
     await system.startWorker('worker-d');
     await system.waitFor(async () => {
       const session = await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey });
       return session.body['status'] === 'connected' && (session.body['worker'] as { id: string } | null)?.id === 'worker-d' || undefined;
     }, 'the session on worker-d', 30_000);
 
-    const duplicates: string[] = [];
-    system.emulator.on('log', (entry) => {
-      if (entry.event === 'duplicate-dropped') duplicates.push(String(entry['id']));
-    });
     const retry = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'DELETE', token: tenant.apiKey, body: {}, headers: { 'idempotency-key': `crash-${mid}` } });
     expect(retry.status, JSON.stringify(retry.body)).toBe(200);
     expect(retry.body).toMatchObject({ status: 'sent', outboxId: (answer.body as { error: { details: { outboxId: string } } }).error.details.outboxId });

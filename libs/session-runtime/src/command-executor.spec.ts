@@ -61,6 +61,15 @@ describe('CommandExecutor (real Postgres)', () => {
     expect((await outbox.get(tenant.orgId, outboxId))?.status).toBe('sent');
   });
 
+  it('runs two jobs of one operation arriving at once one after the other: one acts, the other gets its result', async () => {
+    const { runner, calls } = countingRunner(sessionId, 7);
+    const executor = new CommandExecutor(() => runner, outbox, createLogger('test', 'silent'));
+    const outboxId = await operation();
+    const [first, second] = await Promise.all([executor.handle(job(outboxId)), executor.handle(job(outboxId))]);
+    expect(calls).toHaveLength(1);
+    expect(second).toEqual(first);
+  });
+
   it('refuses a job for another epoch (session_moved) without acting', async () => {
     const { runner, calls } = countingRunner(sessionId, 8);
     const executor = new CommandExecutor(() => runner, outbox, createLogger('test', 'silent'));

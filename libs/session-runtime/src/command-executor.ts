@@ -28,13 +28,32 @@ function storedError(value: unknown): CommandOutcome {
  * the stored outcome: a re-run never acts twice.
  */
 export class CommandExecutor {
+  /** The run of each operation in progress here: a second job for it waits, then finds it finished. */
+  private readonly running = new Map<string, Promise<CommandOutcome>>();
+
   constructor(
     private readonly runnerOf: (sessionId: string) => SessionRunner | undefined,
     private readonly outbox: OutboxRepository,
     private readonly logger: Logger,
   ) {}
 
-  async handle(job: CommandJob, now: number = Date.now()): Promise<CommandOutcome> {
+  /**
+   * One operation runs at most once at a time on this worker: a retry routed here and the same command
+   * taken over from a dead worker's queue (SessionHost) run one after the other, the second answered
+   * from the outbox.
+   */
+  async handle(job: CommandJob, now?: number): Promise<CommandOutcome> {
+    const previous = this.running.get(job.outboxId);
+    const run = (previous ?? Promise.resolve()).catch(() => undefined).then(() => this.handleNow(job, now ?? Date.now()));
+    this.running.set(job.outboxId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.running.get(job.outboxId) === run) this.running.delete(job.outboxId);
+    }
+  }
+
+  private async handleNow(job: CommandJob, now: number): Promise<CommandOutcome> {
     const { orgId, outboxId, sessionId, command } = job;
     const isOperation = command.type === 'send_text' || command.type === 'revoke';
     if (now > job.deadline) {

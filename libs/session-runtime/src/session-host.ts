@@ -1,8 +1,22 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { commandJobSchema, commandQueueName, redisKeys, type CommandOutcome, type CommandReply, type SessionStatus } from '@wagw/contracts';
 
 const REPLY_LIST_TTL_MS = 60_000;
 const UNCLAIMED_GRACE_MS = 3_000;
+/** How long a taken-over session may take to connect before its stranded commands are left alone. */
+const STRANDED_CONNECT_WAIT_MS = 30_000;
+/**
+ * The previous owner's queue is read once the session is connected here, and once more after this
+ * long: a gateway that read the old lease just before it moved may still have queued a command there.
+ */
+const STRANDED_RESCAN_AFTER_MS = 3_000;
+/**
+ * A stranded command whose caller gave up less than this long ago still runs (its caller was told 504:
+ * the outcome may still come, readable by its outboxId); an older one expires, as in any queue.
+ */
+const STRANDED_RUN_WINDOW_MS = 60_000;
+/** Time a stranded command gets to run on the new owner. */
+const STRANDED_RUN_MS = 10_000;
 import type { OutboxRepository } from '@wagw/db';
 import { createRedisConnection, closeRedisConnection, type RedisConnection } from '@wagw/queue';
 import type { TerminalReason } from '@wagw/whatsapp';
@@ -136,10 +150,56 @@ export class SessionHost {
       this.runners.set(session.id, runner);
       load += 1;
       await this.leases.heartbeat(load);
-      await runner.start().catch(async (error: unknown) => {
-        this.options.logger.error({ err: error, sessionId: session.id }, 'session failed to start');
-        await runner.stop('stopped');
-      });
+      const started = await runner.start().then(
+        () => true,
+        async (error: unknown) => {
+          this.options.logger.error({ err: error, sessionId: session.id }, 'session failed to start');
+          await runner.stop('stopped');
+          return false;
+        },
+      );
+      if (started && runner.previousOwner !== null) this.track(this.takeOverStranded(runner, runner.previousOwner));
+    }
+  }
+
+  /**
+   * Commands the gateway queued for the session's previous owner, which died (kill -9; in Kubernetes a
+   * killed pod never comes back under its name) before running or answering them. Once the session is
+   * connected here, each is run here under this runner's epoch, exactly once (the executor answers a
+   * finished operation from the outbox, and a re-run sends under the same WhatsApp id), its outcome
+   * pushed to the gateway that may still be waiting, and the job removed from the dead queue.
+   */
+  private async takeOverStranded(runner: SessionRunner, previousOwner: string): Promise<void> {
+    const { logger } = this.options;
+    const connectBy = Date.now() + STRANDED_CONNECT_WAIT_MS;
+    while (!runner.isConnected) {
+      if (this.stopping || this.runners.get(runner.sessionId) !== runner || Date.now() > connectBy) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const queue = new Queue(commandQueueName(previousOwner), { connection: this.options.redis });
+    try {
+      for (const pass of [0, 1]) {
+        if (pass === 1) await new Promise((resolve) => setTimeout(resolve, STRANDED_RESCAN_AFTER_MS));
+        if (this.stopping || this.runners.get(runner.sessionId) !== runner) return;
+        const jobs = await queue.getJobs(['active', 'waiting', 'delayed', 'prioritized'], 0, 999);
+        for (const job of jobs) {
+          const parsed = commandJobSchema.safeParse(job.data);
+          if (!parsed.success || parsed.data.sessionId !== runner.sessionId || parsed.data.epoch >= runner.lease.epoch) continue;
+          const now = Date.now();
+          const command = parsed.data;
+          const deadline = now - command.deadline < STRANDED_RUN_WINDOW_MS ? Math.max(command.deadline, now + STRANDED_RUN_MS) : command.deadline;
+          // Removed first where it can be (an active job of a dead worker stays locked a while): a
+          // worker coming back under the old name must not run it a second time.
+          await job.remove().catch(() => undefined);
+          const outcome = await this.executor.handle({ ...command, epoch: runner.lease.epoch, deadline });
+          if (command.replyTo) await this.reply(command.replyTo, { jobId: job.id ?? '', outcome }).catch(() => undefined);
+          logger.info({ sessionId: runner.sessionId, outboxId: command.outboxId, previousOwner, ok: outcome.ok }, 'ran a command stranded on the previous owner');
+        }
+      }
+    } catch (error) {
+      logger.warn({ err: error, sessionId: runner.sessionId, previousOwner }, 'could not take over stranded commands');
+    } finally {
+      await queue.close().catch(() => undefined);
     }
   }
 

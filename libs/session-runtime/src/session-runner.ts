@@ -42,6 +42,12 @@ export class SessionRunner {
    */
   private readonly recordedRevokes = new RecentIds(2_000);
 
+  /**
+   * The worker that held the session before this runner (from the session row), when it was another:
+   * commands routed to it may be stranded in its queue.
+   */
+  previousOwner: string | null = null;
+
   /** The status this runner last wrote (null before its first write). */
   get status(): SessionStatus | null {
     return this.lastStatus;
@@ -74,6 +80,7 @@ export class SessionRunner {
     const metadata = row?.metadata && typeof row.metadata === 'object' && !Array.isArray(row.metadata) ? (row.metadata as Record<string, string>) : {};
     this.identity = { createdBy: row?.createdBy ?? '', metadata, meJid: row?.meJid ?? '', mePushName: row?.mePushName ?? '' };
     this.lastStatus = row?.status ?? null;
+    this.previousOwner = row?.ownerWorkerId && row.ownerWorkerId !== this.lease.workerId ? row.ownerWorkerId : null;
     if (row?.linkedEndpoint && row.linkedEndpoint !== this.deps.endpoint) {
       await this.refuseElsewhere(row.linkedEndpoint);
       return;
