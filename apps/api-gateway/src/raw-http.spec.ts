@@ -98,3 +98,28 @@ describe('answers to requests that are not valid HTTP, or not authenticated, are
     expect(isEnvelope(JSON.parse(answer.body)), answer.body).toBe(true);
   });
 });
+
+describe('a request arriving while the gateway shuts down', () => {
+  it('is answered 503 in the envelope, with Retry-After', async () => {
+    const gateway = await startTestGateway();
+    const tenant = await createTestTenant(gateway.db);
+    const { hostname, port } = new URL(gateway.url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => undefined);
+    // One request in flight on a keep-alive connection while the gateway starts closing, a second behind it.
+    const request = `GET /api/v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tenant.apiKey}\r\n\r\n`;
+    const closed = gateway.close();
+    socket.write(request);
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    const text = Buffer.concat(received).toString('utf8');
+    if (text === '') return expect.fail('the connection was closed without an answer');
+    expect(text).toMatch(/^HTTP\/1\.1 503/);
+    expect(text.toLowerCase()).toContain('retry-after: 1');
+    expect(isEnvelope(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)))).toBe(true);
+  });
+});

@@ -53,7 +53,8 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is not our envelope; the `preClose` hook below answers instead.
+    return503OnClosing: false,
     // Message ids run to 128 characters; longer path segments are answered 400 in the envelope.
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendError(options.logger, error, request, reply),
@@ -67,6 +68,18 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
   });
   app.useGlobalFilters(new ErrorEnvelopeFilter(options.logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // While closing (SIGTERM), requests still arriving on open connections get a 503 in the envelope,
+  // with Retry-After and the connection closed: a load balancer sends the retry elsewhere.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new GatewayError('service_unavailable', 'this instance is shutting down; retry', { retryAfterSeconds: 1 });
+  });
   if (options.beforeBody) fastify.addHook('onRequest', options.beforeBody);
   // Anything but JSON is answered 415 before a handler sees it.
   fastify.removeContentTypeParser('text/plain');
