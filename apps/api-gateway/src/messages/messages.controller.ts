@@ -70,9 +70,8 @@ export class MessagesController {
   /** Revoke a message (delete for everyone), exactly as the API reference describes it. */
   @Delete(':mid')
   @HttpCode(200)
-  // The reference's own description already names the capability, so it is required here, not via ApiRoute.
-  @RequireCapability('send')
   @ApiRoute({ summary: 'Revoke a message (delete for everyone)', description: REVOKE_DESCRIPTION })
+  @RequireCapability('send')
   @ApiPathParam('session', sessionIdParam, 'The WhatsApp session id used to issue the revoke. Must be a connected session your organization owns.')
   @ApiPathParam('mid', waMessageId, 'The WhatsApp message id (the per-message stable id assigned by WhatsApp) of the message to delete for everyone.')
   @ApiIdempotencyKey()
@@ -96,8 +95,8 @@ export class MessagesController {
   @ApiRoute({
     summary: 'Send a text message',
     description: 'Waits until WhatsApp has taken the message (200). With `Prefer: respond-async` it answers 202 at once; the outcome is then readable by `outboxId`.',
-    capability: 'send',
   })
+  @RequireCapability('send')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiIdempotencyKey()
   @ApiHeader({ name: 'Prefer', required: false, description: '`respond-async`: answer 202 once the send is queued.', schema: { type: 'string' } })
@@ -123,7 +122,8 @@ export class MessagesController {
   }
 
   @Get()
-  @ApiRoute({ summary: "List a session's stored messages", description: 'Newest first, paged by cursor.', capability: 'read' })
+  @ApiRoute({ summary: "List a session's stored messages", description: 'Newest first, paged by cursor.' })
+  @RequireCapability('read')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiQueryFrom(listQuery)
   @ApiJsonResponse(200, messagePageSchema, 'A page of messages.')
@@ -137,7 +137,8 @@ export class MessagesController {
   }
 
   @Get(':mid')
-  @ApiRoute({ summary: 'Get a stored message', capability: 'read' })
+  @ApiRoute({ summary: 'Get a stored message' })
+  @RequireCapability('read')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiPathParam('mid', waMessageId, 'The WhatsApp message id.')
   @ApiJsonResponse(200, messageViewSchema, 'The message; its text is null once revoked.')

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { PathParam } from '@wagw/http';
 import { operationViewSchema, sendResultSchema, type OperationView, type Principal } from '@wagw/contracts';
-import { CurrentPrincipal } from '@wagw/auth';
+import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { ApiAuthenticated, ApiErrors, ApiJsonResponse, ApiPathParam, ApiRoute } from '../openapi/api-docs.js';
 import { operationIdParam } from '../validation.js';
@@ -13,7 +13,8 @@ export class OperationsController {
   constructor(private readonly commands: SessionCommandsService) {}
 
   @Get(':operation')
-  @ApiRoute({ summary: 'Get the outcome of a send or revoke', description: 'By the `outboxId` of a `SendResult`, or of a 504 answer.', capability: 'read' })
+  @ApiRoute({ summary: 'Get the outcome of a send or revoke', description: 'By the `outboxId` of a `SendResult`, or of a 504 answer.' })
+  @RequireCapability('read')
   @ApiPathParam('operation', operationIdParam, 'The `outboxId`.')
   @ApiJsonResponse(200, operationViewSchema, 'The operation: pending, sent (with its `SendResult`), failed or expired.')
   @ApiErrors('not_found')

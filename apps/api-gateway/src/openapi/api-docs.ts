@@ -1,8 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiSecurity } from '@nestjs/swagger';
 import { z } from 'zod';
-import { apiSchemas, ERROR_STATUS, errorEnvelopeSchema, type Capability, type ErrorCode } from '@wagw/contracts';
-import { RequireCapability } from '@wagw/auth';
+import { apiSchemas, ERROR_STATUS, errorEnvelopeSchema, type ErrorCode } from '@wagw/contracts';
+import { REQUIRED_CAPABILITY } from '@wagw/auth';
 
 /** Request bodies and query strings are documented as clients write them (before defaults and coercion). */
 export const apiRequestSchemas = z.registry<{ id: string; description?: string; examples?: unknown[] }>();
@@ -68,16 +68,19 @@ export function ApiAuthenticated(): MethodDecorator & ClassDecorator {
 }
 
 /**
- * Describes a route and, given a capability, also requires it (403 without it): the capability a route
- * enforces and the one its documentation names are the same value, written once.
+ * Describes a route, naming the capability it requires as `@RequireCapability` declares it: write
+ * `@ApiRoute` above `@RequireCapability` (decorators apply bottom-up, so the capability is set when
+ * this one runs). Authorization itself is never applied here.
  */
-export function ApiRoute(options: { summary: string; description?: string; capability?: Capability }): MethodDecorator {
-  const capability = options.capability === undefined ? '' : `Requires the **\`${options.capability}\`** capability.`;
-  const description = [options.description, capability].filter((part) => part !== undefined && part !== '').join('\n\n');
-  return applyDecorators(
-    ApiOperation({ summary: options.summary, ...(description === '' ? {} : { description }) }),
-    ...(options.capability === undefined ? [] : [RequireCapability(options.capability)]),
-  );
+export function ApiRoute(options: { summary: string; description?: string }): MethodDecorator {
+  return (target, key, descriptor) => {
+    const capability: unknown = Reflect.getMetadata(REQUIRED_CAPABILITY, descriptor.value as object);
+    const requirement = typeof capability === 'string' ? `Requires the **\`${capability}\`** capability.` : '';
+    // The revoke's reference description names the capability itself.
+    const named = typeof capability === 'string' && options.description?.includes(`\`${capability}\``) === true;
+    const description = [options.description, named ? '' : requirement].filter((part) => part !== undefined && part !== '').join('\n\n');
+    ApiOperation({ summary: options.summary, ...(description === '' ? {} : { description }) })(target, key, descriptor);
+  };
 }
 
 export function ApiJsonBody(schema: z.ZodType, options: { required?: boolean; description?: string; example?: unknown } = {}): MethodDecorator {

@@ -20,7 +20,7 @@ import {
   type SessionsOverviewView,
   type UsageView,
 } from '@wagw/contracts';
-import { CurrentPrincipal, generateApiKey } from '@wagw/auth';
+import { CurrentPrincipal, generateApiKey, RequireCapability } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { ApiKeysRepository, AuditLogRepository, auditActor, OrganizationsRepository, OrgDashboardRepository } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
@@ -87,7 +87,8 @@ export class OrgController {
   ) {}
 
   @Get()
-  @ApiRoute({ summary: 'Get your organization', description: 'With its counts, its limits, and who is asking with which capabilities.', capability: 'read' })
+  @ApiRoute({ summary: 'Get your organization', description: 'With its counts, its limits, and who is asking with which capabilities.' })
+  @RequireCapability('read')
   @ApiJsonResponse(200, organizationViewSchema, 'The organization.')
   @ApiErrors()
   async get(@CurrentPrincipal() principal: Principal): Promise<OrganizationView> {
@@ -112,7 +113,8 @@ export class OrgController {
 
   /** The key is in this response only; the gateway keeps its SHA-256. */
   @Post('api-keys')
-  @ApiRoute({ summary: 'Create an API key', description: 'The key is in this response only. It can carry only capabilities the caller holds.', capability: 'keys:manage' })
+  @ApiRoute({ summary: 'Create an API key', description: 'The key is in this response only. It can carry only capabilities the caller holds.' })
+  @RequireCapability('keys:manage')
   @ApiJsonBody(createApiKeyBody)
   @ApiJsonResponse(201, createdApiKeySchema, 'The key, with its secret shown once.')
   @ApiErrors('validation_failed')
@@ -136,7 +138,8 @@ export class OrgController {
   }
 
   @Get('api-keys')
-  @ApiRoute({ summary: 'List API keys', description: 'Prefix, name, capabilities, creator, last use and expiry; never the secret. Oldest first, paged by cursor.', capability: 'keys:manage' })
+  @ApiRoute({ summary: 'List API keys', description: 'Prefix, name, capabilities, creator, last use and expiry; never the secret. Oldest first, paged by cursor.' })
+  @RequireCapability('keys:manage')
   @ApiQueryFrom(listKeysQuery)
   @ApiJsonResponse(200, apiKeyPageSchema, 'A page of keys.')
   @ApiErrors('validation_failed')
@@ -151,7 +154,8 @@ export class OrgController {
   /** Effective at once on every gateway: keys are checked against the database on each request. */
   @Delete('api-keys/:key')
   @HttpCode(204)
-  @ApiRoute({ summary: 'Revoke an API key', description: 'Effective at once on every gateway. A key with capabilities the caller lacks cannot be revoked by it.', capability: 'keys:manage' })
+  @ApiRoute({ summary: 'Revoke an API key', description: 'Effective at once on every gateway. A key with capabilities the caller lacks cannot be revoked by it.' })
+  @RequireCapability('keys:manage')
   @ApiPathParam('key', apiKeyIdParam, 'The API key id.')
   @ApiNoContent('Revoked.')
   @ApiErrors('not_found', 'conflict')
@@ -168,7 +172,8 @@ export class OrgController {
   }
 
   @Get('sessions/overview')
-  @ApiRoute({ summary: 'Sessions overview', description: 'Sessions by status and by worker, and those disconnected in the last 24 hours.', capability: 'read' })
+  @ApiRoute({ summary: 'Sessions overview', description: 'Sessions by status and by worker, and those disconnected in the last 24 hours.' })
+  @RequireCapability('read')
   @ApiJsonResponse(200, sessionsOverviewSchema, 'The overview.')
   @ApiErrors()
   async sessionsOverview(@CurrentPrincipal() principal: Principal): Promise<SessionsOverviewView> {
@@ -178,7 +183,8 @@ export class OrgController {
 
   /** Daily counts for [from, to], both UTC days and inclusive; the last 30 days by default. */
   @Get('usage')
-  @ApiRoute({ summary: 'Daily usage', description: 'Per UTC day: messages sent, received and revoked; webhook deliveries delivered, failed and exhausted.', capability: 'read' })
+  @ApiRoute({ summary: 'Daily usage', description: 'Per UTC day: messages sent, received and revoked; webhook deliveries delivered, failed and exhausted.' })
+  @RequireCapability('read')
   @ApiQueryFrom(usageQuery)
   @ApiJsonResponse(200, usageSchema, 'One row per day in the range, zeros included.')
   @ApiErrors('validation_failed')
@@ -198,7 +204,8 @@ export class OrgController {
 
   /** Who did what, newest first. Reading it is an administrator's right, like managing keys. */
   @Get('audit-log')
-  @ApiRoute({ summary: 'Audit log', description: 'Who (user or API key) did what and when, newest first, paged by cursor.', capability: 'keys:manage' })
+  @ApiRoute({ summary: 'Audit log', description: 'Who (user or API key) did what and when, newest first, paged by cursor.' })
+  @RequireCapability('keys:manage')
   @ApiQueryFrom(pageQuery)
   @ApiJsonResponse(200, auditLogPageSchema, 'A page of entries.')
   @ApiErrors('validation_failed')

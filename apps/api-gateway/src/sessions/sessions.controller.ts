@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query } from '@n
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type Page, type Principal, type SessionView } from '@wagw/contracts';
-import { CurrentPrincipal } from '@wagw/auth';
+import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { AuditLogRepository, auditActor, AuthStateRepository, SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
@@ -51,7 +51,8 @@ export class SessionsController {
   }
 
   @Get()
-  @ApiRoute({ summary: "List your organization's sessions", description: 'Oldest first, paged by cursor.', capability: 'read' })
+  @ApiRoute({ summary: "List your organization's sessions", description: 'Oldest first, paged by cursor.' })
+  @RequireCapability('read')
   @ApiQueryFrom(listSessionsQuery)
   @ApiJsonResponse(200, sessionPageSchema, 'A page of sessions.')
   @ApiErrors('validation_failed')
@@ -64,7 +65,8 @@ export class SessionsController {
   }
 
   @Post()
-  @ApiRoute({ summary: 'Create a session', description: 'A WhatsApp session to link to a phone: start it, then scan its QR or ask for a pairing code.', capability: 'sessions:manage' })
+  @ApiRoute({ summary: 'Create a session', description: 'A WhatsApp session to link to a phone: start it, then scan its QR or ask for a pairing code.' })
+  @RequireCapability('sessions:manage')
   @ApiJsonBody(createSessionBody)
   @ApiJsonResponse(201, sessionViewSchema, 'The session.')
   @ApiErrors('validation_failed', 'conflict')
@@ -80,7 +82,8 @@ export class SessionsController {
   }
 
   @Get(':session')
-  @ApiRoute({ summary: 'Get a session', capability: 'read' })
+  @ApiRoute({ summary: 'Get a session' })
+  @RequireCapability('read')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session, with its status and owning worker.')
   @ApiErrors('not_found', 'validation_failed')
@@ -90,7 +93,8 @@ export class SessionsController {
 
   @Post(':session/start')
   @HttpCode(200)
-  @ApiRoute({ summary: 'Start a session', description: 'A worker takes it and connects; a new session then waits for a QR scan (`status: qr`).', capability: 'sessions:manage' })
+  @ApiRoute({ summary: 'Start a session', description: 'A worker takes it and connects; a new session then waits for a QR scan (`status: qr`).' })
+  @RequireCapability('sessions:manage')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session (already running: unchanged).')
   @ApiErrors('not_found', 'validation_failed')
@@ -107,7 +111,8 @@ export class SessionsController {
   /** Closes the socket and keeps the login: start again without a new QR. */
   @Post(':session/stop')
   @HttpCode(200)
-  @ApiRoute({ summary: 'Stop a session', description: 'Closes the socket and keeps the login: start it again without a new QR.', capability: 'sessions:manage' })
+  @ApiRoute({ summary: 'Stop a session', description: 'Closes the socket and keeps the login: start it again without a new QR.' })
+  @RequireCapability('sessions:manage')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session.')
   @ApiErrors('not_found', 'validation_failed')
@@ -122,7 +127,8 @@ export class SessionsController {
   /** Unlinks the device from the phone and wipes the login. */
   @Post(':session/logout')
   @HttpCode(200)
-  @ApiRoute({ summary: 'Log a session out', description: 'Unlinks the device from the phone and wipes the login.', capability: 'sessions:manage' })
+  @ApiRoute({ summary: 'Log a session out', description: 'Unlinks the device from the phone and wipes the login.' })
+  @RequireCapability('sessions:manage')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, sessionViewSchema, 'The session, now `logged_out`.')
   @ApiErrors('not_found', 'validation_failed', 'session_unavailable', 'timeout')
@@ -141,7 +147,8 @@ export class SessionsController {
 
   @Delete(':session')
   @HttpCode(204)
-  @ApiRoute({ summary: 'Delete a session', description: 'Unlinks a connected device first, then deletes the session and its stored messages.', capability: 'sessions:manage' })
+  @ApiRoute({ summary: 'Delete a session', description: 'Unlinks a connected device first, then deletes the session and its stored messages.' })
+  @RequireCapability('sessions:manage')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiNoContent('Deleted.')
   @ApiErrors('not_found', 'validation_failed')
@@ -157,7 +164,8 @@ export class SessionsController {
   }
 
   @Get(':session/qr')
-  @ApiRoute({ summary: "Get a session's current QR code", description: 'Only while the session waits for a scan (`status: qr`); the QR changes every few seconds.', capability: 'sessions:manage' })
+  @ApiRoute({ summary: "Get a session's current QR code", description: 'Only while the session waits for a scan (`status: qr`); the QR changes every few seconds.' })
+  @RequireCapability('sessions:manage')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonResponse(200, qrCodeSchema, 'The QR payload and a PNG of it.')
   @ApiErrors('not_found', 'validation_failed', 'conflict')
@@ -170,7 +178,8 @@ export class SessionsController {
 
   @Post(':session/pairing-code')
   @HttpCode(200)
-  @ApiRoute({ summary: 'Link by pairing code instead of QR', description: 'The code to type on the phone under Linked devices → Link with phone number.', capability: 'sessions:manage' })
+  @ApiRoute({ summary: 'Link by pairing code instead of QR', description: 'The code to type on the phone under Linked devices → Link with phone number.' })
+  @RequireCapability('sessions:manage')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
   @ApiJsonBody(pairingCodeBody)
   @ApiJsonResponse(200, pairingCodeSchema, 'The pairing code.')

@@ -18,7 +18,7 @@ import {
   type TestWebhook,
   type WebhookEndpointView,
 } from '@wagw/contracts';
-import { CurrentPrincipal } from '@wagw/auth';
+import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { AuditLogRepository, auditActor, DomainEventsRepository, type AuditEntry, WebhookDeliveriesRepository, WebhookEndpointsRepository, type WebhookDelivery, type WebhookEndpoint } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
@@ -145,7 +145,8 @@ export class WebhooksController {
 
   /** The signing secret is shown here, once; only its ciphertext is stored. */
   @Post()
-  @ApiRoute({ summary: 'Register a webhook endpoint', description: 'Deliveries are signed (Standard Webhooks) with the secret in this response, which is shown only here.', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: 'Register a webhook endpoint', description: 'Deliveries are signed (Standard Webhooks) with the secret in this response, which is shown only here.' })
+  @RequireCapability('webhooks:manage')
   @ApiJsonBody(createEndpointBody)
   @ApiJsonResponse(201, webhookEndpointWithSecretSchema, 'The endpoint and its signing secret.')
   @ApiErrors('validation_failed', 'not_found', 'session_unavailable')
@@ -167,7 +168,8 @@ export class WebhooksController {
   }
 
   @Get()
-  @ApiRoute({ summary: 'List webhook endpoints', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: 'List webhook endpoints' })
+  @RequireCapability('webhooks:manage')
   @ApiJsonResponse(200, webhookEndpointListSchema, 'Every endpoint of your organization.')
   @ApiErrors()
   async list(@CurrentPrincipal() principal: Principal): Promise<{ data: WebhookEndpointView[] }> {
@@ -175,7 +177,8 @@ export class WebhooksController {
   }
 
   @Get(':webhook')
-  @ApiRoute({ summary: 'Get a webhook endpoint', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: 'Get a webhook endpoint' })
+  @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonResponse(200, webhookEndpointViewSchema, 'The endpoint (never its secret).')
   @ApiErrors('not_found')
@@ -185,7 +188,8 @@ export class WebhooksController {
 
   /** Changes the URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint. */
   @Patch(':webhook')
-  @ApiRoute({ summary: 'Change a webhook endpoint', description: 'URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint.', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: 'Change a webhook endpoint', description: 'URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint.' })
+  @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonBody(updateEndpointBody)
   @ApiJsonResponse(200, webhookEndpointViewSchema, 'The changed endpoint.')
@@ -210,7 +214,8 @@ export class WebhooksController {
   /** A new secret, shown once; the old one keeps signing beside it for the grace period, so receivers can switch without losing a delivery. */
   @Post(':webhook/rotate-secret')
   @HttpCode(200)
-  @ApiRoute({ summary: "Rotate an endpoint's signing secret", description: 'The old secret keeps signing beside the new one for the grace period, so receivers can switch without losing a delivery.', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: "Rotate an endpoint's signing secret", description: 'The old secret keeps signing beside the new one for the grace period, so receivers can switch without losing a delivery.' })
+  @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonResponse(200, rotatedWebhookSecretSchema, 'The endpoint, its new secret (shown only here), and until when the old one still signs.')
   @ApiErrors('not_found', 'session_unavailable')
@@ -227,7 +232,8 @@ export class WebhooksController {
   /** Sends a `webhook.test` ping to this endpoint only, signed and retried like any delivery. */
   @Post(':webhook/test')
   @HttpCode(202)
-  @ApiRoute({ summary: 'Send a test delivery', description: 'A signed `webhook.test` event to this endpoint only, retried like any delivery.', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: 'Send a test delivery', description: 'A signed `webhook.test` event to this endpoint only, retried like any delivery.' })
+  @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued.')
   @ApiErrors('not_found', 'conflict')
@@ -245,7 +251,8 @@ export class WebhooksController {
   }
 
   @Get(':webhook/deliveries')
-  @ApiRoute({ summary: "List an endpoint's deliveries", description: 'Newest first, paged by cursor.', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: "List an endpoint's deliveries", description: 'Newest first, paged by cursor.' })
+  @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiQueryFrom(listDeliveriesQuery)
   @ApiJsonResponse(200, deliveryPageSchema, 'A page of deliveries.')
@@ -263,7 +270,8 @@ export class WebhooksController {
   /** One more attempt, now, of any delivery (exhausted, failed, or delivered and lost by the receiver). */
   @Post(':webhook/deliveries/:delivery/replay')
   @HttpCode(202)
-  @ApiRoute({ summary: 'Replay a delivery', description: 'One more attempt, now, of any delivery: exhausted, failed, or delivered and lost by the receiver.', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: 'Replay a delivery', description: 'One more attempt, now, of any delivery: exhausted, failed, or delivered and lost by the receiver.' })
+  @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiPathParam('delivery', deliveryIdParam, 'The delivery id.')
   @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued again.')
@@ -279,7 +287,8 @@ export class WebhooksController {
 
   @Delete(':webhook')
   @HttpCode(204)
-  @ApiRoute({ summary: 'Delete a webhook endpoint', capability: 'webhooks:manage' })
+  @ApiRoute({ summary: 'Delete a webhook endpoint' })
+  @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiNoContent('Deleted, with its deliveries.')
   @ApiErrors('not_found')
