@@ -112,11 +112,28 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     await system.waitFor(async () => (await session())['status'] === 'connected' || undefined, 'connected again');
   });
 
+  const statusEvents = async (): Promise<string[]> =>
+    (await system.db.domainEvent.findMany({ where: { orgId: tenant.orgId, sessionId, type: 'session.status' }, orderBy: { createdAt: 'asc' } })).map((event) => (event.payload as { data: { payload: { status: string } } }).data.payload.status);
+
+  it('a stop through the API is written by the worker with exactly one session.status, and so is the start after it', async () => {
+    const before = (await statusEvents()).length;
+    await system.api(`/api/v1/sessions/${sessionId}/stop`, { method: 'POST', token: tenant.apiKey });
+    await system.waitFor(async () => (await session())['status'] === 'stopped' || undefined, 'stopped');
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+    expect((await statusEvents()).slice(before)).toEqual(['stopped']);
+    await system.api(`/api/v1/sessions/${sessionId}/start`, { method: 'POST', token: tenant.apiKey });
+    await system.waitFor(async () => (await session())['status'] === 'connected' || undefined, 'connected again');
+    expect((await statusEvents()).slice(before)).toEqual(['stopped', 'starting', 'connected']);
+  });
+
   it('logs out (the device is unlinked, the login wiped) and deletes the session', async () => {
     const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
+    const eventsBefore = (await statusEvents()).length;
     const loggedOut = await system.api(`/api/v1/sessions/${sessionId}/logout`, { method: 'POST', token: tenant.apiKey });
     expect(loggedOut.status).toBe(200);
     await system.waitFor(async () => (await session())['status'] === 'logged_out' || undefined, 'logged_out');
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+    expect((await statusEvents()).slice(eventsBefore)).toEqual(['logged_out']);
     expect(system.emulator.linkedDevices(phone).find((device) => device.deviceId === deviceId)?.loggedOut).toBe(true);
     expect(await system.db.authCreds.count({ where: { sessionId } })).toBe(0);
 
@@ -124,6 +141,6 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     expect((await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).status).toBe(404);
     const audit = await system.db.auditLogEntry.findMany({ where: { orgId: tenant.orgId, targetId: sessionId }, orderBy: { createdAt: 'asc' } });
     expect(audit.every((entry) => entry.actorId === tenant.apiKeyId && entry.actorKind === 'api_key')).toBe(true);
-    expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.started', 'session.logged_out', 'session.deleted']);
+    expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.started', 'session.stopped', 'session.started', 'session.logged_out', 'session.deleted']);
   });
 });

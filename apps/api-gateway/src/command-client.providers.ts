@@ -1,8 +1,8 @@
 import { Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { CommandDispatcher, SessionCommandsService } from '@wagw/command-client';
+import { CommandDispatcher, SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { Histogram, LATENCY_BUCKETS, type Registry } from '@wagw/observability';
-import { AuditLogRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
+import { AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');
@@ -38,6 +38,11 @@ export function commandClientProviders(env: ApiGatewayEnv, metrics: Registry): P
       inject: [SessionsRepository, MessagesRepository, OutboxRepository, AuditLogRepository, CommandDispatcher, REDIS],
     },
     { provide: WebhookQueues, useFactory: (redis: RedisConnection) => new WebhookQueues(redis), inject: [REDIS] },
+    {
+      provide: SessionLifecycleService,
+      useFactory: (sessions: SessionsRepository, authState: AuthStateRepository, commands: SessionCommandsService, queues: WebhookQueues, redis: RedisConnection) => new SessionLifecycleService(sessions, authState, commands, queues, redis),
+      inject: [SessionsRepository, AuthStateRepository, SessionCommandsService, WebhookQueues, REDIS],
+    },
     QueuesShutdown,
   ];
 }

@@ -1,2 +1,3 @@
 export * from './command-dispatcher.js';
 export * from './session-commands.service.js';
+export * from './session-lifecycle.service.js';

@@ -4,3 +4,4 @@ export * from './sessions.js';
 export * from './commands.js';
 export * from './webhooks.js';
 export * from './http-api.js';
+export * from './webhook-envelope.js';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
-import { GatewayError, redisKeys, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
+import { buildSessionStatusWebhook, GatewayError, redisKeys, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { buildMessageReceivedWebhook, innerMessage, messageTypeOf, type EventSession, buildMessageRevokedWebhook, buildSessionStatusWebhook, loadPostgresAuthState, RecentIds, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
+import { buildMessageReceivedWebhook, innerMessage, messageTypeOf, buildMessageRevokedWebhook, loadPostgresAuthState, RecentIds, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;

@@ -1,5 +1,5 @@
 import { BufferJSON, proto } from '@whiskeysockets/baileys';
-import type { MessageReceivedWebhook, MessageRevokedWebhook, SessionStatus, SessionStatusWebhook, WebhookEnvelope, WebhookMessage, WebhookRawMessage } from '@wagw/contracts';
+import { webhookEnvelope, type EventSession, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
 import { innerMessage, textOf } from './message-mapping.js';
 
 const ACK_NAMES = ['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'] as const;
@@ -71,30 +71,6 @@ export function toWebhookMessage(storedRaw: unknown, me: string): WebhookMessage
   };
 }
 
-/** The session an event is about, as every webhook's envelope shows it. */
-export interface EventSession {
-  id: string;
-  createdBy: string;
-  metadata: Record<string, string>;
-  meJid: string;
-  mePushName: string;
-}
-
-function envelope<Type extends string, Payload>(type: Type, eventId: string, session: EventSession, payload: Payload): WebhookEnvelope<Type, Payload> {
-  return {
-    event: type,
-    data: {
-      id: eventId,
-      event: type,
-      metadata: [session.metadata],
-      me: { id: session.meJid, pushName: session.mePushName },
-      payload,
-      instanceId: session.id,
-      userId: session.createdBy,
-    },
-  };
-}
-
 export interface RevokedEventInput {
   eventId: string;
   session: EventSession;
@@ -107,7 +83,7 @@ export interface RevokedEventInput {
 /** The `message.revoked` body exactly as the webhook reference describes it. */
 export function buildMessageRevokedWebhook(input: RevokedEventInput): MessageRevokedWebhook {
   const me = input.session.meJid;
-  return envelope('message.revoked', input.eventId, input.session, {
+  return webhookEnvelope('message.revoked', input.eventId, input.session, {
     after: toWebhookMessage(input.revokeRaw, me),
     before: input.originalRaw === null ? {} : toWebhookMessage(input.originalRaw, me),
     _data: toWebhookRaw(input.revokeRaw),
@@ -115,9 +91,5 @@ export function buildMessageRevokedWebhook(input: RevokedEventInput): MessageRev
 }
 
 export function buildMessageReceivedWebhook(input: { eventId: string; session: EventSession; raw: unknown }): MessageReceivedWebhook {
-  return envelope('message.received', input.eventId, input.session, toWebhookMessage(input.raw, input.session.meJid));
-}
-
-export function buildSessionStatusWebhook(input: { eventId: string; session: EventSession; status: SessionStatus; lastError: string | null }): SessionStatusWebhook {
-  return envelope('session.status', input.eventId, input.session, { status: input.status, lastError: input.lastError });
+  return webhookEnvelope('message.received', input.eventId, input.session, toWebhookMessage(input.raw, input.session.meJid));
 }

@@ -109,3 +109,43 @@ describe('GET /api/v1/sessions', () => {
     expect(response).toMatchObject({ status: 404, body: { error: { code: 'not_found', details: {} } } });
   });
 });
+
+// No worker runs here: the gateway itself changes the status of a session nobody runs, and each change
+// has exactly one session.status event, written with it.
+describe('session status changes through the API, with no worker', () => {
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    tenant = await createTestTenant(gateway.db);
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  const post = (path: string) => gateway.request(path, { method: 'POST', token: tenant.apiKey });
+  const statusEvents = async (sessionId: string) =>
+    (await gateway.db.domainEvent.findMany({ where: { orgId: tenant.orgId, sessionId, type: 'session.status' }, orderBy: { createdAt: 'asc' } })).map((event) => (event.payload as { data: { payload: { status: string } } }).data.payload.status);
+
+  it('start, stop and logout each write their status with exactly one event, and none when nothing changes', async () => {
+    const created = await gateway.request('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'lifecycle' }) });
+    const id = (created.body as { id: string }).id;
+    expect(await statusEvents(id)).toEqual([]);
+
+    expect((await post(`/api/v1/sessions/${id}/start`)).body).toMatchObject({ status: 'starting' });
+    expect(await statusEvents(id)).toEqual(['starting']);
+    await post(`/api/v1/sessions/${id}/start`);
+    expect(await statusEvents(id)).toEqual(['starting']);
+
+    expect((await post(`/api/v1/sessions/${id}/stop`)).body).toMatchObject({ status: 'stopped' });
+    expect(await statusEvents(id)).toEqual(['starting', 'stopped']);
+    await post(`/api/v1/sessions/${id}/stop`);
+    expect(await statusEvents(id)).toEqual(['starting', 'stopped']);
+
+    expect((await post(`/api/v1/sessions/${id}/logout`)).body).toMatchObject({ status: 'logged_out' });
+    expect(await statusEvents(id)).toEqual(['starting', 'stopped', 'logged_out']);
+    await post(`/api/v1/sessions/${id}/logout`);
+    expect(await statusEvents(id)).toEqual(['starting', 'stopped', 'logged_out']);
+  });
+});

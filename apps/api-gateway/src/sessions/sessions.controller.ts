@@ -3,8 +3,8 @@ import QRCode from 'qrcode';
 import { z } from 'zod';
 import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type Page, type Principal, type SessionView } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
-import { SessionCommandsService } from '@wagw/command-client';
-import { AuditLogRepository, auditActor, AuthStateRepository, SessionsRepository, type WhatsAppSession } from '@wagw/db';
+import { SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
+import { AuditLogRepository, auditActor, SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
 import { REDIS, type RedisConnection } from '@wagw/queue';
 import { sessionIdParam } from '../validation.js';
@@ -37,7 +37,7 @@ export class SessionsController {
     private readonly sessions: SessionsRepository,
     private readonly commands: SessionCommandsService,
     private readonly audit: AuditLogRepository,
-    private readonly authState: AuthStateRepository,
+    private readonly lifecycle: SessionLifecycleService,
     @Inject(REDIS) private readonly redis: RedisConnection,
   ) {}
 
@@ -101,9 +101,8 @@ export class SessionsController {
   async start(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
     const found = await this.commands.requireSession(principal, session);
     if (!found.shouldRun) {
-      await this.sessions.update(principal.orgId, found.id, { shouldRun: true, status: found.status === 'connected' ? 'connected' : 'starting' });
+      await this.lifecycle.start(found);
       await this.record(principal, 'session.started', found);
-      await this.nudgeWorkers(found.id);
     }
     return toSessionView(await this.commands.requireSession(principal, found.id));
   }
@@ -118,9 +117,8 @@ export class SessionsController {
   @ApiErrors('not_found', 'validation_failed')
   async stop(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
     const found = await this.commands.requireSession(principal, session);
-    await this.sessions.update(principal.orgId, found.id, { shouldRun: false });
+    await this.lifecycle.stop(found);
     await this.record(principal, 'session.stopped', found);
-    await this.nudgeWorkers(found.id);
     return toSessionView(await this.commands.requireSession(principal, found.id));
   }
 
@@ -134,13 +132,7 @@ export class SessionsController {
   @ApiErrors('not_found', 'validation_failed', 'session_unavailable', 'timeout')
   async logout(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
     const found = await this.commands.requireSession(principal, session);
-    if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
-      await this.commands.dispatchControl(principal, found, { type: 'logout' });
-    } else {
-      await this.authState.wipe(principal.orgId, found.id);
-      await this.sessions.update(principal.orgId, found.id, { shouldRun: false, status: 'logged_out', meJid: null, mePushName: null, linkedEndpoint: null });
-      await this.nudgeWorkers(found.id);
-    }
+    await this.lifecycle.logout(principal, found);
     await this.record(principal, 'session.logged_out', found);
     return toSessionView(await this.commands.requireSession(principal, found.id));
   }

@@ -1,5 +1,6 @@
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma, WhatsAppSession } from '../generated/client.js';
+import type { SessionStatus } from '../generated/enums.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 
 export interface NewSession {
@@ -57,6 +58,26 @@ export class SessionsRepository {
       return;
     }
     await this.db.$transaction([update, this.db.domainEvent.create({ data: { id: event.id, orgId, sessionId, type: event.type, payload: event.payload as Prisma.InputJsonValue } })]);
+  }
+
+  /**
+   * A status change by someone other than the session's owner (the gateway, for a session no worker
+   * runs): applied only if the status is still `from` (a worker's concurrent write wins), together with
+   * its event, in one transaction. Answers whether it applied.
+   */
+  async transitionWithEvent(
+    orgId: string,
+    sessionId: string,
+    from: SessionStatus,
+    patch: Prisma.WhatsAppSessionUpdateManyMutationInput,
+    event: { id: string; type: string; payload: object },
+  ): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.whatsAppSession.updateMany({ where: { orgId, id: sessionId, status: from }, data: patch });
+      if (count !== 1) return false;
+      await tx.domainEvent.create({ data: { id: event.id, orgId, sessionId, type: event.type, payload: event.payload as Prisma.InputJsonValue } });
+      return true;
+    });
   }
 
   /** Mirrors the Redis lease on the row: auth-state writes are fenced on `ownerEpoch`. */
