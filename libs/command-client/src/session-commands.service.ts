@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { decodeLease, GatewayError, isErrorCode, messageIdFor, redisKeys, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
+import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedSendResult, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import { auditActor, type AuditLogRepository, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type StoredMessage, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
@@ -40,13 +40,8 @@ function authorOf(stored: StoredMessage, given: string): string | null {
 }
 
 function rethrowStored(operation: OutboxOperation): never {
-  const error = operation.error as { code?: unknown; message?: unknown; details?: unknown } | null;
-  const code = isErrorCode(error?.code) ? error.code : 'internal';
-  throw new GatewayError(code, typeof error?.message === 'string' ? error.message : 'the operation failed', {
-    ...((error?.details as Record<string, unknown>) ?? {}),
-    outboxId: operation.id,
-    replayed: true,
-  });
+  const error = storedOperationError(operation.error);
+  throw new GatewayError(error.code, error.message, { ...error.details, outboxId: operation.id, replayed: true });
 }
 
 /**
@@ -163,7 +158,7 @@ export class SessionCommandsService {
     if (operation.requestHash !== requestHash || operation.sessionId !== session.id) {
       throw new GatewayError('idempotency_key_reused', 'this Idempotency-Key was used for a different request', { outboxId: operation.id });
     }
-    if (operation.status === 'sent' && operation.result !== null) return { ...(operation.result as unknown as SendResult), replayed: true };
+    if (operation.status === 'sent' && operation.result !== null) return { ...storedSendResult(operation.result), replayed: true };
     if (operation.status === 'failed' || operation.status === 'expired') rethrowStored(operation);
     if (operation.deadline.getTime() > Date.now()) {
       throw new GatewayError('conflict', 'a request with this Idempotency-Key is still in flight', { outboxId: operation.id });
@@ -182,7 +177,7 @@ export class SessionCommandsService {
     } catch (error) {
       if (!(error instanceof DispatchTimeoutError)) throw error;
       const latest = await this.outbox.get(principal.orgId, operation.id);
-      if (latest?.status === 'sent' && latest.result !== null) return latest.result as unknown as SendResult;
+      if (latest?.status === 'sent' && latest.result !== null) return storedSendResult(latest.result);
       throw new GatewayError('timeout', 'the session worker did not answer in time; the outcome stays readable by outboxId', { outboxId: operation.id });
     }
   }

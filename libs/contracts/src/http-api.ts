@@ -243,3 +243,19 @@ export type ApiKeyView = z.infer<typeof apiKeyViewSchema>;
 export type SessionsOverviewView = z.infer<typeof sessionsOverviewSchema>;
 export type UsageView = z.infer<typeof usageSchema>;
 export type AuditLogEntryView = z.infer<typeof auditLogEntrySchema>;
+
+const storedErrorSchema = errorEnvelopeSchema.shape.error;
+
+/**
+ * A finished operation's error as the worker stored it in the outbox (one schema, read the same way by
+ * the worker answering a re-run and by the gateway answering a replay); anything unreadable is `internal`.
+ */
+export function storedOperationError(value: unknown): z.infer<typeof storedErrorSchema> {
+  const parsed = storedErrorSchema.safeParse(value);
+  return parsed.success ? parsed.data : { code: 'internal', message: 'the operation failed', details: {} };
+}
+
+/** A sent operation's stored `SendResult` (written by the worker from this same schema). */
+export function storedSendResult(value: unknown): z.infer<typeof sendResultSchema> {
+  return sendResultSchema.parse(value);
+}

@@ -1,4 +1,4 @@
-import { GatewayError, isErrorCode, messageIdFor, type CommandJob, type CommandOutcome, type SendResult } from '@wagw/contracts';
+import { GatewayError, messageIdFor, storedOperationError, storedSendResult, type CommandJob, type CommandOutcome, type SendResult } from '@wagw/contracts';
 import type { OutboxRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { SessionRunner } from './session-runner.js';
@@ -15,12 +15,6 @@ function failure(code: GatewayError['code'], message: string, details: Record<st
  * final.
  */
 const OUTCOME_STAYS_OPEN: ReadonlySet<GatewayError['code']> = new Set(['timeout', 'session_not_connected']);
-
-function storedError(value: unknown): CommandOutcome {
-  const error = value as { code?: unknown; message?: unknown; details?: unknown } | null;
-  const code = isErrorCode(error?.code) ? error.code : 'internal';
-  return failure(code, typeof error?.message === 'string' ? error.message : 'the command failed', (error?.details as Record<string, unknown>) ?? {});
-}
 
 /**
  * Runs a command job on this worker. Refuses a stale epoch (`session_moved`, the gateway re-routes),
@@ -67,8 +61,8 @@ export class CommandExecutor {
     if (isOperation) {
       const operation = await this.outbox.get(orgId, outboxId);
       if (!operation) return failure('not_found', 'unknown operation', { outboxId });
-      if (operation.status === 'sent' && operation.result !== null) return { ok: true, result: operation.result as unknown as SendResult };
-      if (operation.status === 'failed' || operation.status === 'expired') return storedError(operation.error);
+      if (operation.status === 'sent' && operation.result !== null) return { ok: true, result: storedSendResult(operation.result) };
+      if (operation.status === 'failed' || operation.status === 'expired') return { ok: false, error: storedOperationError(operation.error) };
     }
     try {
       const result = await runner.execute(command, messageIdFor(outboxId));

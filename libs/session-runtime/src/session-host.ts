@@ -74,10 +74,6 @@ export class SessionHost {
     return this.options.workerId;
   }
 
-  get sessionCount(): number {
-    return this.runners.size;
-  }
-
   /** This worker's sessions by their last written status. */
   sessionsByStatus(): Map<SessionStatus, number> {
     const counts = new Map<SessionStatus, number>();

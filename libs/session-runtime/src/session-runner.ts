@@ -70,10 +70,6 @@ export class SessionRunner {
     return this.connection?.isOpen ?? false;
   }
 
-  whenFinished(): Promise<TerminalReason> {
-    return this.finished;
-  }
-
   async start(): Promise<void> {
     const { sessions, authState, logger } = this.deps;
     const row = await sessions.findById(this.orgId, this.sessionId);

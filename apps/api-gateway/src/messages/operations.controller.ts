@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { PathParam } from '@wagw/http';
-import { operationViewSchema, sendResultSchema, type OperationView, type Principal } from '@wagw/contracts';
+import { operationViewSchema, storedSendResult, type OperationView, type Principal } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { ApiAuthenticated, ApiErrors, ApiJsonResponse, ApiPathParam, ApiRoute } from '../openapi/api-docs.js';
@@ -26,7 +26,7 @@ export class OperationsController {
       kind: operation.kind,
       status: operation.status,
       // Written only by the worker, from this same schema.
-      result: sendResultSchema.nullable().parse(operation.result),
+      result: operation.result === null ? null : storedSendResult(operation.result),
       error: operation.error,
       createdAt: operation.createdAt.toISOString(),
       completedAt: operation.completedAt?.toISOString() ?? null,
