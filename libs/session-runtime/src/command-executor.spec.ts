@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { WAMessage } from '@whiskeysockets/baileys';
 import { messageIdFor, type CommandJob, type SessionCommand } from '@wagw/contracts';
 import { createDbClient, OutboxRepository, SessionsRepository } from '@wagw/db';
 import { createLogger } from '@wagw/observability';
@@ -16,7 +15,7 @@ function countingRunner(sessionId: string, epoch: number): { runner: SessionRunn
     lease: { workerId: 'w', epoch },
     execute: async (command: SessionCommand, messageId: string) => {
       calls.push({ command, messageId });
-      return { message: { key: { id: messageId, remoteJid: 'x@s.whatsapp.net', fromMe: true }, messageTimestamp: 1_800_000_000 } as WAMessage };
+      return { sent: { waMessageId: messageId, timestamp: 1_800_000_000, message: {} } };
     },
   } as unknown as SessionRunner;
   return { runner, calls };

@@ -66,9 +66,8 @@ export class CommandExecutor {
     }
     try {
       const result = await runner.execute(command, messageIdFor(outboxId));
-      if (!('message' in result)) return { ok: true, result };
-      const timestamp = Number(result.message.messageTimestamp ?? Math.floor(now / 1000));
-      const sendResult: SendResult = { mode: 'sync', outboxId, replayed: false, status: 'sent', timestamp, waMessageId: result.message.key.id ?? '' };
+      if (!('sent' in result)) return { ok: true, result };
+      const sendResult: SendResult = { mode: 'sync', outboxId, replayed: false, status: 'sent', timestamp: result.sent.timestamp, waMessageId: result.sent.waMessageId };
       await this.outbox.finish(orgId, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId });
       return { ok: true, result: sendResult };
     } catch (error) {

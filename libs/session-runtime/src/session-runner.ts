@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
 import { buildSessionStatusWebhook, GatewayError, redisKeys, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
-import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
+import type { AuthStateRepository, MessagesRepository, NewStoredMessage, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { buildMessageReceivedWebhook, innerMessage, messageTypeOf, buildMessageRevokedWebhook, loadPostgresAuthState, RecentIds, toStoredMessage, WhatsAppConnection, type BaileysLogger, type TerminalReason } from '@wagw/whatsapp';
+import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, loadPostgresAuthState, RecentIds, WhatsAppConnection, type BaileysLogger, type InboundEvent, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;
@@ -27,7 +26,7 @@ const QR_TTL_MS = 60_000;
 /** A write to the session row that names the status it leaves the session in. */
 type StatusPatch = Parameters<SessionsRepository['update']>[2] & { status: SessionStatus };
 
-export type CommandResult = { message: WAMessage } | { pairingCode: string } | { loggedOut: true };
+export type CommandResult = { sent: SentMessage } | { pairingCode: string } | { loggedOut: true };
 
 /** One session this worker holds the lease of: its Baileys connection and what it writes back. */
 export class SessionRunner {
@@ -90,7 +89,7 @@ export class SessionRunner {
       auth,
       logger: log.child({ component: 'baileys', level: 'warn' }) as unknown as BaileysLogger,
       socketOptions: this.deps.socketOptions,
-      getMessage: async (key) => this.storedContent(key),
+      storedRaw: (chat, id) => this.storedRaw(chat, id),
       callbacks: {
         onQr: (qr) => void this.onQr(qr),
         onOpen: (me) => void this.onOpen(me),
@@ -99,8 +98,7 @@ export class SessionRunner {
           void this.persist({ status: 'disconnected', lastDisconnectedAt: new Date(), lastError: `closed with ${statusCode}` });
         },
         onTerminated: (reason) => void this.onTerminated(reason),
-        onMessages: (upsert) => void this.onMessages(upsert.messages),
-        onMessageUpdates: (updates) => void this.onMessageUpdates(updates),
+        onInbound: (events) => void this.onInbound(events),
       },
     });
     this.connection.start();
@@ -185,81 +183,44 @@ export class SessionRunner {
     this.onEnded(this, reason);
   }
 
-  private async storedContent(key: WAMessageKey): Promise<proto.IMessage | undefined> {
-    if (!key.id || !key.remoteJid) return undefined;
-    const stored = await this.deps.messages.find(this.orgId, this.sessionId, key.id, key.remoteJid);
-    const raw = stored?.raw as { message?: object } | undefined;
-    return raw?.message ? proto.Message.fromObject(raw.message) : undefined;
-  }
-
-  /** A stored message as Baileys needs it to quote it. */
-  private async storedMessage(waMessageId: string, chat: string): Promise<WAMessage | undefined> {
-    const stored = await this.deps.messages.find(this.orgId, this.sessionId, waMessageId, chat);
-    const raw = stored?.raw as (object & { key?: WAMessageKey }) | undefined;
-    if (!raw?.key) return undefined;
-    return { ...(proto.WebMessageInfo.fromObject(raw) as WAMessage), key: raw.key };
-  }
-
-  private async storeMessage(message: WAMessage): Promise<void> {
-    const fields = toStoredMessage(message, this.connection?.me ?? null);
-    if (!fields.waMessageId || !fields.chatJid || message.message === null || message.message === undefined) return;
-    await this.deps.messages.store(this.orgId, this.sessionId, fields);
+  /** A stored message as it was stored (`raw`): to quote it, or for Baileys to answer a retry request. */
+  private async storedRaw(chat: string, waMessageId: string): Promise<unknown> {
+    return (await this.deps.messages.find(this.orgId, this.sessionId, waMessageId, chat))?.raw;
   }
 
   /**
    * A revoke (the protocol message), whoever sent it: stored with the original marked revoked and a
    * `message.revoked` event, in one transaction, once (our own revoke is seen twice: sent and echoed).
    */
-  private async recordRevoke(revoke: WAMessage): Promise<void> {
-    const target = revoke.message?.protocolMessage?.key?.id;
-    const me = this.connection?.me ?? null;
-    if (!target || (revoke.key.id && this.recordedRevokes.has(`revoke:${revoke.key.id}`))) return;
-    const fields = toStoredMessage(revoke, me);
-    const revokedBy = revoke.key.fromMe ? this.identity.meJid : revoke.key.participant || revoke.key.remoteJid || null;
+  private async recordRevoke(revoke: { message: NewStoredMessage; target: string; fromMe: boolean; author: string | null }): Promise<void> {
+    const { message: fields, target } = revoke;
+    if (this.recordedRevokes.has(`revoke:${fields.waMessageId}`)) return;
+    const revokedBy = revoke.fromMe ? this.identity.meJid : revoke.author;
     const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
       buildMessageRevokedWebhook({ eventId, session: this.eventSession(), revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
     );
-    if (revoke.key.id) this.recordedRevokes.add(`revoke:${revoke.key.id}`);
+    this.recordedRevokes.add(`revoke:${fields.waMessageId}`);
     this.recordedRevokes.add(`original:${target}`);
     if (recorded) await this.publish(recorded.eventId, 'message.revoked');
   }
 
   /** A message someone else sent: stored, with its `message.received` event, once. */
-  private async recordReceived(message: WAMessage): Promise<void> {
-    const fields = toStoredMessage(message, this.connection?.me ?? null);
-    if (!fields.waMessageId || !fields.chatJid) return;
+  private async recordReceived(fields: NewStoredMessage): Promise<void> {
     const recorded = await this.deps.messages.storeReceived(this.orgId, this.sessionId, fields, (eventId) =>
       buildMessageReceivedWebhook({ eventId, session: this.eventSession(), raw: fields.raw }),
     );
     if (recorded) await this.publish(recorded.eventId, 'message.received');
   }
 
-  private async onMessages(messages: WAMessage[]): Promise<void> {
-    for (const message of messages) {
+  private async onInbound(events: InboundEvent[]): Promise<void> {
+    for (const event of events) {
       try {
-        if (message.message?.protocolMessage?.type === proto.Message.ProtocolMessage.Type.REVOKE) {
-          await this.recordRevoke(message);
-          continue;
-        }
-        if (this.isIncomingContent(message)) await this.recordReceived(message);
-        else await this.storeMessage(message);
+        if (event.kind === 'revoke') await this.recordRevoke(event);
+        else if (event.kind === 'received') await this.recordReceived(event.message);
+        else if (event.kind === 'own') await this.deps.messages.store(this.orgId, this.sessionId, event.message);
+        else if (!this.recordedRevokes.has(`original:${event.id}`)) await this.deps.messages.markRevoked(this.orgId, this.sessionId, event.chat, event.id, event.by).catch(() => undefined);
       } catch (error) {
         this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'storing a message failed');
-      }
-    }
-  }
-
-  /** What a subscriber calls a received message: someone else's, with content (not a protocol or key-distribution message). */
-  private isIncomingContent(message: WAMessage): boolean {
-    if (message.key.fromMe === true || !message.message) return false;
-    const type = messageTypeOf(innerMessage(message.message));
-    return type !== 'unknown' && type !== 'protocolMessage';
-  }
-
-  private async onMessageUpdates(updates: Array<{ key: WAMessageKey; update: Partial<WAMessage> }>): Promise<void> {
-    for (const { key, update } of updates) {
-      if (update.messageStubType === 1 && key.id && key.remoteJid && !this.recordedRevokes.has(`original:${key.id}`)) {
-        await this.deps.messages.markRevoked(this.orgId, this.sessionId, key.remoteJid, key.id, key.participant || key.remoteJid).catch(() => undefined);
       }
     }
   }
@@ -270,18 +231,18 @@ export class SessionRunner {
     if (!connection) throw new GatewayError('session_not_connected', 'the session is not running');
     switch (command.type) {
       case 'send_text': {
-        const quoted = command.replyTo === undefined ? undefined : await this.storedMessage(command.replyTo, command.chat);
-        if (command.replyTo !== undefined && !quoted) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
-        const message = await connection.sendText(command.chat, command.text, messageId, quoted);
-        await this.storeMessage(message);
-        return { message };
+        const quoted = command.replyTo === undefined ? undefined : await this.storedRaw(command.chat, command.replyTo);
+        if (command.replyTo !== undefined && !(quoted && typeof quoted === 'object' && 'key' in quoted)) {
+          throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
+        }
+        const sent = await connection.sendText(command.chat, command.text, messageId, quoted);
+        await this.deps.messages.store(this.orgId, this.sessionId, sent.message);
+        return { sent };
       }
       case 'revoke': {
-        const fromMe = command.sender === undefined || command.sender === '';
-        const key: WAMessageKey = { remoteJid: command.chat, id: command.messageId, fromMe, ...(fromMe ? {} : { participant: command.sender }) };
-        const message = await connection.revoke(command.chat, key, messageId);
-        await this.recordRevoke(message);
-        return { message };
+        const sent = await connection.revoke(command.chat, { messageId: command.messageId, sender: command.sender }, messageId);
+        await this.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null });
+        return { sent };
       }
       case 'pairing_code':
         return { pairingCode: await connection.requestPairingCode(command.phone) };

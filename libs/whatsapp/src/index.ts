@@ -3,3 +3,4 @@ export * from './whatsapp-connection.js';
 export * from './message-mapping.js';
 export * from './webhook-mapping.js';
 export * from './recent-ids.js';
+export * from './inbound.js';

@@ -1,13 +1,6 @@
-import makeWASocket, {
-  DisconnectReason,
-  type BaileysEventMap,
-  type BinaryNode,
-  type proto,
-  type WAMessage,
-  type WAMessageKey,
-  type WASocket,
-} from '@whiskeysockets/baileys';
+import makeWASocket, { DisconnectReason, type BinaryNode, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import { GatewayError } from '@wagw/contracts';
+import { classifyUpdate, classifyUpsert, contentFromRaw, quotableFromRaw, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
 import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
 
 export type TerminalReason = 'logged_out' | 'replaced' | 'lease_lost' | 'stopped' | 'released';
@@ -19,8 +12,8 @@ export interface ConnectionCallbacks {
   onDisconnected(statusCode: number, retryInMs: number): void;
   /** The connection is over for good (until someone starts it again). */
   onTerminated(reason: TerminalReason): void;
-  onMessages(upsert: BaileysEventMap['messages.upsert']): void;
-  onMessageUpdates(updates: BaileysEventMap['messages.update']): void;
+  /** Messages and revokes WhatsApp reported, classified (see inbound.ts), in the order they came. */
+  onInbound(events: InboundEvent[]): void;
 }
 
 export interface ConnectionOptions {
@@ -29,8 +22,8 @@ export interface ConnectionOptions {
   callbacks: ConnectionCallbacks;
   /** `waWebSocketUrl` when pointed at an emulator; empty for WhatsApp itself. */
   socketOptions: { waWebSocketUrl?: string };
-  /** Our message store: Baileys asks for the original when a peer requests a retry. */
-  getMessage(key: WAMessageKey): Promise<proto.IMessage | undefined>;
+  /** A message from our store as stored (`raw`): Baileys asks for the original when a peer requests a retry. */
+  storedRaw(chat: string, id: string): Promise<unknown>;
 }
 
 /**
@@ -119,15 +112,15 @@ export class WhatsAppConnection {
       shouldSyncHistoryMessage: () => false,
       syncFullHistory: false,
       markOnlineOnConnect: false,
-      getMessage: (key) => this.options.getMessage(key),
+      getMessage: async (key) => (key.id && key.remoteJid ? contentFromRaw(await this.options.storedRaw(key.remoteJid, key.id)) : undefined),
     });
     this.socket = socket;
     socket.ev.on('creds.update', () => {
       this.options.auth.saveCreds().catch((error: unknown) => this.onWriteFailure(error));
     });
     socket.ws.on('CB:ack,class:message', (ack: BinaryNode) => this.onServerAck(ack));
-    socket.ev.on('messages.upsert', (upsert) => this.options.callbacks.onMessages(upsert));
-    socket.ev.on('messages.update', (updates) => this.options.callbacks.onMessageUpdates(updates));
+    socket.ev.on('messages.upsert', (upsert) => this.report(upsert.messages.map((message) => classifyUpsert(message, this.me))));
+    socket.ev.on('messages.update', (updates) => this.report(updates.map(({ key, update }) => classifyUpdate(key, update))));
     socket.ev.on('connection.update', (update) => {
       if (socket !== this.socket) return;
       if (update.qr) this.options.callbacks.onQr(update.qr);
@@ -232,16 +225,24 @@ export class WhatsAppConnection {
    * Sends a text and answers once WhatsApp acknowledged it. `messageId` fixes WhatsApp's id for the
    * message: sending it twice is then one message, not two.
    */
-  sendText(chat: string, text: string, messageId: string, quoted?: WAMessage): Promise<WAMessage> {
-    return this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { text }, { messageId, ...(quoted ? { quoted } : {}) }));
+  async sendText(chat: string, text: string, messageId: string, quotedRaw?: unknown): Promise<SentMessage> {
+    const quoted = quotedRaw === undefined ? null : quotableFromRaw(quotedRaw);
+    const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { text }, { messageId, ...(quoted ? { quoted } : {}) }));
+    return toSentMessage(message, this.me);
   }
 
   /**
-   * Deletes a message for everyone, answering once WhatsApp acknowledged the revoke; `key.participant`
-   * set and `fromMe` false for a group admin revoke.
+   * Deletes a message for everyone, answering once WhatsApp acknowledged the revoke: our own message,
+   * or (`sender` set, as a group admin) a member's.
    */
-  revoke(chat: string, key: WAMessageKey, messageId: string): Promise<WAMessage> {
-    return this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { delete: { ...key } }, { messageId }));
+  async revoke(chat: string, target: { messageId: string; sender?: string | undefined }, messageId: string): Promise<SentMessage> {
+    const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { delete: revokeKey(chat, target) }, { messageId }));
+    return toSentMessage(message, this.me);
+  }
+
+  private report(events: Array<InboundEvent | null>): void {
+    const known = events.filter((event): event is InboundEvent => event !== null);
+    if (known.length > 0) this.options.callbacks.onInbound(known);
   }
 
   async requestPairingCode(phone: string): Promise<string> {

@@ -1,0 +1,77 @@
+import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
+import type { NewStoredMessage } from '@wagw/db';
+import { innerMessage, messageTypeOf, toStoredMessage } from './message-mapping.js';
+
+/**
+ * What a session hears from WhatsApp and what it sent, in our own terms: nothing outside this library
+ * sees a Baileys type, tests a Baileys enum or builds a Baileys key.
+ */
+export type InboundEvent =
+  /** A revoke (the protocol message), whoever sent it: `target` is the id of the message it deletes. */
+  | { kind: 'revoke'; message: NewStoredMessage; target: string; fromMe: boolean; author: string | null }
+  /** Someone else's message with content (not a protocol or key-distribution message). */
+  | { kind: 'received'; message: NewStoredMessage }
+  /** Our own message (sent here or from the phone): stored, no event. */
+  | { kind: 'own'; message: NewStoredMessage }
+  /** WhatsApp says a stored message was revoked, without the revoke itself (Baileys' update form). */
+  | { kind: 'original_revoked'; chat: string; id: string; by: string };
+
+/** A message we sent, once WhatsApp acknowledged it. */
+export interface SentMessage {
+  waMessageId: string;
+  /** Unix seconds. */
+  timestamp: number;
+  message: NewStoredMessage;
+}
+
+/** Baileys' stub type of a message deleted for everyone (`REVOKE`), as `messages.update` reports it. */
+const STUB_REVOKE = proto.WebMessageInfo.StubType.REVOKE;
+
+/** One upserted Baileys message as an event, or null when there is nothing to record. */
+export function classifyUpsert(message: WAMessage, me: string | null): InboundEvent | null {
+  const stored = toStoredMessage(message, me);
+  if (!stored.waMessageId || !stored.chatJid) return null;
+  const protocol = message.message?.protocolMessage;
+  if (protocol?.type === proto.Message.ProtocolMessage.Type.REVOKE) {
+    const target = protocol.key?.id;
+    if (!target) return null;
+    return { kind: 'revoke', message: stored, target, fromMe: message.key.fromMe === true, author: message.key.participant || message.key.remoteJid || null };
+  }
+  if (!message.message) return null;
+  if (message.key.fromMe !== true) {
+    const type = messageTypeOf(innerMessage(message.message));
+    if (type !== 'unknown' && type !== 'protocolMessage') return { kind: 'received', message: stored };
+  }
+  return { kind: 'own', message: stored };
+}
+
+/** A `messages.update` entry as an event: only "this message was revoked" matters to us. */
+export function classifyUpdate(key: WAMessageKey, update: Partial<WAMessage>): InboundEvent | null {
+  if (update.messageStubType !== STUB_REVOKE || !key.id || !key.remoteJid) return null;
+  return { kind: 'original_revoked', chat: key.remoteJid, id: key.id, by: key.participant || key.remoteJid };
+}
+
+/** A sent Baileys message as we report it. */
+export function toSentMessage(message: WAMessage, me: string | null): SentMessage {
+  const stored = toStoredMessage(message, me);
+  return { waMessageId: stored.waMessageId, timestamp: stored.timestamp, message: stored };
+}
+
+/** The stored raw message (`StoredMessage.raw`) as Baileys needs it to quote it; null without a key. */
+export function quotableFromRaw(raw: unknown): WAMessage | null {
+  const info = raw as (object & { key?: WAMessageKey }) | null | undefined;
+  if (!info?.key) return null;
+  return { ...(proto.WebMessageInfo.fromObject(info) as WAMessage), key: info.key };
+}
+
+/** The content of a stored raw message, as Baileys asks for it to answer a peer's retry request. */
+export function contentFromRaw(raw: unknown): proto.IMessage | undefined {
+  const info = raw as { message?: object } | null | undefined;
+  return info?.message ? proto.Message.fromObject(info.message) : undefined;
+}
+
+/** The key of the message a revoke deletes: ours (`sender` empty) or, as a group admin, a member's. */
+export function revokeKey(chat: string, target: { messageId: string; sender?: string | undefined }): WAMessageKey {
+  const fromMe = target.sender === undefined || target.sender === '';
+  return { remoteJid: chat, id: target.messageId, fromMe, ...(fromMe ? {} : { participant: target.sender }) };
+}
