@@ -42,4 +42,14 @@ export default tseslint.config(
     files: testFiles,
     rules: { '@nx/enforce-module-boundaries': boundaries(withTesting) },
   },
+  {
+    // Baileys is a detail of the WhatsApp adapter: the rest of the product speaks our own terms. The
+    // emulator (WhatsApp's stand-in, speaking the protocol with Baileys' codecs) and tests that check
+    // protocol-level results may use it.
+    files: ['**/*.ts'],
+    ignores: ['libs/whatsapp/**', 'libs/wa-emulator/**', 'tools/e2e/**', ...testFiles],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@whiskeysockets/baileys', message: 'Baileys stays inside libs/whatsapp: use its adapter (WhatsAppConnection, InboundEvent, SentMessage).' }], patterns: [{ group: ['@whiskeysockets/baileys/*'], message: 'Baileys stays inside libs/whatsapp.' }] }],
+    },
+  },
 );

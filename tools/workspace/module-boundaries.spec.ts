@@ -55,4 +55,28 @@ describe('module boundaries', () => {
   ])('allows %s', async (_, file, code) => {
     expect(await boundaryErrors(file, code)).toEqual([]);
   });
+
+  async function restrictedImports(file: string, code: string): Promise<string[]> {
+    const [result] = await eslint.lintText(code, { filePath: join(REPO_ROOT, file) });
+    const messages = result?.messages ?? [];
+    expect(messages.filter((message) => message.fatal)).toEqual([]);
+    return messages.filter((message) => message.ruleId === 'no-restricted-imports').map((message) => message.message);
+  }
+
+  it.each([
+    ['the session runtime', 'libs/session-runtime/src/session-runner.ts'],
+    ['the gateway', 'apps/api-gateway/src/app.ts'],
+    ['the command client', 'libs/command-client/src/session-commands.service.ts'],
+  ])('rejects Baileys in %s', async (_, file) => {
+    const errors = await restrictedImports(file, "import { proto } from '@whiskeysockets/baileys';\nexport const x = proto;\n");
+    expect(errors).toEqual([expect.stringMatching(/Baileys stays inside libs\/whatsapp/)]);
+  });
+
+  it.each([
+    ['the WhatsApp adapter', 'libs/whatsapp/src/inbound.ts'],
+    ['the emulator', 'libs/wa-emulator/src/wa-emulator.ts'],
+    ['an end-to-end test', 'tools/e2e/revoke-path.spec.ts'],
+  ])('allows Baileys in %s', async (_, file) => {
+    expect(await restrictedImports(file, "import { proto } from '@whiskeysockets/baileys';\nexport const x = proto;\n")).toEqual([]);
+  });
 });
