@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorEnvelopeSchema } from '@wagw/contracts';
 import { SessionsRepository, WebhookEndpointsRepository } from '@wagw/db';
 import { createTestTenant, type TestTenant } from '@wagw/testing';
-import { startTestGateway, type TestGateway } from './test/gateway-harness.js';
+import { gatewayForSuite, startTestGateway, type TestGateway } from './test/gateway-harness.js';
 
 /**
  * Malformed input, table-driven: every request below is wrong in some way, and each must be answered
@@ -202,23 +202,14 @@ describe('malformed input: always a 4xx in the envelope, never a 500, nothing wr
 });
 
 describe('ids in paths are parsed as the type they are', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway({ env: { RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_ORG_WRITES: '0', RATE_LIMIT_ORG_READS: '0' } });
-    tenant = await createTestTenant(gateway.db);
-  });
-  afterAll(async () => {
-    await gateway.close();
-  });
+  const suite = gatewayForSuite({ env: { RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_ORG_WRITES: '0', RATE_LIMIT_ORG_READS: '0' } });
 
   it('answers a 36-character id that is no UUID with a 400 naming the parameter, on every route', async () => {
     const wrong: string[] = [];
     // A message id (`mid`) is WhatsApp's, not a UUID: 36 zeros is a well-formed one.
     for (const [method, template] of ID_ROUTES.filter(([, route]) => !route.includes('messages/ID'))) {
       const path = template.replace('ID', '000000000000000000000000000000000000').replaceAll('SESSION', '00000000-0000-7000-8000-000000000000').replaceAll('WEBHOOK', '00000000-0000-7000-8000-000000000000');
-      const response = await gateway.request(path, { method, token: tenant.apiKey, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      const response = await suite.gateway.request(path, { method, token: suite.tenant.apiKey, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
       const error = (response.body as { error?: { code?: string; details?: { fields?: Record<string, string> } } }).error;
       const fields = Object.keys(error?.details?.fields ?? {});
       if (response.status !== 400 || error?.code !== 'validation_failed' || fields.length !== 1 || !/^(session|mid|operation|webhook|delivery|key)$/.test(fields[0] ?? '')) {
@@ -230,16 +221,7 @@ describe('ids in paths are parsed as the type they are', () => {
 });
 
 describe('text the database cannot store faithfully', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    tenant = await createTestTenant(gateway.db);
-  });
-  afterAll(async () => {
-    await gateway.close();
-  });
+  const suite = gatewayForSuite();
 
   it.each([
     [{ name: NUL }, 'name', 'NUL'],
@@ -247,11 +229,11 @@ describe('text the database cannot store faithfully', () => {
     [{ name: LONE_SURROGATE }, 'name', 'lone surrogate'],
     [{ name: 'ok', metadata: { [`k${'\ud800'}`]: 'v' } }, 'metadata.k\ud800', 'valid Unicode'],
   ])('refuses %j with 400 naming the field, instead of a 500 or a silently altered value', async (body, field, problem) => {
-    const response = await gateway.request('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await suite.gateway.request('/api/v1/sessions', { method: 'POST', token: suite.tenant.apiKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(response.status).toBe(400);
     const fields = (response.body as { error: { details: { fields: Record<string, string> } } }).error.details.fields;
     expect(Object.keys(fields)).toEqual([field]);
     expect(fields[field]).toContain(problem);
-    expect(await gateway.db.whatsAppSession.count({ where: { orgId: tenant.orgId } })).toBe(0);
+    expect(await suite.gateway.db.whatsAppSession.count({ where: { orgId: suite.tenant.orgId } })).toBe(0);
   });
 });

@@ -2,29 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Get, Module, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryModule, DiscoveryService, MetadataScanner, NestFactory, Reflector } from '@nestjs/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { declaredAuthorization, RouteAuthorizationCheck } from '@wagw/auth';
 import { CAPABILITIES } from '@wagw/contracts';
-import { createTestTenant, type TestTenant } from '@wagw/testing';
-import { startTestGateway, type TestGateway } from './test/gateway-harness.js';
+import { gatewayForSuite } from './test/gateway-harness.js';
 
 /** A value of the right shape for each path parameter, so that only authorization can refuse the call. */
 const PARAMETER_VALUES: Record<string, string> = { mid: '3EB0C431C26A1916E07A' };
 
 describe('authorization is deny by default', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    tenant = await createTestTenant(gateway.db);
-  });
-  afterAll(async () => {
-    await gateway.close();
-  });
+  const suite = gatewayForSuite();
 
   it('every route of the running app refuses a principal without the capability it declares (403)', async () => {
-    const routes = declaredAuthorization(gateway.app.get(DiscoveryService), gateway.app.get(MetadataScanner), gateway.app.get(Reflector));
+    const routes = declaredAuthorization(suite.gateway.app.get(DiscoveryService), suite.gateway.app.get(MetadataScanner), suite.gateway.app.get(Reflector));
     expect(routes.length).toBeGreaterThan(30);
     const wrong: string[] = [];
     for (const route of routes) {
@@ -33,11 +23,11 @@ describe('authorization is deny by default', () => {
         wrong.push(`${route.route}: declares no capability`);
         continue;
       }
-      const { key } = await tenant.createApiKey(CAPABILITIES.filter((capability) => capability !== route.capability));
+      const { key } = await suite.tenant.createApiKey(CAPABILITIES.filter((capability) => capability !== route.capability));
       const prefix = String(Reflect.getMetadata(PATH_METADATA, route.controller) ?? '');
       const path = `/${[prefix, String(Reflect.getMetadata(PATH_METADATA, route.handler))].filter((part) => part !== '' && part !== '/').join('/')}`.replace(/:([A-Za-z]+)/g, (_, name: string) => PARAMETER_VALUES[name] ?? randomUUID());
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, route.handler) as RequestMethod];
-      const response = await gateway.request(path, { method, token: key, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      const response = await suite.gateway.request(path, { method, token: key, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
       const body = response.body as { error?: { code?: string; details?: { required?: string } } };
       if (response.status !== 403 || body.error?.code !== 'forbidden' || body.error.details?.required !== route.capability) wrong.push(`${method} ${path} (${route.route}): ${response.status} ${JSON.stringify(body).slice(0, 120)}`);
     }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionsRepository } from '@wagw/db';
 import { createTestTenant, startTestJwks, type TestJwks, type TestTenant } from '@wagw/testing';
-import { startTestGateway, type TestGateway } from '../test/gateway-harness.js';
+import { gatewayForSuite, startTestGateway, type TestGateway } from '../test/gateway-harness.js';
 
 interface SessionsPage {
   data: Array<{ id: string; name: string; status: string; createdBy: string; metadata: Record<string, string> }>;
@@ -113,23 +113,14 @@ describe('GET /api/v1/sessions', () => {
 // No worker runs here: the gateway itself changes the status of a session nobody runs, and each change
 // has exactly one session.status event, written with it.
 describe('session status changes through the API, with no worker', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
+  const suite = gatewayForSuite();
 
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    tenant = await createTestTenant(gateway.db);
-  });
-  afterAll(async () => {
-    await gateway.close();
-  });
-
-  const post = (path: string) => gateway.request(path, { method: 'POST', token: tenant.apiKey });
+  const post = (path: string) => suite.gateway.request(path, { method: 'POST', token: suite.tenant.apiKey });
   const statusEvents = async (sessionId: string) =>
-    (await gateway.db.domainEvent.findMany({ where: { orgId: tenant.orgId, sessionId, type: 'session.status' }, orderBy: { createdAt: 'asc' } })).map((event) => (event.payload as { data: { payload: { status: string } } }).data.payload.status);
+    (await suite.gateway.db.domainEvent.findMany({ where: { orgId: suite.tenant.orgId, sessionId, type: 'session.status' }, orderBy: { createdAt: 'asc' } })).map((event) => (event.payload as { data: { payload: { status: string } } }).data.payload.status);
 
   it('start, stop and logout each write their status with exactly one event, and none when nothing changes', async () => {
-    const created = await gateway.request('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'lifecycle' }) });
+    const created = await suite.gateway.request('/api/v1/sessions', { method: 'POST', token: suite.tenant.apiKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'lifecycle' }) });
     const id = (created.body as { id: string }).id;
     expect(await statusEvents(id)).toEqual([]);
 

@@ -1,9 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { apiGatewayEnvSchema, loadConfig } from '@wagw/config';
 import { createDbClient, type DbClient } from '@wagw/db';
 import { createLogger } from '@wagw/observability';
-import type { TestJwks } from '@wagw/testing';
+import { createTestTenant, type TestJwks, type TestTenant } from '@wagw/testing';
 import { createApiGateway } from '../app.js';
 
 /** A fixed key for the tests, so that a test can open what the gateway sealed. */
@@ -56,6 +56,32 @@ export async function startTestGateway(options: { jwks?: TestJwks; env?: Record<
     async close() {
       await app.close();
       await db.$disconnect();
+    },
+  };
+}
+
+/**
+ * A gateway and one organization for a describe block: started before its tests, closed after. Read
+ * `gateway` and `tenant` inside tests (they are set once `beforeAll` ran).
+ */
+export function gatewayForSuite(options: { env?: Record<string, string> } = {}): { readonly gateway: TestGateway; readonly tenant: TestTenant } {
+  let gateway: TestGateway | undefined;
+  let tenant: TestTenant | undefined;
+  beforeAll(async () => {
+    gateway = await startTestGateway(options);
+    tenant = await createTestTenant(gateway.db);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+  return {
+    get gateway(): TestGateway {
+      if (!gateway) throw new Error('the suite gateway is not started yet');
+      return gateway;
+    },
+    get tenant(): TestTenant {
+      if (!tenant) throw new Error('the suite tenant is not created yet');
+      return tenant;
     },
   };
 }
