@@ -35,10 +35,14 @@ describe('a gateway whose Redis stops answering', { timeout: 60_000 }, () => {
   });
 
   afterAll(async () => {
+    // Redis is stopped whatever happened above: a test that failed must not leave it frozen behind.
     redis.process.kill('SIGCONT');
-    await gateway.close();
-    await redis.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    try {
+      await gateway.close();
+    } finally {
+      await redis.stop();
+      rmSync(workDir, { recursive: true, force: true });
+    }
   });
 
   it('a send answers within COMMAND_TIMEOUT_MS plus the margin, 503 with Retry-After or 504 with the operation', async () => {
