@@ -8,6 +8,9 @@ import { DOCS_PATH, serveOpenApiDocument } from './openapi/openapi-document.js';
 
 export async function createApiGateway(env: ApiGatewayEnv, logger: Logger): Promise<NestFastifyApplication> {
   const metrics = createMetricsRegistry('api-gateway');
+  if (env.WEBHOOK_SECRET_KEY === undefined) {
+    logger.warn('WEBHOOK_SECRET_KEY is unset: webhook endpoints cannot be created or changed on this gateway (answered 503 not_configured)');
+  }
   const app = await createHttpApp(ApiGatewayModule.forRoot(env, logger, metrics), {
     metrics,
     logger,

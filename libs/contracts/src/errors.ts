@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   rate_limited: 429,
   session_unavailable: 503,
+  /** The operator has not configured what this request needs (e.g. WEBHOOK_SECRET_KEY for webhooks). */
+  not_configured: 503,
   /** A store the gateway needs (Redis, Postgres) does not answer, or this instance is shutting down. */
   service_unavailable: 503,
   session_moved: 409,

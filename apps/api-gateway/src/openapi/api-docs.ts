@@ -40,6 +40,7 @@ const ERROR_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   rate_limited: '`rate_limited`: too many requests; wait `Retry-After` seconds.',
   session_unavailable: '`session_unavailable`: no worker can take the command right now (or the command queue does not answer); retry after `Retry-After` seconds.',
   timeout: '`timeout`: no answer in time; the outcome is readable by `details.outboxId`.',
+  not_configured: '`not_configured`: webhooks are off on this gateway (its operator has not set `WEBHOOK_SECRET_KEY`).',
 };
 
 /** Error responses, grouped by status: several codes can share one (409). */

@@ -6,7 +6,7 @@ import { SessionsRepository } from '@wagw/db';
 import { createRedisConnection, type RedisConnection } from '@wagw/queue';
 import { createTestTenant, startTestJwks, type TestJwks, type TestTenant } from '@wagw/testing';
 import { openSecret, parseSecretKey } from '@wagw/webhooks';
-import { startTestGateway, TEST_WEBHOOK_SECRET_KEY, type TestGateway } from '../test/gateway-harness.js';
+import { gatewayForSuite, startTestGateway, TEST_WEBHOOK_SECRET_KEY, type TestGateway } from '../test/gateway-harness.js';
 
 describe('webhook endpoints API', () => {
   let jwks: TestJwks;
@@ -157,5 +157,22 @@ describe('webhook endpoints API', () => {
       expect(replayed.body).toMatchObject({ id: ping.id, status: 'pending', attempts: 8, lastError: null });
       expect(await deliveriesQueue.getJob(deliveryJobId(ping.id, 8))).toBeDefined();
     });
+  });
+});
+
+describe('webhooks on a gateway without WEBHOOK_SECRET_KEY', () => {
+  // A blank value is an unset one (loadConfig drops blanks).
+  const suite = gatewayForSuite({ env: { WEBHOOK_SECRET_KEY: '' } });
+
+  it('answers 503 not_configured naming the setting, and writes nothing', async () => {
+    const response = await suite.gateway.request('/api/v1/webhooks', {
+      method: 'POST',
+      token: suite.tenant.apiKey,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://hooks.example.com/x', events: ['message.revoked'] }),
+    });
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ error: { code: 'not_configured', details: { setting: 'WEBHOOK_SECRET_KEY' } } });
+    expect(await suite.gateway.db.webhookEndpoint.count({ where: { orgId: suite.tenant.orgId } })).toBe(0);
   });
 });

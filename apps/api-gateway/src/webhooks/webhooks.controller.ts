@@ -115,7 +115,7 @@ export class WebhooksController {
   }
 
   private requireSecretKey(): Buffer {
-    if (this.secretKey === null) throw new GatewayError('session_unavailable', 'webhooks are not configured on this gateway (WEBHOOK_SECRET_KEY is unset)');
+    if (this.secretKey === null) throw new GatewayError('not_configured', 'webhooks are not configured on this gateway: its operator must set WEBHOOK_SECRET_KEY', { setting: 'WEBHOOK_SECRET_KEY' });
     return this.secretKey;
   }
 
@@ -149,7 +149,7 @@ export class WebhooksController {
   @RequireCapability('webhooks:manage')
   @ApiJsonBody(createEndpointBody)
   @ApiJsonResponse(201, webhookEndpointWithSecretSchema, 'The endpoint and its signing secret.')
-  @ApiErrors('validation_failed', 'not_found', 'session_unavailable')
+  @ApiErrors('validation_failed', 'not_found', 'not_configured')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<WebhookEndpointView & { secret: string }> {
     const secretKey = this.requireSecretKey();
     const request = parseInput(createEndpointBody, body, 'body');
@@ -218,7 +218,7 @@ export class WebhooksController {
   @RequireCapability('webhooks:manage')
   @ApiPathParam('webhook', webhookIdParam, 'The webhook endpoint id.')
   @ApiJsonResponse(200, rotatedWebhookSecretSchema, 'The endpoint, its new secret (shown only here), and until when the old one still signs.')
-  @ApiErrors('not_found', 'session_unavailable')
+  @ApiErrors('not_found', 'not_configured')
   async rotateSecret(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<WebhookEndpointView & { secret: string; previousSecretValidUntil: string }> {
     const secretKey = this.requireSecretKey();
     const secret = generateWebhookSecret();
