@@ -20,8 +20,13 @@ return counts`;
 /** How long a request waits for its rate-limit count before it goes on uncounted (fails open). */
 const RATE_LIMIT_CHECK_TIMEOUT_MS = 250;
 
-function timeoutAfter(ms: number): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms).unref());
+/** `operation`, or a rejection once `ms` pass without its answer (the timer is cleared when it answers). */
+function within<T>(operation: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([operation, late]).finally(() => clearTimeout(timer));
 }
 
 @Injectable()
@@ -49,7 +54,7 @@ export class RateLimitGuard implements CanActivate {
     try {
       // Counting must never be what holds a request: a Redis that does not answer at once is skipped.
       const counted = this.redis.eval(COUNT, checks.length, ...checks.map((check) => check.key), limits.windowMs) as Promise<number[]>;
-      counts = await Promise.race([counted, timeoutAfter(RATE_LIMIT_CHECK_TIMEOUT_MS)]);
+      counts = await within(counted, RATE_LIMIT_CHECK_TIMEOUT_MS);
     } catch (error) {
       // Without Redis no command can reach a worker anyway; reads still deserve an answer.
       this.log.warn(`rate limit not checked: ${(error as Error).message}`);

@@ -20,9 +20,6 @@ export interface DispatchRequest {
   command: SessionCommand;
 }
 
-/** Seconds a caller is told to wait (`Retry-After`) when Redis does not answer. */
-const RETRY_AFTER_SECONDS = 2;
-
 /** The wait ended without an answer; the operation may still finish, readable by its outbox id. */
 export class DispatchTimeoutError extends Error {
   constructor(readonly outboxId: string) {
@@ -99,10 +96,10 @@ export class CommandDispatcher {
       raw = await this.redis.get(redisKeys.lease(sessionId));
     } catch (error) {
       if (!isRedisCommandTimeout(error)) throw error;
-      throw new GatewayError('session_unavailable', 'the command queue (Redis) does not answer; retry shortly', { sessionId, retryAfterSeconds: RETRY_AFTER_SECONDS });
+      throw new GatewayError('session_unavailable', 'the command queue (Redis) does not answer; retry shortly', { sessionId });
     }
     const lease = decodeLease(raw);
-    if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    if (!lease) throw new GatewayError('session_unavailable', 'no worker holds this session right now; retry shortly', { sessionId });
     return lease;
   }
 

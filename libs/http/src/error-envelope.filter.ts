@@ -27,7 +27,7 @@ export function sendError(logger: Logger, exception: unknown, request: FastifyRe
     log.error({ err: exception, errorId, reqId: request.id, method: request.method, url: request.url }, 'unhandled error');
   }
   if (status === 429 || status === 503) {
-    // Every 429 and 503 says when to come back; a 503 that does not know says soon.
+    // Every 429 and 503 says when to come back: a 503 without its own `retryAfterSeconds` says soon.
     const retryAfter = envelope.error.details['retryAfterSeconds'];
     if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     else if (status === 503) void reply.header('retry-after', String(DEFAULT_RETRY_AFTER_SECONDS));

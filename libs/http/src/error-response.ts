@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { ERROR_STATUS, GatewayError, isErrorCode, type ErrorCode, type ErrorEnvelope } from '@wagw/contracts';
+import { isRedisCommandTimeout } from '@wagw/queue';
 
 const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   400: 'validation_failed',
@@ -70,11 +71,9 @@ export function toErrorResponse(exception: unknown, newErrorId: () => string): E
     const message = exception.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : exception.message.replace(/^FST_\w+: /, '');
     return fromCode(code, message, exception.code ? { reason: exception.code } : {});
   }
-  // ioredis's command timeout: a store this request needed did not answer in time. Not the caller's
-  // fault, nor an unknown failure: a 503 to retry. (Matched by message: ioredis has no error class for it.)
-  if (exception instanceof Error && exception.message === 'Command timed out') {
-    return fromCode('service_unavailable', 'a store the gateway needs does not answer; retry shortly', { retryAfterSeconds: 2 });
-  }
+  // A Redis command this request needed got no answer in time: not the caller's fault, nor an unknown
+  // failure, but a 503 to retry (with the default Retry-After).
+  if (isRedisCommandTimeout(exception)) return fromCode('service_unavailable', 'a store the gateway needs does not answer; retry shortly');
   const errorId = newErrorId();
   return { ...fromCode('internal', 'internal error', { errorId }), errorId };
 }
