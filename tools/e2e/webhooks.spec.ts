@@ -10,7 +10,7 @@ const validateHeaders = new Ajv2020({ strict: false }).compile(webhookDeliveryHe
 
 interface Envelope {
   event: string;
-  data: { id: string; instanceId: string; userId: string; payload: Record<string, unknown> & { before?: { id?: string; body?: string }; after?: { id?: string }; status?: string; body?: string } };
+  data: { id: string; instanceId: string; userId: string; me: { id: string; pushName: string }; payload: Record<string, unknown> & { before?: { id?: string; body?: string }; after?: { id?: string }; status?: string; body?: string } };
 }
 
 const parsed = (hit: ReceivedWebhook): Envelope => JSON.parse(hit.body) as Envelope;
@@ -68,6 +68,20 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     const connected = await system.waitFor(async () => events('session.status').find((entry) => entry.body.data.payload.status === 'connected'), 'session.status connected');
     expect(connected.body.data.instanceId).toBe(sessionId);
     expect(verifiedBy(subscription.secret, connected.hit)).toBe(true);
+  });
+
+  it("fills me.pushName from the account's own name as the phone syncs it, in the session and the events after; a rename follows", async () => {
+    const session = async () => (await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).body as { me: { id: string; pushName: string | null } | null };
+    await system.waitFor(async () => ((await session()).me?.pushName === 'Gateway Phone' ? true : undefined), "the session's push name");
+    const original = await system.emulator.peerSendText({ from: peer, to: phone, text: 'who is this?' });
+    const received = await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === original), 'message.received');
+    expect(received.body.data.me).toEqual({ id: `${phone}@s.whatsapp.net`, pushName: 'Gateway Phone' });
+
+    const statusEvents = events('session.status').length;
+    await system.emulator.setPushName(phone, 'Front Desk');
+    await system.waitFor(async () => ((await session()).me?.pushName === 'Front Desk' ? true : undefined), 'the renamed push name');
+    // A rename is no change of status: no session.status for it.
+    expect(events('session.status')).toHaveLength(statusEvents);
   });
 
   it("a peer's revoke of a received message reaches the subscriber as message.revoked with before.body = the original text", async () => {

@@ -93,6 +93,7 @@ export class SessionRunner {
       callbacks: {
         onQr: (qr) => void this.onQr(qr),
         onOpen: (me) => void this.onOpen(me),
+        onPushName: (pushName) => void this.onPushName(pushName),
         onDisconnected: (statusCode, retryInMs) => {
           log.warn({ statusCode, retryInMs }, 'whatsapp connection closed; reconnecting');
           void this.persist({ status: 'disconnected', lastDisconnectedAt: new Date(), lastError: `closed with ${statusCode}` });
@@ -162,7 +163,15 @@ export class SessionRunner {
     await this.deps.redis.del(redisKeys.qr(this.sessionId));
     const meJid = me.id.replace(/:\d+@/, '@');
     this.identity = { ...this.identity, meJid, mePushName: me.pushName ?? this.identity.mePushName };
-    await this.persist({ status: 'connected', meJid, mePushName: me.pushName, linkedEndpoint: this.deps.endpoint, lastConnectedAt: new Date(), lastError: null });
+    // A fresh link knows no name yet (it follows from the phone, see onPushName): keep what was stored.
+    await this.persist({ status: 'connected', meJid, ...(me.pushName === null ? {} : { mePushName: me.pushName }), linkedEndpoint: this.deps.endpoint, lastConnectedAt: new Date(), lastError: null });
+  }
+
+  /** The name arrives after the open (the phone syncs it) and changes when the user renames the phone. */
+  private async onPushName(pushName: string): Promise<void> {
+    if (pushName === this.identity.mePushName) return;
+    this.identity = { ...this.identity, mePushName: pushName };
+    await this.persist({ status: 'connected', mePushName: pushName });
   }
 
   private async onTerminated(reason: TerminalReason): Promise<void> {

@@ -1,4 +1,5 @@
 import { Curve } from '@whiskeysockets/baileys';
+import { PhoneAppState } from './app-state.js';
 import type { KeyPair } from './certificates.js';
 import type { EmulatorConnection } from './emulator-connection.js';
 import { SimulatedDevice } from './simulated-device.js';
@@ -23,6 +24,8 @@ export interface LinkedDevice {
   keyIndex: number;
   connection: EmulatorConnection | null;
   loggedOut: boolean;
+  /** Whether the phone has shared its app-state sync key with this device (once, at its first login). */
+  appStateKeyShared: boolean;
 }
 
 /** A WhatsApp account the emulator plays: its phone is simulated, its companions are real clients. */
@@ -35,6 +38,8 @@ export interface SimulatedAccount {
   /** Devices the emulator plays: 0 is the phone itself. */
   devices: Map<number, SimulatedDevice>;
   companions: Map<number, LinkedDevice>;
+  /** Settings the phone syncs to its linked devices (its push name). */
+  appState: PhoneAppState;
   nextDeviceId: number;
   nextKeyIndex: number;
 }
@@ -50,5 +55,7 @@ export function lidJid(lid: string, device = 0): string {
 export function createAccount(phone: string, lid: string, pushName: string, extraDevices = 0): SimulatedAccount {
   const devices = new Map<number, SimulatedDevice>();
   for (let deviceId = 0; deviceId <= extraDevices; deviceId += 1) devices.set(deviceId, new SimulatedDevice(phone, lid, deviceId));
-  return { phone, lid, pushName, accountKey: Curve.generateKeyPair(), devices, companions: new Map(), nextDeviceId: 10, nextKeyIndex: 1 };
+  const appState = new PhoneAppState();
+  void appState.setPushName(pushName);
+  return { phone, lid, pushName, accountKey: Curve.generateKeyPair(), devices, companions: new Map(), appState, nextDeviceId: 10, nextKeyIndex: 1 };
 }

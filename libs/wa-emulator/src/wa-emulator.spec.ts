@@ -46,6 +46,19 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     expect(emulator.linkedDevices(phone)[0]?.preKeys.size).toBeGreaterThan(100);
   });
 
+  it("syncs the phone's push name to the linked device through app state, and each rename after", async () => {
+    const phone = newPhone();
+    emulator.createAccount({ phone, pushName: 'Front Desk' });
+    const gateway = client();
+    await gateway.pairByQr(phone);
+    // Baileys learns it only by decrypting the phone's key share and then the critical_block patch.
+    await gateway.waitFor(() => gateway.auth.state.creds.me?.name === 'Front Desk' || undefined, 'the push name from app state');
+    expect(gateway.auth.state.creds.myAppStateKeyId).toBeTruthy();
+
+    await emulator.setPushName(phone, 'Back Office');
+    await gateway.waitFor(() => gateway.auth.state.creds.me?.name === 'Back Office' || undefined, 'the renamed push name');
+  });
+
   /** A gateway paired as a fresh account, and a fresh peer ("Alice") to talk to. */
   async function pairedGatewayAndPeer(): Promise<{ gateway: TestClient; phone: string; peer: string }> {
     const phone = newPhone();

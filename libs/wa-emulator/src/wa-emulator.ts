@@ -440,6 +440,58 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       .then(() => {
         if (connection.isOpen) connection.send(node('ib', {}, [node('offline', { count: String(queued.length) })]));
       });
+    if (!device.appStateKeyShared) this.shareAppState(device, connection).catch((error: unknown) => this.log('app-state-error', { error: String(error) }));
+  }
+
+  // ---------------------------------------------------------------- app state (app-state.ts)
+
+  /**
+   * The phone's first words to a newly linked device: its app-state sync key, self-addressed and
+   * encrypted like any message between the account's own devices; once the device has it, the server
+   * tells it which collections to sync.
+   */
+  private async shareAppState(device: LinkedDevice, connection: EmulatorConnection): Promise<void> {
+    const phone = device.account.devices.get(0);
+    if (!phone) return;
+    const id = this.newMessageId();
+    const { type, ciphertext } = await this.encryptFromPhone(phone, device, device.account.appState.keyShareMessage());
+    const self = pnJid(device.account.phone);
+    connection.send(
+      node('message', { from: self, id, t: String(Math.floor(Date.now() / 1000)), type: 'text', category: 'peer', sender_lid: lidJid(device.account.lid) }, [
+        node('enc', { v: '2', type }, ciphertext),
+      ]),
+    );
+    await connection.waitForReceipts([id], 5_000);
+    if (!connection.isOpen) return;
+    device.appStateKeyShared = true;
+    for (const name of device.account.appState.writtenCollections) this.notifyCollectionChanged(device, name);
+    this.log('app-state-shared', { phone: device.account.phone, deviceId: device.deviceId });
+  }
+
+  private notifyCollectionChanged(device: LinkedDevice, collection: string): void {
+    if (!device.connection?.isOpen) return;
+    device.connection.send(
+      node('notification', { from: SERVER_JID, type: 'server_sync', id: this.newMessageId(), t: String(Math.floor(Date.now() / 1000)) }, [node('collection', { name: collection })]),
+    );
+  }
+
+  /** The phone renames the account: WhatsApp syncs the new push name to every linked device. */
+  async setPushName(phone: string, pushName: string): Promise<void> {
+    const account = this.account(phone);
+    account.pushName = pushName;
+    const collection = await account.appState.setPushName(pushName);
+    for (const device of account.companions.values()) if (device.appStateKeyShared && !device.loggedOut) this.notifyCollectionChanged(device, collection);
+  }
+
+  private async onAppStateSync(connection: EmulatorConnection, iq: BinaryNode): Promise<void> {
+    const device = this.deviceOf(connection);
+    if (!device) {
+      connection.replyError(iq, 401, 'not-authorized');
+      return;
+    }
+    const requested = children(child(iq, 'sync'), 'collection');
+    const answers = await Promise.all(requested.map((collection) => device.account.appState.collectionNode(collection.attrs['name'] ?? '', Number(collection.attrs['version'] ?? 0) || 0)));
+    connection.reply(iq, [node('sync', {}, answers)]);
   }
 
   private deviceOf(connection: EmulatorConnection): LinkedDevice | undefined {
@@ -591,6 +643,7 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
       keyIndex,
       connection: null,
       loggedOut: false,
+      appStateKeyShared: false,
     };
     account.companions.set(deviceId, device);
     this.pending.delete(registration.connection);
@@ -656,6 +709,10 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     }
     if (xmlns === 'usync') {
       this.onUsync(connection, iq);
+      return;
+    }
+    if (xmlns === 'w:sync:app:state') {
+      this.onAppStateSync(connection, iq).catch((error: unknown) => this.log('app-state-error', { error: String(error) }));
       return;
     }
     if (xmlns === 'w:p' || xmlns === 'passive') {

@@ -37,12 +37,12 @@ export function classifyUpsert(message: WAMessage, me: string | null): InboundEv
     if (!target) return null;
     return { kind: 'revoke', message: stored, target, fromMe: message.key.fromMe === true, author: message.key.participant || message.key.remoteJid || null };
   }
-  if (!message.message) return null;
-  if (message.key.fromMe !== true) {
-    const type = messageTypeOf(innerMessage(message.message));
-    if (type !== 'unknown' && type !== 'protocolMessage') return { kind: 'received', message: stored };
-  }
-  return { kind: 'own', message: stored };
+  // Any other protocol message is traffic between devices (the phone's app-state key share, history
+  // sync notices, ephemeral settings): nobody wrote it, so it is no message of the chat.
+  if (!message.message || protocol) return null;
+  if (message.key.fromMe === true) return { kind: 'own', message: stored };
+  // A sender key on its own (a group's first message carries it beside the content) has nothing to show.
+  return messageTypeOf(innerMessage(message.message)) === 'unknown' ? null : { kind: 'received', message: stored };
 }
 
 /** A `messages.update` entry as an event: only "this message was revoked" matters to us. */

@@ -8,6 +8,8 @@ export type TerminalReason = 'logged_out' | 'replaced' | 'lease_lost' | 'stopped
 export interface ConnectionCallbacks {
   onQr(qr: string): void;
   onOpen(me: { id: string; lid: string | null; pushName: string | null }): void;
+  /** The account's own push name, as WhatsApp syncs it from the phone (after the open, and on each rename). */
+  onPushName(pushName: string): void;
   /** A transient close: the connection will try again after `retryInMs`. */
   onDisconnected(statusCode: number, retryInMs: number): void;
   /** The connection is over for good (until someone starts it again). */
@@ -115,8 +117,11 @@ export class WhatsAppConnection {
       getMessage: async (key) => (key.id && key.remoteJid ? contentFromRaw(await this.options.storedRaw(key.remoteJid, key.id)) : undefined),
     });
     this.socket = socket;
-    socket.ev.on('creds.update', () => {
+    socket.ev.on('creds.update', (update) => {
       this.options.auth.saveCreds().catch((error: unknown) => this.onWriteFailure(error));
+      // The phone's app state carries the name (setting_pushName); Baileys reports it as a creds change.
+      const pushName = update.me?.name;
+      if (socket === this.socket && this.open && pushName) this.options.callbacks.onPushName(pushName);
     });
     socket.ws.on('CB:ack,class:message', (ack: BinaryNode) => this.onServerAck(ack));
     socket.ev.on('messages.upsert', (upsert) => this.report(upsert.messages.map((message) => classifyUpsert(message, this.me))));

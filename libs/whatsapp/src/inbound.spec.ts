@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { proto, type WAMessage } from '@whiskeysockets/baileys';
+import { classifyUpdate, classifyUpsert } from './inbound.js';
+
+const me = '15550001111:12@s.whatsapp.net';
+const peer = '15550002222@s.whatsapp.net';
+const upsert = (fromMe: boolean, message: proto.IMessage, remoteJid = peer): WAMessage => ({ key: { remoteJid, fromMe, id: 'ABC123' }, message, messageTimestamp: 1_700_000_000 });
+
+describe('classifyUpsert', () => {
+  it("reports a peer's text as received and our own as own", () => {
+    expect(classifyUpsert(upsert(false, { conversation: 'hi' }), me)?.kind).toBe('received');
+    expect(classifyUpsert(upsert(true, { conversation: 'hi' }), me)?.kind).toBe('own');
+  });
+
+  it('reports a revoke with its target and who sent it', () => {
+    const revoke = upsert(false, { protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: peer, fromMe: true, id: 'TARGET' } } });
+    expect(classifyUpsert(revoke, me)).toMatchObject({ kind: 'revoke', target: 'TARGET', fromMe: false, author: peer });
+  });
+
+  it("records no protocol traffic between the account's own devices (the phone's app-state key share)", () => {
+    const keyShare = upsert(true, { protocolMessage: { type: proto.Message.ProtocolMessage.Type.APP_STATE_SYNC_KEY_SHARE, appStateSyncKeyShare: { keys: [] } } }, '15550001111@s.whatsapp.net');
+    expect(classifyUpsert(keyShare, me)).toBeNull();
+  });
+
+  it('records no sender key that came without content', () => {
+    const distribution = upsert(false, { senderKeyDistributionMessage: { groupId: '1203630@g.us', axolotlSenderKeyDistributionMessage: new Uint8Array([1]) } });
+    expect(classifyUpsert(distribution, me)).toBeNull();
+  });
+});
+
+describe('classifyUpdate', () => {
+  it('reports only the "revoked" stub of a stored message', () => {
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { messageStubType: proto.WebMessageInfo.StubType.REVOKE })).toEqual({ kind: 'original_revoked', chat: peer, id: 'X', by: peer });
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: proto.WebMessageInfo.Status.READ })).toBeNull();
+  });
+});
