@@ -62,6 +62,10 @@ describe('emulator control API (HTTP)', () => {
       .poll(async () => ((await call('GET', '/accounts/15557770002/received')).body['messages'] as unknown[]).length)
       .toBeGreaterThan(0);
 
+    const renamed = await call('POST', '/accounts/15557770001/push-name', { pushName: 'Front Desk' });
+    expect(renamed.body['pushName']).toBe('Front Desk');
+    await gateway.waitFor(() => gateway.auth.state.creds.me?.name === 'Front Desk' || undefined, 'the synced push name');
+
     expect((await call('POST', `/accounts/15557770001/devices/${deviceId}/replace`)).status).toBe(201);
     await gateway.waitForClose(DisconnectReason.connectionReplaced);
   });

@@ -104,6 +104,10 @@ export function createControlApi(emulator: WaEmulator): Server {
     ['POST', /^\/accounts\/(\d+)\/revoke$/, async ([phone = ''], body) => ({
       id: await emulator.peerRevoke({ from: phone, to: text(body, 'to'), messageId: text(body, 'messageId') }),
     })],
+    ['POST', /^\/accounts\/(\d+)\/push-name$/, async ([phone = ''], body) => {
+      await emulator.setPushName(phone, text(body, 'pushName'));
+      return accountView(phone);
+    }],
     ['GET', /^\/accounts\/(\d+)\/received$/, ([phone = '']) => ({ messages: emulator.received(phone), undecryptable: emulator.undecryptable(phone) })],
     ['POST', /^\/accounts\/(\d+)\/fail-next-message$/, ([phone = ''], body) => {
       const error = body['error'];
