@@ -112,8 +112,9 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     await system.waitFor(async () => (await session())['status'] === 'connected' || undefined, 'connected again');
   });
 
-  const statusEvents = async (): Promise<string[]> =>
-    (await system.db.domainEvent.findMany({ where: { orgId: tenant.orgId, sessionId, type: 'session.status' }, orderBy: { createdAt: 'asc' } })).map((event) => (event.payload as { data: { payload: { status: string } } }).data.payload.status);
+  const statusEventsOf = async (id: string): Promise<string[]> =>
+    (await system.db.domainEvent.findMany({ where: { orgId: tenant.orgId, sessionId: id, type: 'session.status' }, orderBy: { createdAt: 'asc' } })).map((event) => (event.payload as { data: { payload: { status: string } } }).data.payload.status);
+  const statusEvents = (): Promise<string[]> => statusEventsOf(sessionId);
 
   it('a stop through the API is written by the worker with exactly one session.status, and so is the start after it', async () => {
     const before = (await statusEvents()).length;
@@ -142,5 +143,22 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     const audit = await system.db.auditLogEntry.findMany({ where: { orgId: tenant.orgId, targetId: sessionId }, orderBy: { createdAt: 'asc' } });
     expect(audit.every((entry) => entry.actorId === tenant.apiKeyId && entry.actorKind === 'api_key')).toBe(true);
     expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.started', 'session.stopped', 'session.started', 'session.logged_out', 'session.deleted']);
+  });
+
+  it('deleting a connected session unlinks its device with exactly one session.status, and deleting a stopped one ends it with one too', async () => {
+    const linkedPhone = '15556000003';
+    system.emulator.createAccount({ phone: linkedPhone });
+    const connected = await system.connectedSession(tenant, linkedPhone, 'to-delete-connected');
+    const before = (await statusEventsOf(connected)).length;
+    expect((await system.api(`/api/v1/sessions/${connected}`, { method: 'DELETE', token: tenant.apiKey })).status).toBe(204);
+    // A late write of the worker's (its runner stopping) finds no row and must not add an event.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
+    expect((await statusEventsOf(connected)).slice(before)).toEqual(['logged_out']);
+    expect(system.emulator.linkedDevices(linkedPhone).every((device) => device.loggedOut)).toBe(true);
+
+    const stopped = (await system.api('/api/v1/sessions', { method: 'POST', token: tenant.apiKey, body: { name: 'to-delete-stopped' } })).body['id'] as string;
+    expect((await system.api(`/api/v1/sessions/${stopped}`, { method: 'DELETE', token: tenant.apiKey })).status).toBe(204);
+    expect(await statusEventsOf(stopped)).toEqual(['logged_out']);
+    expect((await system.api(`/api/v1/sessions/${stopped}`, { token: tenant.apiKey })).status).toBe(404);
   });
 });

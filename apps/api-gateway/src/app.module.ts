@@ -10,7 +10,7 @@ import { MessagesController } from './messages/messages.controller.js';
 import { OperationsController } from './messages/operations.controller.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { OrgController } from './org/org.controller.js';
-import { commandClientProviders } from './command-client.providers.js';
+import { gatewayProviders } from './gateway.providers.js';
 
 @Module({})
 export class ApiGatewayModule {
@@ -30,7 +30,7 @@ export class ApiGatewayModule {
         HealthModule,
       ],
       controllers: [SessionsController, MessagesController, OperationsController, WebhooksController, OrgController],
-      providers: commandClientProviders(env, metrics),
+      providers: gatewayProviders(env, metrics),
     };
   }
 }

@@ -1,3 +1,4 @@
+export * from './api-keys.service.js';
 export * from './api-key-secret.js';
 export * from './api-key-authenticator.js';
 export * from './auth-options.js';

@@ -257,6 +257,8 @@ export class SessionRunner {
         return { pairingCode: await connection.requestPairingCode(command.phone) };
       case 'logout':
         await connection.logout();
+        // Answer once `logged_out` is written: the caller reads the session next.
+        await this.finished;
         return { loggedOut: true };
     }
   }

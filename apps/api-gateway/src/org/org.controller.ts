@@ -13,19 +13,18 @@ import {
   usageSchema,
   type ApiKeyView,
   type AuditLogEntryView,
-  type Capability,
   type OrganizationView,
   type Page,
   type Principal,
   type SessionsOverviewView,
   type UsageView,
 } from '@wagw/contracts';
-import { CurrentPrincipal, generateApiKey, RequireCapability } from '@wagw/auth';
+import { ApiKeysService, CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import type { ApiGatewayEnv } from '@wagw/config';
-import { ApiKeysRepository, AuditLogRepository, auditActor, OrganizationsRepository, OrgDashboardRepository } from '@wagw/db';
+import { ApiKeysRepository, AuditLogRepository, OrganizationsRepository, OrgDashboardRepository } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
 import { apiKeyIdParam } from '../validation.js';
-import { GATEWAY_ENV } from '../command-client.providers.js';
+import { GATEWAY_ENV } from '../gateway.providers.js';
 import { toApiKeyView, toAuditLogView, toOverviewView } from './org-views.js';
 import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
@@ -36,8 +35,6 @@ const USAGE_DEFAULT_DAYS = 30;
 /** "Recently disconnected" in the sessions overview. */
 const RECENT_DISCONNECT_WINDOW_MS = DAY_MS;
 const RECENT_DISCONNECT_LIMIT = 20;
-/** Keys may be given an expiry up to ten years out; longer is "never", which is the default. */
-const MAX_KEY_LIFETIME_MS = 10 * 366 * DAY_MS;
 
 const pageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
@@ -69,11 +66,6 @@ const createApiKeyBody = z
   })
   .register(apiRequestSchemas, { id: 'CreateApiKeyRequest', examples: [{ name: 'CRM sync', capabilities: ['send', 'read'], expiresAt: '2027-06-30T00:00:00Z' }] });
 
-/** Capabilities in `wanted` that `principal` does not hold: granting or revoking those would be an escalation. */
-function notHeld(principal: Principal, wanted: readonly string[]): string[] {
-  return wanted.filter((capability) => !principal.capabilities.includes(capability as Capability));
-}
-
 /** The organization dashboard: the org itself, its API keys, sessions overview, usage and audit log. */
 @ApiAuthenticated()
 @Controller('api/v1/org')
@@ -82,6 +74,7 @@ export class OrgController {
     private readonly organizations: OrganizationsRepository,
     private readonly dashboard: OrgDashboardRepository,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly keys: ApiKeysService,
     private readonly audit: AuditLogRepository,
     @Inject(GATEWAY_ENV) private readonly env: ApiGatewayEnv,
   ) {}
@@ -120,21 +113,8 @@ export class OrgController {
   @ApiErrors('validation_failed')
   async createApiKey(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<ApiKeyView & { key: string }> {
     const request = parseInput(createApiKeyBody, body, 'body');
-    const escalation = notHeld(principal, request.capabilities);
-    if (escalation.length > 0) {
-      throw new GatewayError('forbidden', 'a key can only be given capabilities its creator holds', { notHeld: escalation });
-    }
-    const expiresAt = request.expiresAt === undefined ? null : new Date(request.expiresAt);
-    if (expiresAt !== null && (expiresAt.getTime() <= Date.now() || expiresAt.getTime() > Date.now() + MAX_KEY_LIFETIME_MS)) {
-      throw new GatewayError('validation_failed', 'invalid body', { fields: { expiresAt: 'must be in the future and at most ten years away' } });
-    }
-    const generated = generateApiKey();
-    const created = await this.apiKeys.create(
-      principal.orgId,
-      { name: request.name, prefix: generated.prefix, secretHash: generated.secretHash, capabilities: request.capabilities, createdBy: principal.subject, expiresAt },
-      (row) => ({ ...auditActor(principal), action: 'api_key.created', targetType: 'api_key', targetId: row.id, details: { name: row.name, prefix: row.prefix, capabilities: row.capabilities } }),
-    );
-    return { ...toApiKeyView(created), key: generated.key };
+    const { listing, key } = await this.keys.create(principal, { name: request.name, capabilities: request.capabilities, expiresAt: request.expiresAt === undefined ? null : new Date(request.expiresAt) });
+    return { ...toApiKeyView(listing), key };
   }
 
   @Get('api-keys')
@@ -160,15 +140,7 @@ export class OrgController {
   @ApiNoContent('Revoked.')
   @ApiErrors('not_found', 'conflict')
   async revokeApiKey(@CurrentPrincipal() principal: Principal, @PathParam('key', apiKeyIdParam) id: string): Promise<void> {
-    const key = await this.apiKeys.findById(principal.orgId, id);
-    if (!key) throw new GatewayError('not_found', 'API key not found', { key: id });
-    if (key.revokedAt !== null) throw new GatewayError('conflict', 'the key is already revoked', { key: id, revokedAt: key.revokedAt.toISOString() });
-    const escalation = notHeld(principal, key.capabilities);
-    if (escalation.length > 0) {
-      throw new GatewayError('forbidden', 'a key with capabilities you do not hold can only be revoked by someone who holds them', { notHeld: escalation });
-    }
-    const revoked = await this.apiKeys.revoke(principal.orgId, id, { ...auditActor(principal), action: 'api_key.revoked', targetType: 'api_key', targetId: id, details: { name: key.name, prefix: key.prefix } });
-    if (!revoked) throw new GatewayError('conflict', 'the key is already revoked', { key: id });
+    await this.keys.revoke(principal, id);
   }
 
   @Get('sessions/overview')

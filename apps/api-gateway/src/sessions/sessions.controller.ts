@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type Page, type Principal, type SessionView } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
-import { AuditLogRepository, auditActor, SessionsRepository, type WhatsAppSession } from '@wagw/db';
+import { SessionsRepository } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
 import { REDIS, type RedisConnection } from '@wagw/queue';
 import { sessionIdParam } from '../validation.js';
@@ -36,19 +36,9 @@ export class SessionsController {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly commands: SessionCommandsService,
-    private readonly audit: AuditLogRepository,
     private readonly lifecycle: SessionLifecycleService,
     @Inject(REDIS) private readonly redis: RedisConnection,
   ) {}
-
-  private async record(principal: Principal, action: string, session: WhatsAppSession): Promise<void> {
-    await this.audit.record(principal.orgId, { ...auditActor(principal), action, targetType: 'session', targetId: session.id });
-  }
-
-  /** Tells the workers to look at a session now instead of at their next placement tick. */
-  private async nudgeWorkers(sessionId: string): Promise<void> {
-    await this.redis.publish(redisKeys.sessionChanged, sessionId);
-  }
 
   @Get()
   @ApiRoute({ summary: "List your organization's sessions", description: 'Oldest first, paged by cursor.' })
@@ -72,13 +62,7 @@ export class SessionsController {
   @ApiErrors('validation_failed', 'conflict')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<SessionView> {
     const request = parseInput(createSessionBody, body, 'body');
-    if (await this.sessions.findByName(principal.orgId, request.name)) {
-      throw new GatewayError('conflict', 'a session with this name exists', { fields: { name: 'already used in this organization' } });
-    }
-    const session = await this.sessions.create(principal.orgId, { name: request.name, createdBy: principal.subject, metadata: request.metadata ?? {} });
-    await this.record(principal, 'session.created', session);
-    if (request.start) return this.start(principal, session.id);
-    return toSessionView(session);
+    return toSessionView(await this.lifecycle.create(principal, { name: request.name, metadata: request.metadata ?? {}, start: request.start ?? false }));
   }
 
   @Get(':session')
@@ -99,12 +83,7 @@ export class SessionsController {
   @ApiJsonResponse(200, sessionViewSchema, 'The session (already running: unchanged).')
   @ApiErrors('not_found', 'validation_failed')
   async start(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
-    const found = await this.commands.requireSession(principal, session);
-    if (!found.shouldRun) {
-      await this.lifecycle.start(found);
-      await this.record(principal, 'session.started', found);
-    }
-    return toSessionView(await this.commands.requireSession(principal, found.id));
+    return toSessionView(await this.lifecycle.start(principal, await this.commands.requireSession(principal, session)));
   }
 
   /** Closes the socket and keeps the login: start again without a new QR. */
@@ -116,10 +95,7 @@ export class SessionsController {
   @ApiJsonResponse(200, sessionViewSchema, 'The session.')
   @ApiErrors('not_found', 'validation_failed')
   async stop(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
-    const found = await this.commands.requireSession(principal, session);
-    await this.lifecycle.stop(found);
-    await this.record(principal, 'session.stopped', found);
-    return toSessionView(await this.commands.requireSession(principal, found.id));
+    return toSessionView(await this.lifecycle.stop(principal, await this.commands.requireSession(principal, session)));
   }
 
   /** Unlinks the device from the phone and wipes the login. */
@@ -131,10 +107,7 @@ export class SessionsController {
   @ApiJsonResponse(200, sessionViewSchema, 'The session, now `logged_out`.')
   @ApiErrors('not_found', 'validation_failed', 'session_unavailable', 'timeout')
   async logout(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<SessionView> {
-    const found = await this.commands.requireSession(principal, session);
-    await this.lifecycle.logout(principal, found);
-    await this.record(principal, 'session.logged_out', found);
-    return toSessionView(await this.commands.requireSession(principal, found.id));
+    return toSessionView(await this.lifecycle.logout(principal, await this.commands.requireSession(principal, session)));
   }
 
   @Delete(':session')
@@ -145,14 +118,7 @@ export class SessionsController {
   @ApiNoContent('Deleted.')
   @ApiErrors('not_found', 'validation_failed')
   async remove(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string): Promise<void> {
-    const found = await this.commands.requireSession(principal, session);
-    if (found.status === 'connected' && (await this.commands.ownerWorker(found.id))) {
-      // Deleting a session unlinks its device: nothing should stay linked to an account we forgot.
-      await this.commands.dispatchControl(principal, found, { type: 'logout' }).catch(() => undefined);
-    }
-    await this.record(principal, 'session.deleted', found);
-    await this.sessions.delete(principal.orgId, found.id);
-    await this.nudgeWorkers(found.id);
+    await this.lifecycle.delete(principal, await this.commands.requireSession(principal, session));
   }
 
   @Get(':session/qr')

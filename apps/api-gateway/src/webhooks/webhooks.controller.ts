@@ -1,31 +1,26 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import {
   deliveryPageSchema,
   deliveryViewSchema,
   EVENT_TYPES,
-  GatewayError,
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
   rotatedWebhookSecretSchema,
-  TEST_EVENT_TYPE,
   webhookEndpointListSchema,
   webhookEndpointViewSchema,
   webhookEndpointWithSecretSchema,
   type DeliveryView,
   type Page,
   type Principal,
-  type TestWebhook,
   type WebhookEndpointView,
 } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
-import type { ApiGatewayEnv } from '@wagw/config';
-import { AuditLogRepository, auditActor, DomainEventsRepository, type AuditEntry, WebhookDeliveriesRepository, WebhookEndpointsRepository, type WebhookDelivery, type WebhookEndpoint } from '@wagw/db';
+import type { WebhookEndpoint } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
+import { WebhookEndpointsService, type DeliveryWithEvent } from '@wagw/webhook-endpoints';
+import { webhookUrlProblem } from '@wagw/webhooks';
 import { deliveryIdParam, webhookIdParam } from '../validation.js';
-import { WebhookQueues } from '@wagw/queue';
-import { generateWebhookSecret, parseSecretKey, sealSecret, webhookUrlProblem } from '@wagw/webhooks';
-import { GATEWAY_ENV } from '../command-client.providers.js';
 import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
 const endpointUrl = z
@@ -65,7 +60,7 @@ const listDeliveriesQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
-function toDeliveryView(delivery: WebhookDelivery & { event: { type: string } }): DeliveryView {
+function toDeliveryView(delivery: DeliveryWithEvent): DeliveryView {
   return {
     id: delivery.id,
     eventId: delivery.eventId,
@@ -99,49 +94,7 @@ function toView(endpoint: WebhookEndpoint): WebhookEndpointView {
 @ApiAuthenticated()
 @Controller('api/v1/webhooks')
 export class WebhooksController {
-  private readonly secretKey: Buffer | null;
-  private readonly rotationGraceMs: number;
-
-  constructor(
-    private readonly endpoints: WebhookEndpointsRepository,
-    private readonly deliveries: WebhookDeliveriesRepository,
-    private readonly events: DomainEventsRepository,
-    private readonly audit: AuditLogRepository,
-    private readonly queues: WebhookQueues,
-    @Inject(GATEWAY_ENV) env: ApiGatewayEnv,
-  ) {
-    this.secretKey = env.WEBHOOK_SECRET_KEY === undefined ? null : parseSecretKey(env.WEBHOOK_SECRET_KEY);
-    this.rotationGraceMs = env.WEBHOOK_SECRET_ROTATION_GRACE_MS;
-  }
-
-  private requireSecretKey(): Buffer {
-    if (this.secretKey === null) throw new GatewayError('not_configured', 'webhooks are not configured on this gateway: its operator must set WEBHOOK_SECRET_KEY', { setting: 'WEBHOOK_SECRET_KEY' });
-    return this.secretKey;
-  }
-
-  private async requireOwnSessions(orgId: string, sessions: readonly string[]): Promise<void> {
-    if ((await this.endpoints.countOwnSessions(orgId, sessions)) !== sessions.length) {
-      throw new GatewayError('not_found', 'session not found', { fields: { sessions: 'every session must belong to your organization' } });
-    }
-  }
-
-  private async requireEndpoint(orgId: string, id: string): Promise<WebhookEndpoint> {
-    const endpoint = await this.endpoints.findById(orgId, id);
-    if (!endpoint) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
-    return endpoint;
-  }
-
-  private async requireEnabled(orgId: string, id: string): Promise<WebhookEndpoint> {
-    const endpoint = await this.requireEndpoint(orgId, id);
-    if (!endpoint.enabled) {
-      throw new GatewayError('conflict', 'the endpoint is disabled; enable it first (PATCH {"enabled": true})', { webhook: id, disabledReason: endpoint.disabledReason });
-    }
-    return endpoint;
-  }
-
-  private record(principal: Principal, action: string, targetId: string, details: AuditEntry['details'] = {}): Promise<void> {
-    return this.audit.record(principal.orgId, { ...auditActor(principal), action, targetType: 'webhook', targetId, details });
-  }
+  constructor(private readonly webhooks: WebhookEndpointsService) {}
 
   /** The signing secret is shown here, once; only its ciphertext is stored. */
   @Post()
@@ -151,19 +104,8 @@ export class WebhooksController {
   @ApiJsonResponse(201, webhookEndpointWithSecretSchema, 'The endpoint and its signing secret.')
   @ApiErrors('validation_failed', 'not_found', 'not_configured')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<WebhookEndpointView & { secret: string }> {
-    const secretKey = this.requireSecretKey();
     const request = parseInput(createEndpointBody, body, 'body');
-    const sessions = [...new Set(request.sessions ?? [])];
-    await this.requireOwnSessions(principal.orgId, sessions);
-    const secret = generateWebhookSecret();
-    const endpoint = await this.endpoints.create(principal.orgId, {
-      url: request.url,
-      events: [...new Set(request.events)],
-      sessionIds: sessions,
-      description: request.description ?? null,
-      secretCiphertext: sealSecret(secret, secretKey),
-    });
-    await this.record(principal, 'webhook.created', endpoint.id, { url: endpoint.url });
+    const { endpoint, secret } = await this.webhooks.create(principal, { url: request.url, events: request.events, sessions: request.sessions ?? [], description: request.description ?? null });
     return { ...toView(endpoint), secret };
   }
 
@@ -173,7 +115,7 @@ export class WebhooksController {
   @ApiJsonResponse(200, webhookEndpointListSchema, 'Every endpoint of your organization.')
   @ApiErrors()
   async list(@CurrentPrincipal() principal: Principal): Promise<{ data: WebhookEndpointView[] }> {
-    return { data: (await this.endpoints.list(principal.orgId)).map(toView) };
+    return { data: (await this.webhooks.list(principal.orgId)).map(toView) };
   }
 
   @Get(':webhook')
@@ -183,7 +125,7 @@ export class WebhooksController {
   @ApiJsonResponse(200, webhookEndpointViewSchema, 'The endpoint (never its secret).')
   @ApiErrors('not_found')
   async get(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<WebhookEndpointView> {
-    return toView(await this.requireEndpoint(principal.orgId, id));
+    return toView(await this.webhooks.get(principal.orgId, id));
   }
 
   /** Changes the URL, events, sessions or description; `enabled: true` re-enables a disabled endpoint. */
@@ -195,20 +137,9 @@ export class WebhooksController {
   @ApiJsonResponse(200, webhookEndpointViewSchema, 'The changed endpoint.')
   @ApiErrors('not_found', 'validation_failed')
   async update(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string, @Body() body: unknown): Promise<WebhookEndpointView> {
-    await this.requireEndpoint(principal.orgId, id);
-    const request = parseInput(updateEndpointBody, body, 'body');
-    const sessions = request.sessions === undefined ? undefined : [...new Set(request.sessions)];
-    if (sessions) await this.requireOwnSessions(principal.orgId, sessions);
-    const updated = await this.endpoints.update(principal.orgId, id, {
-      ...(request.url === undefined ? {} : { url: request.url }),
-      ...(request.events === undefined ? {} : { events: [...new Set(request.events)] }),
-      ...(sessions === undefined ? {} : { sessionIds: sessions }),
-      ...(request.description === undefined ? {} : { description: request.description }),
-      ...(request.enabled === undefined ? {} : { enabled: request.enabled }),
-    });
-    if (!updated) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
-    await this.record(principal, 'webhook.updated', id, { fields: Object.keys(request) });
-    return toView(updated);
+    // An unknown endpoint answers 404 before its body is judged.
+    await this.webhooks.get(principal.orgId, id);
+    return toView(await this.webhooks.update(principal, id, parseInput(updateEndpointBody, body, 'body')));
   }
 
   /** A new secret, shown once; the old one keeps signing beside it for the grace period, so receivers can switch without losing a delivery. */
@@ -220,13 +151,8 @@ export class WebhooksController {
   @ApiJsonResponse(200, rotatedWebhookSecretSchema, 'The endpoint, its new secret (shown only here), and until when the old one still signs.')
   @ApiErrors('not_found', 'not_configured')
   async rotateSecret(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<WebhookEndpointView & { secret: string; previousSecretValidUntil: string }> {
-    const secretKey = this.requireSecretKey();
-    const secret = generateWebhookSecret();
-    const previousValidUntil = new Date(Date.now() + this.rotationGraceMs);
-    const rotated = await this.endpoints.rotateSecret(principal.orgId, id, sealSecret(secret, secretKey), previousValidUntil);
-    if (!rotated) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
-    await this.record(principal, 'webhook.secret_rotated', id, { previousSecretValidUntil: previousValidUntil.toISOString() });
-    return { ...toView(rotated), secret, previousSecretValidUntil: previousValidUntil.toISOString() };
+    const { endpoint, secret, previousSecretValidUntil } = await this.webhooks.rotateSecret(principal, id);
+    return { ...toView(endpoint), secret, previousSecretValidUntil: previousSecretValidUntil.toISOString() };
   }
 
   /** Sends a `webhook.test` ping to this endpoint only, signed and retried like any delivery. */
@@ -238,16 +164,7 @@ export class WebhooksController {
   @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued.')
   @ApiErrors('not_found', 'conflict')
   async test(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<DeliveryView> {
-    await this.requireEnabled(principal.orgId, id);
-    const { deliveryId } = await this.events.createTestDelivery(principal.orgId, id, TEST_EVENT_TYPE, (eventId): TestWebhook => ({
-      event: TEST_EVENT_TYPE,
-      data: { id: eventId, event: TEST_EVENT_TYPE, metadata: [], me: { id: '', pushName: '' }, payload: { message: 'This is a test delivery from your WhatsApp gateway.' }, instanceId: '', userId: principal.subject },
-    }));
-    // Losing this enqueue only delays the ping: the dispatcher's relay picks up overdue deliveries.
-    await this.queues.scheduleDelivery(deliveryId, 0);
-    const created = await this.deliveries.find(principal.orgId, id, deliveryId);
-    if (!created) throw new GatewayError('internal', 'the test delivery was not recorded');
-    return toDeliveryView(created);
+    return toDeliveryView(await this.webhooks.sendTest(principal, id));
   }
 
   @Get(':webhook/deliveries')
@@ -262,8 +179,7 @@ export class WebhooksController {
     @PathParam('webhook', webhookIdParam) id: string,
     @Query(new ZodValidationPipe(listDeliveriesQuery, 'query parameters')) query: z.infer<typeof listDeliveriesQuery>,
   ): Promise<Page<DeliveryView>> {
-    await this.requireEndpoint(principal.orgId, id);
-    const page = await this.deliveries.list(principal.orgId, id, query);
+    const page = await this.webhooks.listDeliveries(principal.orgId, id, query);
     return { data: page.rows.map(toDeliveryView), nextCursor: page.nextCursor };
   }
 
@@ -277,12 +193,7 @@ export class WebhooksController {
   @ApiJsonResponse(202, deliveryViewSchema, 'The delivery, queued again.')
   @ApiErrors('not_found', 'conflict')
   async replay(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string, @PathParam('delivery', deliveryIdParam) deliveryId: string): Promise<DeliveryView> {
-    await this.requireEnabled(principal.orgId, id);
-    const delivery = await this.deliveries.replay(principal.orgId, id, deliveryId);
-    if (!delivery) throw new GatewayError('not_found', 'delivery not found', { webhook: id, delivery: deliveryId });
-    await this.queues.scheduleDelivery(delivery.id, delivery.attempts);
-    await this.record(principal, 'webhook.delivery_replayed', id, { delivery: delivery.id });
-    return toDeliveryView(delivery);
+    return toDeliveryView(await this.webhooks.replay(principal, id, deliveryId));
   }
 
   @Delete(':webhook')
@@ -293,7 +204,6 @@ export class WebhooksController {
   @ApiNoContent('Deleted, with its deliveries.')
   @ApiErrors('not_found')
   async remove(@CurrentPrincipal() principal: Principal, @PathParam('webhook', webhookIdParam) id: string): Promise<void> {
-    if (!(await this.endpoints.delete(principal.orgId, id))) throw new GatewayError('not_found', 'webhook endpoint not found', { webhook: id });
-    await this.record(principal, 'webhook.deleted', id);
+    await this.webhooks.delete(principal, id);
   }
 }

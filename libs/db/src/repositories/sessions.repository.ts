@@ -52,12 +52,15 @@ export class SessionsRepository {
     patch: Prisma.WhatsAppSessionUpdateManyMutationInput,
     event: { id: string; type: string; payload: object } | null,
   ): Promise<void> {
-    const update = this.db.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
     if (event === null) {
-      await update;
+      await this.db.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
       return;
     }
-    await this.db.$transaction([update, this.db.domainEvent.create({ data: { id: event.id, orgId, sessionId, type: event.type, payload: event.payload as Prisma.InputJsonValue } })]);
+    // A session deleted meanwhile has no more status to report: no event for a row that is gone.
+    await this.db.$transaction(async (tx) => {
+      const { count } = await tx.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
+      if (count === 1) await tx.domainEvent.create({ data: { id: event.id, orgId, sessionId, type: event.type, payload: event.payload as Prisma.InputJsonValue } });
+    });
   }
 
   /**
@@ -88,10 +91,22 @@ export class SessionsRepository {
     });
   }
 
-  async delete(orgId: string, sessionId: string): Promise<boolean> {
+  /**
+   * Deletes the session (its login, messages and outbox go with it) and, unless its status is already
+   * `unlessStatus`, records `finalEvent` in the same transaction. The row is locked first, so a worker's
+   * concurrent status write either lands before (and is seen here) or finds no row (and writes no event).
+   */
+  async deleteWithEvent(orgId: string, sessionId: string, unlessStatus: SessionStatus, finalEvent: { id: string; type: string; payload: object }): Promise<boolean> {
     if (!isUuid(sessionId)) return false;
-    const { count } = await this.db.whatsAppSession.deleteMany({ where: { orgId, id: sessionId } });
-    return count === 1;
+    return this.db.$transaction(async (tx) => {
+      const [row] = await tx.$queryRaw<Array<{ status: SessionStatus }>>`SELECT status FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid FOR UPDATE`;
+      if (!row) return false;
+      await tx.whatsAppSession.deleteMany({ where: { orgId, id: sessionId } });
+      if (row.status !== unlessStatus) {
+        await tx.domainEvent.create({ data: { id: finalEvent.id, orgId, sessionId, type: finalEvent.type, payload: finalEvent.payload as Prisma.InputJsonValue } });
+      }
+      return true;
+    });
   }
 
   /**

@@ -1,9 +1,22 @@
 import { Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { ApiKeysService } from '@wagw/auth';
 import { CommandDispatcher, SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { Histogram, LATENCY_BUCKETS, type Registry } from '@wagw/observability';
-import { AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
+import {
+  ApiKeysRepository,
+  AuditLogRepository,
+  AuthStateRepository,
+  DomainEventsRepository,
+  MessagesRepository,
+  OutboxRepository,
+  SessionsRepository,
+  WebhookDeliveriesRepository,
+  WebhookEndpointsRepository,
+} from '@wagw/db';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
+import { WebhookEndpointsService } from '@wagw/webhook-endpoints';
+import { parseSecretKey } from '@wagw/webhooks';
 
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');
 
@@ -20,7 +33,7 @@ class QueuesShutdown implements OnApplicationShutdown {
   }
 }
 
-export function commandClientProviders(env: ApiGatewayEnv, metrics: Registry): Provider[] {
+export function gatewayProviders(env: ApiGatewayEnv, metrics: Registry): Provider[] {
   const commandDuration = new Histogram({
     name: 'wagw_command_duration_seconds',
     help: 'Sends and revokes through the gateway, end to end, by kind and outcome',
@@ -40,9 +53,20 @@ export function commandClientProviders(env: ApiGatewayEnv, metrics: Registry): P
     { provide: WebhookQueues, useFactory: (redis: RedisConnection) => new WebhookQueues(redis), inject: [REDIS] },
     {
       provide: SessionLifecycleService,
-      useFactory: (sessions: SessionsRepository, authState: AuthStateRepository, commands: SessionCommandsService, queues: WebhookQueues, redis: RedisConnection) => new SessionLifecycleService(sessions, authState, commands, queues, redis),
-      inject: [SessionsRepository, AuthStateRepository, SessionCommandsService, WebhookQueues, REDIS],
+      useFactory: (sessions: SessionsRepository, authState: AuthStateRepository, audit: AuditLogRepository, commands: SessionCommandsService, queues: WebhookQueues, redis: RedisConnection) =>
+        new SessionLifecycleService(sessions, authState, audit, commands, queues, redis),
+      inject: [SessionsRepository, AuthStateRepository, AuditLogRepository, SessionCommandsService, WebhookQueues, REDIS],
     },
+    {
+      provide: WebhookEndpointsService,
+      useFactory: (endpoints: WebhookEndpointsRepository, deliveries: WebhookDeliveriesRepository, events: DomainEventsRepository, audit: AuditLogRepository, queues: WebhookQueues) =>
+        new WebhookEndpointsService(endpoints, deliveries, events, audit, queues, {
+          secretKey: env.WEBHOOK_SECRET_KEY === undefined ? null : parseSecretKey(env.WEBHOOK_SECRET_KEY),
+          rotationGraceMs: env.WEBHOOK_SECRET_ROTATION_GRACE_MS,
+        }),
+      inject: [WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository, AuditLogRepository, WebhookQueues],
+    },
+    { provide: ApiKeysService, useFactory: (apiKeys: ApiKeysRepository) => new ApiKeysService(apiKeys), inject: [ApiKeysRepository] },
     QueuesShutdown,
   ];
 }
