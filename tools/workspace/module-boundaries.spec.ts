@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -79,4 +79,20 @@ describe('module boundaries', () => {
   ])('allows Baileys in %s', async (_, file) => {
     expect(await restrictedImports(file, "import { proto } from '@whiskeysockets/baileys';\nexport const x = proto;\n")).toEqual([]);
   });
+
+  it('keeps Baileys out of the running gateway: loading the built api-gateway loads none of it', () => {
+    // Run after the build (npm test builds first). The gateway checks senders through @wagw/whatsapp/jids alone.
+    const hook = join(REPO_ROOT, 'tools', 'workspace', 'test', 'report-baileys-loads.mjs');
+    const gateway = spawnStderr(join(REPO_ROOT, 'apps', 'api-gateway', 'dist', 'index.js'), hook);
+    expect(gateway).toContain('imported');
+    expect(gateway).not.toContain('baileys-loaded');
+    // The probe does see Baileys where it is loaded: the worker.
+    expect(spawnStderr(join(REPO_ROOT, 'apps', 'session-worker', 'dist', 'index.js'), hook)).toContain('baileys-loaded');
+  });
 });
+
+/** What importing `entry` (a built app's index) writes to stderr, with `hook` reporting the modules it loads. */
+function spawnStderr(entry: string, hook: string): string {
+  const result = spawnSync(process.execPath, ['--import', hook, '--input-type=module', '-e', `await import(${JSON.stringify(entry)}); process.stderr.write('imported\\n');`], { encoding: 'utf8' });
+  return result.stderr;
+}

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedSendResult, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
-import { auditActor, type AuditLogRepository, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type StoredMessage, type WhatsAppSession } from '@wagw/db';
+import { auditActor, type AuditLogRepository, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
+import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
 
 /** How long a queued (asynchronous) command may wait for its worker before it is dropped as expired. */
@@ -25,18 +26,6 @@ function canonicalHash(value: unknown): string {
       ? input
       : Object.fromEntries(Object.entries(input as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]));
   return createHash('sha256').update(JSON.stringify(sorted(value))).digest('hex');
-}
-
-/**
- * The key participant WhatsApp knows the author by, when `given` names the stored message's author in
- * either of its forms (phone-number JID or LID); null when it names someone else.
- */
-function authorOf(stored: StoredMessage, given: string): string | null {
-  const raw = stored.raw as { key?: { participant?: string | null; participantAlt?: string | null; remoteJidAlt?: string | null } } | null;
-  const bare = (jid: string | null | undefined): string => (jid ?? '').replace(/:\d+@/, '@');
-  const known = [stored.senderJid, raw?.key?.participant, raw?.key?.participantAlt].filter((jid): jid is string => typeof jid === 'string' && jid.length > 0);
-  if (!known.some((jid) => bare(jid) === bare(given))) return null;
-  return raw?.key?.participant ?? stored.senderJid;
 }
 
 function rethrowStored(operation: OutboxOperation): never {
@@ -97,7 +86,7 @@ export class SessionCommandsService {
     const session = await this.requireSession(principal, sessionId);
     const stored = await this.messages.find(principal.orgId, sessionId, messageId, body.chat);
     if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
-    const sender = body.sender === undefined || body.sender === '' ? undefined : authorOf(stored, body.sender);
+    const sender = body.sender === undefined || body.sender === '' ? undefined : revokeSenderOf(stored, body.sender);
     if (body.sender && !sender) throw new GatewayError('not_found', 'message not found for this sender', { message: messageId, sender: body.sender });
     const command: SessionCommand = { type: 'revoke', chat: body.chat ?? stored.chatJid, messageId, ...(sender ? { sender } : {}) };
     const result = await this.run(principal, session, 'revoke', command, idempotencyKey);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { buildSessionStatusWebhook, GatewayError, redisKeys, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
-import type { AuthStateRepository, MessagesRepository, NewStoredMessage, SessionsRepository } from '@wagw/db';
+import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, loadPostgresAuthState, RecentIds, WhatsAppConnection, type BaileysLogger, type InboundEvent, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
+import { bareJid, loadPostgresAuthState, WhatsAppConnection, type BaileysLogger, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
+import { MessageRecorder } from './message-recorder.js';
 
 export interface RunnerDependencies {
   sessions: SessionsRepository;
@@ -28,18 +29,16 @@ type StatusPatch = Parameters<SessionsRepository['update']>[2] & { status: Sessi
 
 export type CommandResult = { sent: SentMessage } | { pairingCode: string } | { loggedOut: true };
 
-/** One session this worker holds the lease of: its Baileys connection and what it writes back. */
+/**
+ * One session this worker holds the lease of: its connection's lifecycle and the session's status (with
+ * its `session.status` events); what it sends and hears goes to its MessageRecorder.
+ */
 export class SessionRunner {
   private connection: WhatsAppConnection | null = null;
   /** Who the session is, for the events it produces: filled at start and on connection. */
   private identity = { createdBy: '', metadata: {} as Record<string, string>, meJid: '', mePushName: '' };
   private lastStatus: SessionStatus | null = null;
-  /**
-   * Revokes this runner recorded, by the revoke's id and by the original's id. Our own revoke comes back
-   * from Baileys twice more (the echoed upsert and a revoke update of the original); both would only
-   * find it recorded already, so they skip the database. Bounded: one forgotten is checked there again.
-   */
-  private readonly recordedRevokes = new RecentIds(2_000);
+  private readonly recorder: MessageRecorder;
 
   /**
    * The worker that held the session before this runner (from the session row), when it was another:
@@ -63,6 +62,7 @@ export class SessionRunner {
     private readonly onEnded: (runner: SessionRunner, reason: TerminalReason) => void,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.recorder = new MessageRecorder(orgId, sessionId, { messages: deps.messages, logger: deps.logger, publish: (eventId, type) => this.publish(eventId, type) }, () => this.eventSession());
   }
 
   get isConnected(): boolean {
@@ -89,7 +89,7 @@ export class SessionRunner {
       auth,
       logger: log.child({ component: 'baileys', level: 'warn' }) as unknown as BaileysLogger,
       socketOptions: this.deps.socketOptions,
-      storedRaw: (chat, id) => this.storedRaw(chat, id),
+      storedRaw: (chat, id) => this.recorder.storedRaw(chat, id),
       callbacks: {
         onQr: (qr) => void this.onQr(qr),
         onOpen: (me) => void this.onOpen(me),
@@ -99,7 +99,7 @@ export class SessionRunner {
           void this.persist({ status: 'disconnected', lastDisconnectedAt: new Date(), lastError: `closed with ${statusCode}` });
         },
         onTerminated: (reason) => void this.onTerminated(reason),
-        onInbound: (events) => void this.onInbound(events),
+        onInbound: (events) => void this.recorder.recordInbound(events),
       },
     });
     this.connection.start();
@@ -161,7 +161,7 @@ export class SessionRunner {
 
   private async onOpen(me: { id: string; pushName: string | null }): Promise<void> {
     await this.deps.redis.del(redisKeys.qr(this.sessionId));
-    const meJid = me.id.replace(/:\d+@/, '@');
+    const meJid = bareJid(me.id);
     this.identity = { ...this.identity, meJid, mePushName: me.pushName ?? this.identity.mePushName };
     // A fresh link knows no name yet (it follows from the phone, see onPushName): keep what was stored.
     await this.persist({ status: 'connected', meJid, ...(me.pushName === null ? {} : { mePushName: me.pushName }), linkedEndpoint: this.deps.endpoint, lastConnectedAt: new Date(), lastError: null });
@@ -192,65 +192,23 @@ export class SessionRunner {
     this.onEnded(this, reason);
   }
 
-  /** A stored message as it was stored (`raw`): to quote it, or for Baileys to answer a retry request. */
-  private async storedRaw(chat: string, waMessageId: string): Promise<unknown> {
-    return (await this.deps.messages.find(this.orgId, this.sessionId, waMessageId, chat))?.raw;
-  }
-
-  /**
-   * A revoke (the protocol message), whoever sent it: stored with the original marked revoked and a
-   * `message.revoked` event, in one transaction, once (our own revoke is seen twice: sent and echoed).
-   */
-  private async recordRevoke(revoke: { message: NewStoredMessage; target: string; fromMe: boolean; author: string | null }): Promise<void> {
-    const { message: fields, target } = revoke;
-    if (this.recordedRevokes.has(`revoke:${fields.waMessageId}`)) return;
-    const revokedBy = revoke.fromMe ? this.identity.meJid : revoke.author;
-    const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
-      buildMessageRevokedWebhook({ eventId, session: this.eventSession(), revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
-    );
-    this.recordedRevokes.add(`revoke:${fields.waMessageId}`);
-    this.recordedRevokes.add(`original:${target}`);
-    if (recorded) await this.publish(recorded.eventId, 'message.revoked');
-  }
-
-  /** A message someone else sent: stored, with its `message.received` event, once. */
-  private async recordReceived(fields: NewStoredMessage): Promise<void> {
-    const recorded = await this.deps.messages.storeReceived(this.orgId, this.sessionId, fields, (eventId) =>
-      buildMessageReceivedWebhook({ eventId, session: this.eventSession(), raw: fields.raw }),
-    );
-    if (recorded) await this.publish(recorded.eventId, 'message.received');
-  }
-
-  private async onInbound(events: InboundEvent[]): Promise<void> {
-    for (const event of events) {
-      try {
-        if (event.kind === 'revoke') await this.recordRevoke(event);
-        else if (event.kind === 'received') await this.recordReceived(event.message);
-        else if (event.kind === 'own') await this.deps.messages.store(this.orgId, this.sessionId, event.message);
-        else if (!this.recordedRevokes.has(`original:${event.id}`)) await this.deps.messages.markRevoked(this.orgId, this.sessionId, event.chat, event.id, event.by).catch(() => undefined);
-      } catch (error) {
-        this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'storing a message failed');
-      }
-    }
-  }
-
   /** Runs one command on the live connection; `messageId` makes a re-run send the same message again. */
   async execute(command: SessionCommand, messageId: string): Promise<CommandResult> {
     const connection = this.connection;
     if (!connection) throw new GatewayError('session_not_connected', 'the session is not running');
     switch (command.type) {
       case 'send_text': {
-        const quoted = command.replyTo === undefined ? undefined : await this.storedRaw(command.chat, command.replyTo);
+        const quoted = command.replyTo === undefined ? undefined : await this.recorder.storedRaw(command.chat, command.replyTo);
         if (command.replyTo !== undefined && !(quoted && typeof quoted === 'object' && 'key' in quoted)) {
           throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
         }
         const sent = await connection.sendText(command.chat, command.text, messageId, quoted);
-        await this.deps.messages.store(this.orgId, this.sessionId, sent.message);
+        await this.recorder.recordOwn(sent.message);
         return { sent };
       }
       case 'revoke': {
         const sent = await connection.revoke(command.chat, { messageId: command.messageId, sender: command.sender }, messageId);
-        await this.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null });
+        await this.recorder.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null });
         return { sent };
       }
       case 'pairing_code':

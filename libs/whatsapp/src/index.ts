@@ -4,3 +4,4 @@ export * from './message-mapping.js';
 export * from './webhook-mapping.js';
 export * from './recent-ids.js';
 export * from './inbound.js';
+export * from './jids.js';

@@ -1,0 +1,79 @@
+import type { EventSession, EventType } from '@wagw/contracts';
+import type { MessagesRepository, NewStoredMessage } from '@wagw/db';
+import type { Logger } from '@wagw/observability';
+import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
+
+export interface RecorderDependencies {
+  messages: MessagesRepository;
+  logger: Logger;
+  /** After the commit: hands the event to the dispatcher (a lost call only delays it, see RunnerDependencies). */
+  publish: (eventId: string, type: EventType) => Promise<void>;
+}
+
+/**
+ * What one session sent and heard, in our message store: each message once, each revoke once with the
+ * original marked revoked, and the `message.*` events in the same transaction as the rows they describe.
+ */
+export class MessageRecorder {
+  /**
+   * Revokes recorded here, by the revoke's id and by the original's id. Our own revoke comes back from
+   * Baileys twice more (the echoed upsert and a revoke update of the original); both would only find it
+   * recorded already, so they skip the database. Bounded: one forgotten is checked there again.
+   */
+  private readonly recordedRevokes = new RecentIds(2_000);
+
+  constructor(
+    private readonly orgId: string,
+    private readonly sessionId: string,
+    private readonly deps: RecorderDependencies,
+    /** Who the session is, as its events name it, at the time of each event. */
+    private readonly session: () => EventSession,
+  ) {}
+
+  /** A stored message as it was stored (`raw`): to quote it, or for Baileys to answer a retry request. */
+  async storedRaw(chat: string, waMessageId: string): Promise<unknown> {
+    return (await this.deps.messages.find(this.orgId, this.sessionId, waMessageId, chat))?.raw;
+  }
+
+  /** A message this session sent (or its phone did): stored, no event. */
+  async recordOwn(message: NewStoredMessage): Promise<void> {
+    await this.deps.messages.store(this.orgId, this.sessionId, message);
+  }
+
+  /**
+   * A revoke (the protocol message), whoever sent it: stored with the original marked revoked and a
+   * `message.revoked` event, in one transaction, once (our own revoke is seen twice: sent and echoed).
+   */
+  async recordRevoke(revoke: { message: NewStoredMessage; target: string; fromMe: boolean; author: string | null }): Promise<void> {
+    const { message: fields, target } = revoke;
+    if (this.recordedRevokes.has(`revoke:${fields.waMessageId}`)) return;
+    const session = this.session();
+    const revokedBy = revoke.fromMe ? session.meJid : revoke.author;
+    const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
+      buildMessageRevokedWebhook({ eventId, session, revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
+    );
+    this.recordedRevokes.add(`revoke:${fields.waMessageId}`);
+    this.recordedRevokes.add(`original:${target}`);
+    if (recorded) await this.deps.publish(recorded.eventId, 'message.revoked');
+  }
+
+  /** What WhatsApp reported, in the order it came; one failure is logged and does not stop the rest. */
+  async recordInbound(events: InboundEvent[]): Promise<void> {
+    for (const event of events) {
+      try {
+        if (event.kind === 'revoke') await this.recordRevoke(event);
+        else if (event.kind === 'received') await this.recordReceived(event.message);
+        else if (event.kind === 'own') await this.recordOwn(event.message);
+        else if (!this.recordedRevokes.has(`original:${event.id}`)) await this.deps.messages.markRevoked(this.orgId, this.sessionId, event.chat, event.id, event.by).catch(() => undefined);
+      } catch (error) {
+        this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'storing a message failed');
+      }
+    }
+  }
+
+  /** A message someone else sent: stored, with its `message.received` event, once. */
+  private async recordReceived(fields: NewStoredMessage): Promise<void> {
+    const recorded = await this.deps.messages.storeReceived(this.orgId, this.sessionId, fields, (eventId) => buildMessageReceivedWebhook({ eventId, session: this.session(), raw: fields.raw }));
+    if (recorded) await this.deps.publish(recorded.eventId, 'message.received');
+  }
+}
