@@ -52,4 +52,13 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: [{ name: '@whiskeysockets/baileys', message: 'Baileys stays inside libs/whatsapp: use its adapter (WhatsAppConnection, InboundEvent, SentMessage).' }], patterns: [{ group: ['@whiskeysockets/baileys/*'], message: 'Baileys stays inside libs/whatsapp.' }] }],
     },
   },
+  {
+    // Queries over every organization are for the processes that work for all of them (session workers,
+    // the webhook dispatcher) and for tooling; the gateway and what it runs reach rows only by orgId.
+    files: ['**/*.ts'],
+    ignores: ['apps/session-worker/**', 'apps/webhook-dispatcher/**', 'libs/session-runtime/**', 'libs/webhook-delivery/**', 'libs/db/**', 'libs/testing/**', 'tools/**', ...testFiles],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: '@wagw/db/system', message: 'System scope (every organization) is for the session workers, the dispatcher and tooling: reach tenant rows through @wagw/db, by orgId.' }] }],
+    },
+  },
 );

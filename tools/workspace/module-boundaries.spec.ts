@@ -80,6 +80,31 @@ describe('module boundaries', () => {
     expect(await restrictedImports(file, "import { proto } from '@whiskeysockets/baileys';\nexport const x = proto;\n")).toEqual([]);
   });
 
+  async function systemScopeImports(file: string): Promise<string[]> {
+    const [result] = await eslint.lintText("import { SessionPlacementRepository } from '@wagw/db/system';\nexport const x = SessionPlacementRepository;\n", { filePath: join(REPO_ROOT, file) });
+    const messages = result?.messages ?? [];
+    expect(messages.filter((message) => message.fatal)).toEqual([]);
+    return messages.filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports').map((message) => message.message);
+  }
+
+  it.each([
+    ['the gateway', 'apps/api-gateway/src/app.ts'],
+    ['the command client', 'libs/command-client/src/session-lifecycle.service.ts'],
+    ['the webhook endpoints service', 'libs/webhook-endpoints/src/webhook-endpoints.service.ts'],
+    ['authentication', 'libs/auth/src/api-keys.service.ts'],
+  ])('rejects system scope in %s', async (_, file) => {
+    expect(await systemScopeImports(file)).toEqual([expect.stringMatching(/System scope \(every organization\) is for the session workers/)]);
+  });
+
+  it.each([
+    ['the session runtime', 'libs/session-runtime/src/session-host.ts'],
+    ['the dispatcher', 'libs/webhook-delivery/src/webhook-dispatcher.ts'],
+    ['the worker app', 'apps/session-worker/src/app.module.ts'],
+    ['tooling', 'tools/cli/src/bootstrap.ts'],
+  ])('allows system scope in %s', async (_, file) => {
+    expect(await systemScopeImports(file)).toEqual([]);
+  });
+
   it('keeps Baileys out of the running gateway: loading the built api-gateway loads none of it', () => {
     // Run after the build (npm test builds first). The gateway checks senders through @wagw/whatsapp/jids alone.
     const hook = join(REPO_ROOT, 'tools', 'workspace', 'test', 'report-baileys-loads.mjs');

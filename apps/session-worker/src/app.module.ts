@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { SessionWorkerEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
+import { systemRepositoryProviders } from '@wagw/db/system';
 import type { Logger, Registry } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
@@ -17,7 +18,7 @@ export class SessionWorkerModule {
         RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'session-worker', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],
-      providers: [{ provide: WORKER_ENV, useValue: env }, { provide: WORKER_LOGGER, useValue: logger }, { provide: WORKER_METRICS, useValue: metrics }, SessionHostService],
+      providers: [...systemRepositoryProviders(), { provide: WORKER_ENV, useValue: env }, { provide: WORKER_LOGGER, useValue: logger }, { provide: WORKER_METRICS, useValue: metrics }, SessionHostService],
     };
   }
 }

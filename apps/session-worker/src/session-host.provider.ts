@@ -4,6 +4,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplication
 import type { SessionWorkerEnv } from '@wagw/config';
 import { commandQueueName, type EventType } from '@wagw/contracts';
 import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
+import { SessionPlacementRepository } from '@wagw/db/system';
 import { Counter, Gauge, type Logger, type Registry } from '@wagw/observability';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { SessionHost } from '@wagw/session-runtime';
@@ -29,6 +30,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
     messages: MessagesRepository,
     authState: AuthStateRepository,
     outbox: OutboxRepository,
+    placement: SessionPlacementRepository,
     @Inject(WORKER_METRICS) metrics: Registry,
   ) {
     const endpointSettings = { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY };
@@ -54,6 +56,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       messages,
       authState,
       outbox,
+      placement,
       logger,
       socketOptions,
       endpoint: whatsAppEndpointLabel(endpointSettings),

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { WebhookDispatcherEnv } from '@wagw/config';
 import { DbModule } from '@wagw/db';
+import { systemRepositoryProviders } from '@wagw/db/system';
 import type { Logger, Registry } from '@wagw/observability';
 import { HealthModule } from '@wagw/http';
 import { RedisModule } from '@wagw/queue';
@@ -17,7 +18,7 @@ export class WebhookDispatcherModule {
         RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'webhook-dispatcher', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],
-      providers: [{ provide: DISPATCHER_ENV, useValue: env }, { provide: DISPATCHER_LOGGER, useValue: logger }, { provide: DISPATCHER_METRICS, useValue: metrics }, DispatcherService],
+      providers: [...systemRepositoryProviders(), { provide: DISPATCHER_ENV, useValue: env }, { provide: DISPATCHER_LOGGER, useValue: logger }, { provide: DISPATCHER_METRICS, useValue: metrics }, DispatcherService],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { WebhookDispatcherEnv } from '@wagw/config';
-import { DomainEventsRepository, WebhookDeliveriesRepository, WebhookEndpointsRepository } from '@wagw/db';
+import { WebhookEndpointsRepository } from '@wagw/db';
+import { DeliveryAttemptsRepository, EventFanOutRepository } from '@wagw/db/system';
 import { Counter, Histogram, LATENCY_BUCKETS, type Logger, type Registry } from '@wagw/observability';
 import { REDIS, type RedisConnection } from '@wagw/queue';
 import { WebhookDispatcher, type DispatcherObserver } from '@wagw/webhook-delivery';
@@ -19,8 +20,8 @@ export class DispatcherService implements OnApplicationBootstrap, BeforeApplicat
     @Inject(DISPATCHER_ENV) env: WebhookDispatcherEnv,
     @Inject(DISPATCHER_LOGGER) logger: Logger,
     @Inject(REDIS) redis: RedisConnection,
-    events: DomainEventsRepository,
-    deliveries: WebhookDeliveriesRepository,
+    events: EventFanOutRepository,
+    deliveries: DeliveryAttemptsRepository,
     endpoints: WebhookEndpointsRepository,
     @Inject(DISPATCHER_METRICS) metrics: Registry,
   ) {

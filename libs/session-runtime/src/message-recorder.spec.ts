@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { EventType } from '@wagw/contracts';
-import { createDbClient, MessagesRepository, OrganizationsRepository, SessionsRepository, type NewStoredMessage } from '@wagw/db';
+import { createDbClient, MessagesRepository, SessionsRepository, type NewStoredMessage } from '@wagw/db';
+import { OrganizationProvisioningRepository } from '@wagw/db/system';
 import { createLogger } from '@wagw/observability';
 import { MessageRecorder } from './message-recorder.js';
 
@@ -19,7 +20,7 @@ describe('MessageRecorder (real Postgres)', () => {
   let sessionId: string;
 
   beforeAll(async () => {
-    orgId = (await new OrganizationsRepository(db).create('recorder')).id;
+    orgId = (await new OrganizationProvisioningRepository(db).create('recorder')).id;
     sessionId = (await new SessionsRepository(db).create(orgId, { name: 's', createdBy: 'u' })).id;
     const deps = { messages: new MessagesRepository(db), logger: createLogger('test', 'silent'), publish: async (eventId: string, type: EventType) => void published.push({ eventId, type }) };
     recorder = new MessageRecorder(orgId, sessionId, deps, () => ({ id: sessionId, createdBy: 'u', metadata: {}, meJid: ME, mePushName: 'Me' }));

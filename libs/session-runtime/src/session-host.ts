@@ -18,6 +18,7 @@ const STRANDED_RUN_WINDOW_MS = 60_000;
 /** Time a stranded command gets to run on the new owner. */
 const STRANDED_RUN_MS = 10_000;
 import type { OutboxRepository } from '@wagw/db';
+import type { SessionPlacementRepository } from '@wagw/db/system';
 import { createRedisConnection, closeRedisConnection, type RedisConnection } from '@wagw/queue';
 import type { TerminalReason } from '@wagw/whatsapp';
 import { CommandExecutor } from './command-executor.js';
@@ -28,6 +29,8 @@ export interface SessionHostOptions extends RunnerDependencies {
   workerId: string;
   redisUrl: string;
   outbox: OutboxRepository;
+  /** Every organization's sessions that should run: what the placement loop looks at. */
+  placement: SessionPlacementRepository;
   leaseTtlMs?: number;
   placementIntervalMs?: number;
   commandConcurrency?: number;
@@ -121,7 +124,7 @@ export class SessionHost {
   }
 
   private async place(): Promise<void> {
-    const wanted = await this.options.sessions.listShouldRun();
+    const wanted = await this.options.placement.listShouldRun();
     const wantedIds = new Set(wanted.map((session) => session.id));
     for (const runner of [...this.runners.values()]) {
       if (!wantedIds.has(runner.sessionId)) await runner.stop('stopped');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CAPABILITIES, type Capability, type Role } from '@wagw/contracts';
-import { ApiKeysRepository, OrganizationsRepository, type DbClient } from '@wagw/db';
+import { ApiKeysRepository, type DbClient } from '@wagw/db';
+import { OrganizationProvisioningRepository } from '@wagw/db/system';
 import { generateApiKey } from '@wagw/auth';
 import type { TestJwks } from './test-jwks.js';
 
@@ -17,7 +18,7 @@ export interface TestTenant {
 
 /** A fresh organization with an all-capability API key: tests never share or truncate rows. */
 export async function createTestTenant(db: DbClient, jwks?: TestJwks, name = `test-org-${randomUUID().slice(0, 8)}`): Promise<TestTenant> {
-  const organizations = new OrganizationsRepository(db);
+  const organizations = new OrganizationProvisioningRepository(db);
   const apiKeys = new ApiKeysRepository(db);
   const org = await organizations.create(name);
   const userId = `user-${randomUUID()}`;

@@ -1,6 +1,7 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import { WEBHOOK_DELIVERIES_QUEUE, WEBHOOK_EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
-import type { DeliveredAttempt, DeliveryForAttempt, DomainEventsRepository, WebhookDeliveriesRepository, WebhookEndpointsRepository } from '@wagw/db';
+import type { WebhookEndpointsRepository } from '@wagw/db';
+import type { DeliveredAttempt, DeliveryAttemptsRepository, DeliveryForAttempt, EventFanOutRepository } from '@wagw/db/system';
 import type { Logger } from '@wagw/observability';
 import { closeRedisConnection, createRedisConnection, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { openSecret, signWebhook, type DestinationPolicy } from '@wagw/webhooks';
@@ -30,8 +31,8 @@ export interface DispatcherSettings {
 export interface DispatcherDependencies {
   redisUrl: string;
   redis: RedisConnection;
-  events: DomainEventsRepository;
-  deliveries: WebhookDeliveriesRepository;
+  events: EventFanOutRepository;
+  deliveries: DeliveryAttemptsRepository;
   endpoints: WebhookEndpointsRepository;
   /** Opens the endpoints' signing secrets (stored encrypted). */
   secretKey: Buffer;

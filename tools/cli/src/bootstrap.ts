@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { CAPABILITIES } from '@wagw/contracts';
 import { ApiKeysRepository, OrganizationsRepository, createDbClient } from '@wagw/db';
+import { OrganizationProvisioningRepository } from '@wagw/db/system';
 import { generateApiKey } from '@wagw/auth';
 import { BOOTSTRAP_FILE } from './paths.js';
 
@@ -33,7 +34,7 @@ export async function ensureBootstrap(databaseUrl: string, apiUrl: string, demo?
         return { bootstrap, created: false };
       }
     }
-    const org = await new OrganizationsRepository(db).create('Default organization');
+    const org = await new OrganizationProvisioningRepository(db).create('Default organization');
     const key = generateApiKey();
     await new ApiKeysRepository(db).create(org.id, {
       name: 'bootstrap owner key',

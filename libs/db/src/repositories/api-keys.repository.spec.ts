@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDbClient } from '../prisma-client.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
-import { OrganizationsRepository } from './organizations.repository.js';
+import { OrganizationProvisioningRepository } from './system/organization-provisioning.repository.js';
 
 describe('ApiKeysRepository.touchLastUsed (real Postgres)', () => {
   const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
@@ -10,7 +10,7 @@ describe('ApiKeysRepository.touchLastUsed (real Postgres)', () => {
   let keyId: string;
 
   beforeAll(async () => {
-    orgId = (await new OrganizationsRepository(db).create('last-used')).id;
+    orgId = (await new OrganizationProvisioningRepository(db).create('last-used')).id;
     keyId = (await keys.create(orgId, { name: 'k', prefix: `p${Date.now().toString(16)}`, secretHash: 'x'.repeat(64), capabilities: ['read'], createdBy: 'u' })).id;
   });
   afterAll(async () => db.$disconnect());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDbClient } from '../prisma-client.js';
 import { AuthStateRepository } from './auth-state.repository.js';
-import { OrganizationsRepository } from './organizations.repository.js';
+import { OrganizationProvisioningRepository } from './system/organization-provisioning.repository.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)', () => {
@@ -12,7 +12,7 @@ describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)'
   let sessionId: string;
 
   beforeAll(async () => {
-    orgId = (await new OrganizationsRepository(db).create('fencing')).id;
+    orgId = (await new OrganizationProvisioningRepository(db).create('fencing')).id;
     sessionId = (await sessions.create(orgId, { name: 's', createdBy: 'u' })).id;
     await sessions.recordOwner(orgId, sessionId, 'worker-new', 5);
   });
@@ -60,7 +60,7 @@ describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)'
   });
 
   it('keeps organizations apart: another org reads nothing', async () => {
-    const other = (await new OrganizationsRepository(db).create('other')).id;
+    const other = (await new OrganizationProvisioningRepository(db).create('other')).id;
     expect(await auth.loadCreds(other, sessionId)).toBeNull();
     expect((await auth.getKeys(other, sessionId, 'pre-key', ['1'])).size).toBe(0);
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createDbClient } from '../prisma-client.js';
 import { MessagesRepository, type NewStoredMessage } from './messages.repository.js';
-import { OrganizationsRepository } from './organizations.repository.js';
+import { OrganizationProvisioningRepository } from './system/organization-provisioning.repository.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 const PHONE_CHAT = '15551230000@s.whatsapp.net';
@@ -23,7 +23,7 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   let sessionId: string;
 
   beforeAll(async () => {
-    orgId = (await new OrganizationsRepository(db).create('revokes')).id;
+    orgId = (await new OrganizationProvisioningRepository(db).create('revokes')).id;
     sessionId = (await new SessionsRepository(db).create(orgId, { name: 's', createdBy: 'u' })).id;
   });
   afterAll(async () => db.$disconnect());
@@ -111,7 +111,7 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   });
 
   it('never touches another organization\'s message of the same id', async () => {
-    const otherOrg = (await new OrganizationsRepository(db).create('other')).id;
+    const otherOrg = (await new OrganizationProvisioningRepository(db).create('other')).id;
     const otherSession = (await new SessionsRepository(db).create(otherOrg, { name: 's', createdBy: 'u' })).id;
     await messages.store(otherOrg, otherSession, message('ORIG-8', PHONE_CHAT));
     let before: unknown = 'unset';
@@ -121,5 +121,14 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
     });
     expect(before).toBeNull();
     expect((await messages.find(otherOrg, otherSession, 'ORIG-8'))?.revokedAt).toBeNull();
+  });
+
+  it("cannot store into another organization's session, not even the ack of a message it holds", async () => {
+    const otherOrg = (await new OrganizationProvisioningRepository(db).create('other store')).id;
+    const otherSession = (await new SessionsRepository(db).create(otherOrg, { name: 's', createdBy: 'u' })).id;
+    await messages.store(otherOrg, otherSession, message('ORIG-9', PHONE_CHAT, { ack: 1 }));
+    // The same session id and message key, named under this organization: refused, nothing changed.
+    await expect(messages.store(orgId, otherSession, message('ORIG-9', PHONE_CHAT, { ack: 4 }))).rejects.toThrow();
+    expect((await messages.find(otherOrg, otherSession, 'ORIG-9'))?.ack).toBe(1);
   });
 });

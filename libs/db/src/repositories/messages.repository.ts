@@ -24,7 +24,7 @@ export class MessagesRepository {
   /** Stores a sent or received message; a message seen again (retry, echo) keeps its first copy. */
   async store(orgId: string, sessionId: string, message: NewStoredMessage): Promise<StoredMessage> {
     return this.db.storedMessage.upsert({
-      where: { sessionId_chatJid_waMessageId: { sessionId, chatJid: message.chatJid, waMessageId: message.waMessageId } },
+      where: { orgId_sessionId_chatJid_waMessageId: { orgId, sessionId, chatJid: message.chatJid, waMessageId: message.waMessageId } },
       create: { orgId, sessionId, ...message, timestamp: BigInt(message.timestamp) },
       update: { ack: message.ack },
     });

@@ -5,10 +5,6 @@ import { isUuid } from './pagination.js';
 export class OrganizationsRepository {
   constructor(private readonly db: DbClient) {}
 
-  create(name: string): Promise<Organization> {
-    return this.db.organization.create({ data: { name } });
-  }
-
   /** An organization is its own tenant: the id is the scope. */
   findById(orgId: string): Promise<Organization | null> {
     if (!isUuid(orgId)) return Promise.resolve(null);

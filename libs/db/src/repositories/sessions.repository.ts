@@ -108,12 +108,4 @@ export class SessionsRepository {
       return true;
     });
   }
-
-  /**
-   * System scope, for the workers' placement loop only: every session that should be running, of every
-   * organization. Nothing here reaches a tenant.
-   */
-  listShouldRun(): Promise<Array<{ id: string; orgId: string }>> {
-    return this.db.whatsAppSession.findMany({ where: { shouldRun: true }, select: { id: true, orgId: true }, orderBy: { id: 'asc' } });
-  }
 }

@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { generateApiKey } from '@wagw/auth';
 import { CAPABILITIES } from '@wagw/contracts';
-import { ApiKeysRepository, createDbClient, OrganizationsRepository, SessionsRepository, type DbClient } from '@wagw/db';
+import { ApiKeysRepository, createDbClient, SessionsRepository, type DbClient } from '@wagw/db';
+import { OrganizationProvisioningRepository } from '@wagw/db/system';
 import { findFreePort } from '@wagw/embedded';
 import { deliveryReport, WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
     children.push(floor);
     await new Promise<void>((resolve) => floor.once('message', () => resolve()));
 
-    const org = await new OrganizationsRepository(db).create('bench');
+    const org = await new OrganizationProvisioningRepository(db).create('bench');
     const key = generateApiKey();
     await new ApiKeysRepository(db).create(org.id, { name: 'bench', prefix: key.prefix, secretHash: key.secretHash, capabilities: CAPABILITIES, createdBy: 'bench' });
     const peer = '15559000000';

@@ -8,7 +8,8 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateApiKey } from '@wagw/auth';
 import { CAPABILITIES } from '@wagw/contracts';
-import { ApiKeysRepository, createDbClient, OrganizationsRepository, type DbClient } from '@wagw/db';
+import { ApiKeysRepository, createDbClient, type DbClient } from '@wagw/db';
+import { OrganizationProvisioningRepository } from '@wagw/db/system';
 import { findFreePort } from '@wagw/embedded';
 import { WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const baselineMiB = rssMiB(worker.pid ?? 0);
 
-    const org = await new OrganizationsRepository(db).create('bench');
+    const org = await new OrganizationProvisioningRepository(db).create('bench');
     const key = generateApiKey();
     await new ApiKeysRepository(db).create(org.id, { name: 'bench', prefix: key.prefix, secretHash: key.secretHash, capabilities: CAPABILITIES, createdBy: 'bench' });
     const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' };

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { createDbClient, OrganizationsRepository, WebhookEndpointsRepository } from '@wagw/db';
+import { createDbClient, WebhookEndpointsRepository } from '@wagw/db';
+import { OrganizationProvisioningRepository } from '@wagw/db/system';
 import { findFreePort } from '@wagw/embedded';
 import { createRedisConnection, WebhookQueues } from '@wagw/queue';
 import { generateWebhookSecret, parseSecretKey, sealSecret } from '@wagw/webhooks';
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   try {
     const db = createDbClient({ databaseUrl: stores.databaseUrl, poolSize: 4 });
     const sinkPort = await sink.listen();
-    const org = await new OrganizationsRepository(db).create('bench');
+    const org = await new OrganizationProvisioningRepository(db).create('bench');
     const endpoints = new WebhookEndpointsRepository(db);
     for (let index = 0; index < ENDPOINTS; index += 1) {
       await endpoints.create(org.id, { url: `http://127.0.0.1:${sinkPort}/hook/${index}`, events: ['message.revoked'], sessionIds: [], description: null, secretCiphertext: sealSecret(generateWebhookSecret(), parseSecretKey(SECRET_KEY)) });

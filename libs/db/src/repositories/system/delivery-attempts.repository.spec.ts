@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDbClient } from '../prisma-client.js';
-import { DomainEventsRepository } from './domain-events.repository.js';
-import { OrganizationsRepository } from './organizations.repository.js';
-import { WebhookDeliveriesRepository } from './webhook-deliveries.repository.js';
-import { WebhookEndpointsRepository } from './webhook-endpoints.repository.js';
+import { createDbClient } from '../../prisma-client.js';
+import { DomainEventsRepository } from '../domain-events.repository.js';
+import { OrganizationProvisioningRepository } from './organization-provisioning.repository.js';
+import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
+import { WebhookEndpointsRepository } from '../webhook-endpoints.repository.js';
 
-describe('WebhookDeliveriesRepository.recordAttempt (real Postgres)', () => {
+describe('DeliveryAttemptsRepository (real Postgres)', () => {
   const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
-  const deliveries = new WebhookDeliveriesRepository(db);
+  const deliveries = new DeliveryAttemptsRepository(db);
   let orgId: string;
   let endpointId: string;
 
   beforeAll(async () => {
-    orgId = (await new OrganizationsRepository(db).create('attempts')).id;
+    orgId = (await new OrganizationProvisioningRepository(db).create('attempts')).id;
     endpointId = (await new WebhookEndpointsRepository(db).create(orgId, { url: 'https://hooks.example.com/a', events: ['message.revoked'], sessionIds: [], description: null, secretCiphertext: 'v1:x' })).id;
   });
   afterAll(async () => db.$disconnect());

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDbClient } from '../prisma-client.js';
-import { DomainEventsRepository } from './domain-events.repository.js';
-import { OrganizationsRepository } from './organizations.repository.js';
-import { SessionsRepository } from './sessions.repository.js';
-import { WebhookEndpointsRepository } from './webhook-endpoints.repository.js';
+import { createDbClient } from '../../prisma-client.js';
+import { EventFanOutRepository } from './event-fan-out.repository.js';
+import { OrganizationProvisioningRepository } from './organization-provisioning.repository.js';
+import { SessionsRepository } from '../sessions.repository.js';
+import { WebhookEndpointsRepository } from '../webhook-endpoints.repository.js';
 
-describe('DomainEventsRepository.fanOut (real Postgres)', () => {
+describe('EventFanOutRepository.fanOut (real Postgres)', () => {
   const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 4 });
-  const events = new DomainEventsRepository(db);
+  const events = new EventFanOutRepository(db);
   const endpoints = new WebhookEndpointsRepository(db);
   let orgId: string;
   let sessionId: string;
@@ -19,8 +19,8 @@ describe('DomainEventsRepository.fanOut (real Postgres)', () => {
     (await endpoints.create(org, { url: `https://hooks.example.com/${name}`, events: types, sessionIds, description: name, secretCiphertext: 'v1:x' })).id;
 
   beforeAll(async () => {
-    orgId = (await new OrganizationsRepository(db).create('fan-out')).id;
-    const otherOrg = (await new OrganizationsRepository(db).create('fan-out other')).id;
+    orgId = (await new OrganizationProvisioningRepository(db).create('fan-out')).id;
+    const otherOrg = (await new OrganizationProvisioningRepository(db).create('fan-out other')).id;
     sessionId = (await new SessionsRepository(db).create(orgId, { name: 'a', createdBy: 'u' })).id;
     otherSessionId = (await new SessionsRepository(db).create(orgId, { name: 'b', createdBy: 'u' })).id;
     wanted['everySession'] = await endpoint(orgId, 'every-session', ['message.revoked', 'message.received'], []);
