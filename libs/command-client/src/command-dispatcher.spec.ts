@@ -53,7 +53,7 @@ describe('CommandDispatcher: a command that finds its session moved', () => {
     return received;
   }
 
-  const request = (sessionId: string) => ({ outboxId: randomUUID(), orgId: randomUUID(), sessionId, command: { type: 'revoke' as const, chat: '15550001111@s.whatsapp.net', messageId: '3EB0BBBB' } });
+  const request = (sessionId: string) => ({ commandId: randomUUID(), orgId: randomUUID(), sessionId, command: { type: 'revoke' as const, chat: '15550001111@s.whatsapp.net', messageId: '3EB0BBBB' } });
 
   it('re-routes once to the new owner, with the new epoch, and returns its answer', async () => {
     const sessionId = randomUUID();

@@ -14,16 +14,17 @@ import { closeRedisConnection, createRedisConnection, isRedisCommandTimeout, REQ
 
 
 export interface DispatchRequest {
-  outboxId: string;
+  /** See `CommandJob.commandId`: the outbox operation's id for a send or revoke. */
+  commandId: string;
   orgId: string;
   sessionId: string;
   command: SessionCommand;
 }
 
-/** The wait ended without an answer; the operation may still finish, readable by its outbox id. */
+/** The wait ended without an answer; the command may still run (a send or revoke: readable by its outbox id). */
 export class DispatchTimeoutError extends Error {
-  constructor(readonly outboxId: string) {
-    super(`no answer from the session worker in time (operation ${outboxId})`);
+  constructor(readonly commandId: string) {
+    super(`no answer from the session worker in time (command ${commandId})`);
   }
 }
 
@@ -108,7 +109,7 @@ export class CommandDispatcher {
     const lease = await this.leaseOf(request.sessionId);
     const data: CommandJob = { ...request, epoch: lease.epoch, deadline: Date.now() + deadlineMs };
     await this.queue(lease.workerId).add(request.command.type, data, {
-      jobId: `${request.outboxId}-${lease.epoch}-async`,
+      jobId: `${request.commandId}-${lease.epoch}-async`,
       attempts: 1,
       removeOnComplete: { age: 3_600, count: 10_000 },
       removeOnFail: { age: 86_400 },
@@ -125,7 +126,7 @@ export class CommandDispatcher {
     for (let attempt = 0; ; attempt += 1) {
       const lease = await this.leaseOf(request.sessionId);
       const queue = this.queue(lease.workerId);
-      const jobId = `${request.outboxId}-${lease.epoch}-${dispatchId}-${attempt}`;
+      const jobId = `${request.commandId}-${lease.epoch}-${dispatchId}-${attempt}`;
       const data: CommandJob = { ...request, epoch: lease.epoch, deadline, replyTo: this.replyList };
       // Listen before adding: a fast worker may answer before `add` returns.
       const reply = this.waitForReply(jobId, Math.max(1, deadline - Date.now()));
@@ -133,7 +134,7 @@ export class CommandDispatcher {
         await queue.add(request.command.type, data, { jobId, attempts: 1, removeOnComplete: { age: 3_600, count: 10_000 }, removeOnFail: { age: 86_400 } });
       } catch (error) {
         // Redis may have taken the job before it stopped answering: the outcome is unknown, not failed.
-        if (isRedisCommandTimeout(error)) throw new DispatchTimeoutError(request.outboxId);
+        if (isRedisCommandTimeout(error)) throw new DispatchTimeoutError(request.commandId);
         throw error;
       }
       let outcome = await reply;
@@ -144,7 +145,7 @@ export class CommandDispatcher {
           throw error;
         });
         if (finished && (await finished.isCompleted().catch(() => false))) outcome = finished.returnvalue as CommandOutcome;
-        else throw new DispatchTimeoutError(request.outboxId);
+        else throw new DispatchTimeoutError(request.commandId);
       }
       if (!outcome.ok && outcome.error.code === 'session_moved' && attempt === 0) continue;
       return outcome;

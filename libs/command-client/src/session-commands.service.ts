@@ -33,14 +33,14 @@ function rethrowStored(operation: OutboxOperation): never {
   throw new GatewayError(error.code, error.message, { ...error.details, outboxId: operation.id, replayed: true });
 }
 
+/** Receives each send's and revoke's duration (seconds) and outcome: a status, `replayed`, or an error code. */
+export type CommandObserver = (kind: 'send' | 'revoke', outcome: string, seconds: number) => void;
+
 /**
  * Sends and revokes, as the REST API offers them: ownership and existence checks first (nothing is
  * written or enqueued for another organization's session or message), then the outbox row and the
  * `Idempotency-Key` rules, then the command to the worker that holds the session.
  */
-/** Receives each send's and revoke's duration (seconds) and outcome: a status, `replayed`, or an error code. */
-export type CommandObserver = (kind: 'send' | 'revoke', outcome: string, seconds: number) => void;
-
 export class SessionCommandsService {
   constructor(
     private readonly sessions: SessionsRepository,
@@ -136,7 +136,7 @@ export class SessionCommandsService {
     // Lost a race with a concurrent request carrying the same key.
     if (!creation.created) return this.replay(principal, session, creation.operation, requestHash, command);
     if (respondAsync) {
-      await this.dispatcher.enqueue({ outboxId: creation.operation.id, orgId: principal.orgId, sessionId: session.id, command }, ASYNC_DEADLINE_MS);
+      await this.dispatcher.enqueue({ commandId: creation.operation.id, orgId: principal.orgId, sessionId: session.id, command }, ASYNC_DEADLINE_MS);
       return { mode: 'async', outboxId: creation.operation.id, replayed: false, status: 'queued', timestamp: Math.floor(Date.now() / 1000), waMessageId: messageIdFor(creation.operation.id) };
     }
     return this.dispatch(principal, creation.operation, command);
@@ -160,7 +160,7 @@ export class SessionCommandsService {
 
   private async dispatch(principal: Principal, operation: OutboxOperation, command: SessionCommand): Promise<SendResult> {
     try {
-      const outcome = await this.dispatcher.dispatch({ outboxId: operation.id, orgId: principal.orgId, sessionId: operation.sessionId, command }, this.timeoutMs);
+      const outcome = await this.dispatcher.dispatch({ commandId: operation.id, orgId: principal.orgId, sessionId: operation.sessionId, command }, this.timeoutMs);
       if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, { ...outcome.error.details, outboxId: operation.id });
       return outcome.result as SendResult;
     } catch (error) {
@@ -177,7 +177,7 @@ export class SessionCommandsService {
   }
 
   async dispatchControl(principal: Principal, session: WhatsAppSession, command: SessionCommand): Promise<unknown> {
-    const outcome = await this.dispatcher.dispatch({ outboxId: crypto.randomUUID(), orgId: principal.orgId, sessionId: session.id, command }, this.timeoutMs);
+    const outcome = await this.dispatcher.dispatch({ commandId: crypto.randomUUID(), orgId: principal.orgId, sessionId: session.id, command }, this.timeoutMs);
     if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, outcome.error.details);
     return outcome.result;
   }

@@ -110,7 +110,7 @@ export const webhookDispatcherEnvSchema = baseEnvSchema.extend({
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Internal port: health and metrics only. */
   HEALTH_PORT: port.default(3002),
-  /** Delay before each attempt, comma-separated milliseconds; past the last the delivery is exhausted. */
+  /** Delay before each attempt, comma-separated milliseconds; past the last the delivery is exhausted. The default is the contract's schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
   WEBHOOK_RETRY_SCHEDULE_MS: commaList
     .pipe(z.array(z.string().regex(/^\d+$/, "milliseconds").transform(Number).pipe(z.number().max(7 * 86_400_000))).min(1).max(50))
     .default([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),

@@ -37,7 +37,11 @@ export type SessionCommand = z.infer<typeof sessionCommandSchema>;
 
 /** The job a gateway puts on a worker's queue. */
 export const commandJobSchema = z.object({
-  outboxId: z.uuid(),
+  /**
+   * The command's id: for a send or revoke, its outbox operation's (a re-run is the same command, sending
+   * the same WhatsApp message id); a control command (logout, pairing code) has no outbox row, only this.
+   */
+  commandId: z.uuid(),
   orgId: z.uuid(),
   sessionId: z.uuid(),
   /** The lease epoch the gateway routed on: a worker holding another epoch refuses (`session_moved`). */

@@ -48,8 +48,9 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /**
- * The error type every layer throws. The HTTP filter turns it into the envelope; queue workers
- * serialise it into the job's failure so the gateway can rethrow the same code.
+ * The error type every layer throws. The HTTP filter turns it into the envelope; a session worker
+ * returns it as the job's outcome (`{ok: false, error}`, the job itself succeeds) and the gateway
+ * rethrows the same code.
  */
 export class GatewayError extends Error {
   readonly code: ErrorCode;

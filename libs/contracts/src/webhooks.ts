@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { SessionStatus } from './sessions.js';
 
 /** Domain events a session produces; subscribers choose which to receive. Do not rename. */
@@ -8,25 +9,26 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const TEST_EVENT_TYPE = 'webhook.test';
 
 /**
- * Queues between the session workers, the gateway and the dispatcher. An events job (`{eventId}`, job
- * id = event id) asks for a committed domain event to be fanned out into deliveries; a deliveries job is
- * one attempt of one delivery (job id = `deliveryId-attempt`, so re-adding the same attempt is a no-op).
+ * Queues between the session workers, the gateway and the dispatcher. An events job (job id = event id)
+ * asks for a committed domain event to be fanned out into deliveries; a deliveries job is one attempt of
+ * one delivery (job id = `deliveryJobId`, so re-adding the same attempt is a no-op). The dispatcher parses
+ * each job with these schemas before acting on it, as the workers do command jobs.
  */
 export const WEBHOOK_EVENTS_QUEUE = 'webhook-events';
 export const WEBHOOK_DELIVERIES_QUEUE = 'webhook-deliveries';
 
-export interface EventJobData {
-  eventId: string;
-}
+export const eventJobSchema = z.strictObject({ eventId: z.uuid() });
+export type EventJobData = z.infer<typeof eventJobSchema>;
 
-export interface DeliveryJobData {
-  deliveryId: string;
+export const deliveryJobSchema = z.strictObject({
+  deliveryId: z.uuid(),
   /** How many attempts were made before this one: a job for an attempt already made is stale. */
-  attempt: number;
-}
+  attempt: z.number().int().nonnegative(),
+});
+export type DeliveryJobData = z.infer<typeof deliveryJobSchema>;
 
+/** `{deliveryId}-a{attempt}`: BullMQ reserves ':' in job ids. */
 export function deliveryJobId(deliveryId: string, attempt: number): string {
-  // BullMQ reserves ':' in job ids.
   return `${deliveryId}-a${attempt}`;
 }
 

@@ -39,7 +39,7 @@ describe('CommandExecutor (real Postgres)', () => {
   }
 
   const job = (outboxId: string, overrides: Partial<CommandJob> = {}): CommandJob => ({
-    outboxId,
+    commandId: outboxId,
     orgId: tenant.orgId,
     sessionId,
     epoch: 7,

@@ -37,18 +37,19 @@ export class CommandExecutor {
    * from the outbox.
    */
   async handle(job: CommandJob, now?: number): Promise<CommandOutcome> {
-    const previous = this.running.get(job.outboxId);
+    const previous = this.running.get(job.commandId);
     const run = (previous ?? Promise.resolve()).catch(() => undefined).then(() => this.handleNow(job, now ?? Date.now()));
-    this.running.set(job.outboxId, run);
+    this.running.set(job.commandId, run);
     try {
       return await run;
     } finally {
-      if (this.running.get(job.outboxId) === run) this.running.delete(job.outboxId);
+      if (this.running.get(job.commandId) === run) this.running.delete(job.commandId);
     }
   }
 
   private async handleNow(job: CommandJob, now: number): Promise<CommandOutcome> {
-    const { orgId, outboxId, sessionId, command } = job;
+    // A send's or revoke's command id is its outbox operation's.
+    const { orgId, commandId: outboxId, sessionId, command } = job;
     const isOperation = command.type === 'send_text' || command.type === 'revoke';
     if (now > job.deadline) {
       if (isOperation) await this.outbox.finish(orgId, outboxId, { status: 'expired', error: { code: 'timeout', message: 'expired before a worker ran it', details: {} } });

@@ -192,7 +192,7 @@ export class SessionHost {
           await job.remove().catch(() => undefined);
           const outcome = await this.executor.handle({ ...command, epoch: runner.lease.epoch, deadline });
           if (command.replyTo) await this.reply(command.replyTo, { jobId: job.id ?? '', outcome }).catch(() => undefined);
-          logger.info({ sessionId: runner.sessionId, outboxId: command.outboxId, previousOwner, ok: outcome.ok }, 'ran a command stranded on the previous owner');
+          logger.info({ sessionId: runner.sessionId, commandId: command.commandId, previousOwner, ok: outcome.ok }, 'ran a command stranded on the previous owner');
         }
       }
     } catch (error) {

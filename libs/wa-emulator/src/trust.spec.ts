@@ -24,10 +24,4 @@ describe('trusting an emulator root key', () => {
     expect(Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY).toString('hex')).toBe(key);
     expect(warnings).toEqual([expect.stringMatching(/EMULATOR ROOT KEY/)]);
   });
-
-  it('refuses a root key without a websocket URL, and a malformed key', () => {
-    expect(() => whatsAppEndpointOptions({ trustRootKeyHex: 'ab'.repeat(32) }, () => undefined)).toThrow(/only honoured together with WA_WEBSOCKET_URL/);
-    expect(() => whatsAppEndpointOptions({ websocketUrl: 'ws://127.0.0.1:1/ws/chat', trustRootKeyHex: 'xyz' }, () => undefined)).toThrow(/64 hex/);
-    expect(Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY).equals(original)).toBe(true);
-  });
 });

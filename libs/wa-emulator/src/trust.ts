@@ -20,16 +20,11 @@ export interface WhatsAppEndpointSettings {
 
 /**
  * The Baileys socket options for the configured endpoint. Nothing configured: real WhatsApp, untouched.
- * The emulator's root key is trusted only together with an explicit websocket URL, and loudly.
+ * The settings come validated from the worker's environment (`sessionWorkerEnvSchema`: the key is 64 hex
+ * characters and only honoured with a websocket URL); the root key is trusted loudly.
  */
 export function whatsAppEndpointOptions(settings: WhatsAppEndpointSettings, warn: (message: string) => void): { waWebSocketUrl?: string } {
-  if (settings.trustRootKeyHex !== undefined && settings.websocketUrl === undefined) {
-    throw new Error('WA_TRUST_ROOT_KEY is only honoured together with WA_WEBSOCKET_URL');
-  }
-  if (settings.trustRootKeyHex !== undefined) {
-    if (!/^[0-9a-f]{64}$/i.test(settings.trustRootKeyHex)) throw new Error('WA_TRUST_ROOT_KEY must be 64 hex characters');
-    trustEmulatorRootKey(Buffer.from(settings.trustRootKeyHex, 'hex'), warn);
-  }
+  if (settings.trustRootKeyHex !== undefined) trustEmulatorRootKey(Buffer.from(settings.trustRootKeyHex, 'hex'), warn);
   return settings.websocketUrl === undefined ? {} : { waWebSocketUrl: settings.websocketUrl };
 }
 

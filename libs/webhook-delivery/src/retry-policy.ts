@@ -1,6 +1,3 @@
-/** The attempt schedule the contract names: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
-export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
-
 /** A Retry-After longer than this is not honoured as such (a day): the schedule goes on instead. */
 export const RETRY_AFTER_MAX_MS = 24 * 3_600_000;
 

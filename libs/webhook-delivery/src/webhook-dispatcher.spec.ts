@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryJobId, messageRevokedWebhookSchema, webhookDeliveryHeadersSchema } from '@wagw/contracts';
+import { deliveryJobId, messageRevokedWebhookSchema, webhookDeliveryHeadersSchema, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
 import { createDbClient, WebhookDeliveriesRepository, WebhookEndpointsRepository, type DbClient } from '@wagw/db';
 import { DeliveryAttemptsRepository, EventFanOutRepository } from '@wagw/db/system';
 import { createLogger } from '@wagw/observability';
@@ -281,6 +281,26 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
     // Delivered while the slow endpoint's attempts are still hanging (they end only at the 4 s timeout).
     expect(Date.now() - published).toBeLessThan(3_000);
     expect(sink.hits('/hang')).toHaveLength(2);
+  });
+
+  it('drops a malformed job without retrying it, and goes on with the next', async () => {
+    const tenant = await createTestTenant(db);
+    const target = await endpoint(tenant.orgId, sink.url('/after-malformed'));
+    startDispatcher();
+    const keep = { removeOnFail: false, attempts: 3 } as const;
+    // Written as a broken or foreign producer would: the types are bypassed on purpose.
+    await queues.events.add('fan-out', { eventId: 'not-a-uuid' } as unknown as EventJobData, { ...keep, jobId: `malformed-${tenant.orgId}` });
+    await queues.deliveries.add('attempt', { deliveryId: tenant.orgId, attempt: -1 } as unknown as DeliveryJobData, { ...keep, jobId: `malformed-d-${tenant.orgId}` });
+    for (const [queue, id] of [[queues.events, `malformed-${tenant.orgId}`], [queues.deliveries, `malformed-d-${tenant.orgId}`]] as const) {
+      const failed = await waitFor(async () => {
+        const job = await queue.getJob(id);
+        return (await job?.getState()) === 'failed' ? job : undefined;
+      }, 'the malformed job failed');
+      expect(failed?.attemptsMade).toBe(1);
+      expect(failed?.failedReason).toMatch(/^malformed job/);
+    }
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'the next event delivered');
   });
 
   it('survives a dispatcher restart between attempts', async () => {

@@ -1,5 +1,6 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
-import { WEBHOOK_DELIVERIES_QUEUE, WEBHOOK_EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { z } from 'zod';
+import { deliveryJobSchema, eventJobSchema, WEBHOOK_DELIVERIES_QUEUE, WEBHOOK_EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
 import type { WebhookEndpointsRepository } from '@wagw/db';
 import type { DeliveredAttempt, DeliveryAttemptsRepository, DeliveryForAttempt, EventFanOutRepository } from '@wagw/db/system';
 import type { Logger } from '@wagw/observability';
@@ -119,7 +120,7 @@ export class WebhookDispatcher {
       this.workerConnections.push(redis);
       return redis;
     };
-    const events = new Worker<EventJobData>(WEBHOOK_EVENTS_QUEUE, (job) => this.fanOut(job.data.eventId), { connection: connection('webhook-events'), concurrency: 16 });
+    const events = new Worker<EventJobData>(WEBHOOK_EVENTS_QUEUE, (job) => this.fanOut(parseJob(eventJobSchema, job.data).eventId), { connection: connection('webhook-events'), concurrency: 16 });
     const deliveries = new Worker<DeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, (job, token) => this.attempt(job, token), {
       connection: connection('webhook-deliveries'),
       concurrency: this.settings.concurrency,
@@ -130,7 +131,9 @@ export class WebhookDispatcher {
     });
     for (const worker of [events, deliveries]) {
       worker.on('error', (error) => this.deps.logger.error({ err: error }, 'webhook queue worker error'));
-      worker.on('failed', (job, error) => this.deps.logger.warn({ err: error, jobId: job?.id }, 'webhook job failed; it will be retried'));
+      worker.on('failed', (job, error) =>
+        error instanceof UnrecoverableError ? this.deps.logger.error({ err: error, jobId: job?.id }, 'webhook job dropped') : this.deps.logger.warn({ err: error, jobId: job?.id }, 'webhook job failed; it will be retried'),
+      );
       this.workers.push(worker);
     }
     const every = Math.max(250, Math.floor(this.settings.relayDelayMs / 2));
@@ -208,7 +211,7 @@ export class WebhookDispatcher {
 
   /** A queued attempt: a retry, a replay, a first attempt that could not start at fan-out. */
   private async attempt(job: Job<DeliveryJobData>, token: string | undefined): Promise<void> {
-    const { deliveryId, attempt } = job.data;
+    const { deliveryId, attempt } = parseJob(deliveryJobSchema, job.data);
     await this.permits.acquire();
     try {
       const prepared = await this.prepare(deliveryId, attempt);
@@ -352,4 +355,11 @@ function reorder(object: Record<string, unknown>, order: readonly string[]): Rec
   for (const key of order) if (key in object) result[key] = object[key];
   for (const [key, value] of Object.entries(object)) if (!(key in result)) result[key] = value;
   return result;
+}
+
+/** A job's data as its schema says, or a failure BullMQ does not retry: a malformed job never becomes valid. */
+function parseJob<T>(schema: z.ZodType<T>, data: unknown): T {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new UnrecoverableError(`malformed job: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
