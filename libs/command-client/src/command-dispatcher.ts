@@ -33,7 +33,8 @@ export class DispatchTimeoutError extends Error {
  * waits for the worker to push the outcome to this gateway's own reply list (measured faster than
  * QueueEvents `waitUntilFinished`: see bench/results/request-reply.json). A `session_moved` answer is
  * re-routed once; when the wait runs out, the job's final state is read before giving up, so no reply
- * is lost.
+ * is lost. The consumer is the worker's command Worker in libs/session-runtime/src/session-host.ts, which
+ * hands each job to command-executor.ts there.
  */
 export class CommandDispatcher {
   private readonly queues = new Map<string, Queue>();

@@ -5,7 +5,8 @@ import type { ErrorCode, ErrorDetails } from './errors.js';
 
 /**
  * Each worker consumes its own command queue; the gateway routes a command to the queue of the worker
- * holding the session's lease. Do not rename: in-flight jobs live under these names.
+ * holding the session's lease. Do not rename: in-flight jobs live under these names. Produced by
+ * libs/command-client/src/command-dispatcher.ts, consumed by libs/session-runtime/src/session-host.ts.
  */
 export function commandQueueName(workerId: string): string {
   return `commands.${workerId}`;

@@ -90,6 +90,7 @@ export class SessionHost {
   async start(): Promise<void> {
     const { logger } = this.options;
     await this.leases.heartbeat(0);
+    // Commands from the gateways: produced by libs/command-client/src/command-dispatcher.ts.
     this.commandWorker = new Worker(
       commandQueueName(this.options.workerId),
       async (job): Promise<CommandOutcome> => {

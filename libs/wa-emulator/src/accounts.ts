@@ -2,7 +2,7 @@ import { Curve } from '@whiskeysockets/baileys';
 import { PhoneAppState } from './app-state.js';
 import type { KeyPair } from './certificates.js';
 import type { EmulatorConnection } from './emulator-connection.js';
-import { SimulatedDevice } from './simulated-device.js';
+import { SimulatedDevice, type PreKeyBundle } from './simulated-device.js';
 
 export interface SignedPreKey {
   id: number;
@@ -58,4 +58,21 @@ export function createAccount(phone: string, lid: string, pushName: string, extr
   const appState = new PhoneAppState();
   void appState.setPushName(pushName);
   return { phone, lid, pushName, accountKey: Curve.generateKeyPair(), devices, companions: new Map(), appState, nextDeviceId: 10, nextKeyIndex: 1 };
+}
+
+/** A linked (real) client's bundle from what it uploaded; each fetch uses up one one-time pre-key. */
+export function takeLinkedBundle(device: LinkedDevice): PreKeyBundle {
+  const next = device.preKeys.entries().next();
+  let preKey: PreKeyBundle['preKey'];
+  if (!next.done) {
+    const [keyId, publicKey] = next.value;
+    device.preKeys.delete(keyId);
+    preKey = { keyId, publicKey };
+  }
+  return {
+    registrationId: device.registrationId,
+    identityKey: device.identityKey,
+    signedPreKey: { keyId: device.signedPreKey.id, publicKey: device.signedPreKey.publicKey, signature: device.signedPreKey.signature },
+    ...(preKey ? { preKey } : {}),
+  };
 }

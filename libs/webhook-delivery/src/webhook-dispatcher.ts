@@ -120,6 +120,7 @@ export class WebhookDispatcher {
       this.workerConnections.push(redis);
       return redis;
     };
+    // Produced by libs/queue/src/webhook-queues.ts (workers publish events; gateways and this dispatcher schedule attempts).
     const events = new Worker<EventJobData>(WEBHOOK_EVENTS_QUEUE, (job) => this.fanOut(parseJob(eventJobSchema, job.data).eventId), { connection: connection('webhook-events'), concurrency: 16 });
     const deliveries = new Worker<DeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, (job, token) => this.attempt(job, token), {
       connection: connection('webhook-deliveries'),
