@@ -28,13 +28,15 @@ describe('module boundaries', () => {
     });
   }, 60_000);
 
-  async function boundaryErrors(file: string, code: string): Promise<string[]> {
+  /** The messages `ruleId` reports on `code` linted as if it stood in `file`. */
+  async function ruleMessages(ruleId: string, file: string, code: string): Promise<string[]> {
     const [result] = await eslint.lintText(code, { filePath: join(REPO_ROOT, file) });
     const messages = result?.messages ?? [];
     // A parse failure would make every "allowed" case pass for the wrong reason.
     expect(messages.filter((message) => message.fatal)).toEqual([]);
-    return messages.filter((message) => message.ruleId === RULE).map((message) => message.message);
+    return messages.filter((message) => message.ruleId === ruleId).map((message) => message.message);
   }
+  const boundaryErrors = (file: string, code: string): Promise<string[]> => ruleMessages(RULE, file, code);
 
   it.each([
     ['contracts importing a util lib', 'libs/contracts/src/errors.ts', "import { loadConfig } from '@wagw/config';\nexport const x = loadConfig;\n", /type:contracts/],
@@ -56,12 +58,7 @@ describe('module boundaries', () => {
     expect(await boundaryErrors(file, code)).toEqual([]);
   });
 
-  async function restrictedImports(file: string, code: string): Promise<string[]> {
-    const [result] = await eslint.lintText(code, { filePath: join(REPO_ROOT, file) });
-    const messages = result?.messages ?? [];
-    expect(messages.filter((message) => message.fatal)).toEqual([]);
-    return messages.filter((message) => message.ruleId === 'no-restricted-imports').map((message) => message.message);
-  }
+  const restrictedImports = (file: string, code: string): Promise<string[]> => ruleMessages('no-restricted-imports', file, code);
 
   it.each([
     ['the session runtime', 'libs/session-runtime/src/session-runner.ts'],
@@ -80,12 +77,8 @@ describe('module boundaries', () => {
     expect(await restrictedImports(file, "import { proto } from '@whiskeysockets/baileys';\nexport const x = proto;\n")).toEqual([]);
   });
 
-  async function systemScopeImports(file: string): Promise<string[]> {
-    const [result] = await eslint.lintText("import { SessionPlacementRepository } from '@wagw/db/system';\nexport const x = SessionPlacementRepository;\n", { filePath: join(REPO_ROOT, file) });
-    const messages = result?.messages ?? [];
-    expect(messages.filter((message) => message.fatal)).toEqual([]);
-    return messages.filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports').map((message) => message.message);
-  }
+  const systemScopeImports = (file: string): Promise<string[]> =>
+    ruleMessages('@typescript-eslint/no-restricted-imports', file, "import { SessionPlacementRepository } from '@wagw/db/system';\nexport const x = SessionPlacementRepository;\n");
 
   it.each([
     ['the gateway', 'apps/api-gateway/src/app.ts'],
