@@ -255,6 +255,11 @@ export function storedOperationError(value: unknown): z.infer<typeof storedError
   return parsed.success ? parsed.data : { code: 'internal', message: 'the operation failed', details: {} };
 }
 
+/** The `SendResult` of a send or revoke WhatsApp acknowledged (what a worker answers and stores). */
+export function sentResult(outboxId: string, sent: { timestamp: number; waMessageId: string }): z.infer<typeof sendResultSchema> {
+  return { mode: 'sync', outboxId, replayed: false, status: 'sent', timestamp: sent.timestamp, waMessageId: sent.waMessageId };
+}
+
 /** A sent operation's stored `SendResult` (written by the worker from this same schema). */
 export function storedSendResult(value: unknown): z.infer<typeof sendResultSchema> {
   return sendResultSchema.parse(value);

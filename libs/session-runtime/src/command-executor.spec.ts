@@ -15,7 +15,7 @@ function countingRunner(sessionId: string, epoch: number): { runner: SessionRunn
     lease: { workerId: 'w', epoch },
     execute: async (command: SessionCommand, messageId: string) => {
       calls.push({ command, messageId });
-      return { sent: { waMessageId: messageId, timestamp: 1_800_000_000, message: {} } };
+      return { sent: { waMessageId: messageId, timestamp: 1_800_000_000, message: {} }, outcomeRecorded: false };
     },
   } as unknown as SessionRunner;
   return { runner, calls };

@@ -1,4 +1,4 @@
-import { GatewayError, messageIdFor, storedOperationError, storedSendResult, type CommandJob, type CommandOutcome, type SendResult } from '@wagw/contracts';
+import { GatewayError, messageIdFor, sentResult, storedOperationError, storedSendResult, type CommandJob, type CommandOutcome } from '@wagw/contracts';
 import type { OutboxRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { SessionRunner } from './session-runner.js';
@@ -66,10 +66,10 @@ export class CommandExecutor {
       if (operation.status === 'failed' || operation.status === 'expired') return { ok: false, error: storedOperationError(operation.error) };
     }
     try {
-      const result = await runner.execute(command, messageIdFor(outboxId));
+      const result = await runner.execute(command, messageIdFor(outboxId), isOperation ? outboxId : undefined);
       if (!('sent' in result)) return { ok: true, result };
-      const sendResult: SendResult = { mode: 'sync', outboxId, replayed: false, status: 'sent', timestamp: result.sent.timestamp, waMessageId: result.sent.waMessageId };
-      await this.outbox.finish(orgId, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId });
+      const sendResult = sentResult(outboxId, result.sent);
+      if (!result.outcomeRecorded) await this.outbox.finish(orgId, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId });
       return { ok: true, result: sendResult };
     } catch (error) {
       const known = error instanceof GatewayError ? error : new GatewayError('internal', 'WhatsApp did not accept the command', { reason: error instanceof Error ? error.message : String(error) });

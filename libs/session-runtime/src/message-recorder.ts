@@ -1,5 +1,5 @@
 import type { EventSession, EventType } from '@wagw/contracts';
-import type { MessagesRepository, NewStoredMessage } from '@wagw/db';
+import type { MessagesRepository, NewStoredMessage, RevokeOutcome } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
 
@@ -16,9 +16,9 @@ export interface RecorderDependencies {
  */
 export class MessageRecorder {
   /**
-   * Revokes recorded here, by the revoke's id and by the original's id. Our own revoke comes back from
-   * Baileys twice more (the echoed upsert and a revoke update of the original); both would only find it
-   * recorded already, so they skip the database. Bounded: one forgotten is checked there again.
+   * Revokes recorded here, by the revoke's id and by the original's id. A peer's revoke is reported twice
+   * (the protocol message, then a revoke update of the original), and WhatsApp may deliver one again;
+   * the repeats find it recorded and skip the database. Bounded: one forgotten is checked there again.
    */
   private readonly recordedRevokes = new RecentIds(2_000);
 
@@ -42,19 +42,24 @@ export class MessageRecorder {
 
   /**
    * A revoke (the protocol message), whoever sent it: stored with the original marked revoked and a
-   * `message.revoked` event, in one transaction, once (our own revoke is seen twice: sent and echoed).
+   * `message.revoked` event, in one transaction, once. Our revoke command passes its `outcome`, finished
+   * in that transaction; answers whether it was (not when the revoke was recorded before, by an earlier
+   * run of the same command: the caller then finishes the operation itself).
    */
-  async recordRevoke(revoke: { message: NewStoredMessage; target: string; fromMe: boolean; author: string | null }): Promise<void> {
+  async recordRevoke(revoke: { message: NewStoredMessage; target: string; fromMe: boolean; author: string | null }, outcome?: RevokeOutcome): Promise<boolean> {
     const { message: fields, target } = revoke;
-    if (this.recordedRevokes.has(`revoke:${fields.waMessageId}`)) return;
+    if (this.recordedRevokes.has(`revoke:${fields.waMessageId}`)) return false;
     const session = this.session();
     const revokedBy = revoke.fromMe ? session.meJid : revoke.author;
     const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
       buildMessageRevokedWebhook({ eventId, session, revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
+      new Date(),
+      outcome,
     );
     this.recordedRevokes.add(`revoke:${fields.waMessageId}`);
     this.recordedRevokes.add(`original:${target}`);
     if (recorded) await this.deps.publish(recorded.eventId, 'message.revoked');
+    return recorded?.outcomeRecorded ?? false;
   }
 
   /** What WhatsApp reported, in the order it came; one failure is logged and does not stop the rest. */

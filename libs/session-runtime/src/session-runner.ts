@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildSessionStatusWebhook, GatewayError, redisKeys, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
+import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
 import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
@@ -27,7 +27,8 @@ const QR_TTL_MS = 60_000;
 /** A write to the session row that names the status it leaves the session in. */
 type StatusPatch = Parameters<SessionsRepository['update']>[2] & { status: SessionStatus };
 
-export type CommandResult = { sent: SentMessage } | { pairingCode: string } | { loggedOut: true };
+/** `outcomeRecorded`: the operation's outcome was written with the message (no separate outbox write needed). */
+export type CommandResult = { sent: SentMessage; outcomeRecorded: boolean } | { pairingCode: string } | { loggedOut: true };
 
 /**
  * One session this worker holds the lease of: its connection's lifecycle and the session's status (with
@@ -192,8 +193,11 @@ export class SessionRunner {
     this.onEnded(this, reason);
   }
 
-  /** Runs one command on the live connection; `messageId` makes a re-run send the same message again. */
-  async execute(command: SessionCommand, messageId: string): Promise<CommandResult> {
+  /**
+   * Runs one command on the live connection; `messageId` makes a re-run send the same message again.
+   * A revoke records its outcome on `outboxId`'s operation in the same commit as the revoke itself.
+   */
+  async execute(command: SessionCommand, messageId: string, outboxId?: string): Promise<CommandResult> {
     const connection = this.connection;
     if (!connection) throw new GatewayError('session_not_connected', 'the session is not running');
     switch (command.type) {
@@ -204,12 +208,13 @@ export class SessionRunner {
         }
         const sent = await connection.sendText(command.chat, command.text, messageId, quoted);
         await this.recorder.recordOwn(sent.message);
-        return { sent };
+        return { sent, outcomeRecorded: false };
       }
       case 'revoke': {
         const sent = await connection.revoke(command.chat, { messageId: command.messageId, sender: command.sender }, messageId);
-        await this.recorder.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null });
-        return { sent };
+        const outcome = outboxId === undefined ? undefined : { outboxId, result: sentResult(outboxId, sent), waMessageId: sent.waMessageId };
+        const outcomeRecorded = await this.recorder.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null }, outcome);
+        return { sent, outcomeRecorded };
       }
       case 'pairing_code':
         return { pairingCode: await connection.requestPairingCode(command.phone) };

@@ -114,6 +114,9 @@ export class WhatsAppConnection {
       shouldSyncHistoryMessage: () => false,
       syncFullHistory: false,
       markOnlineOnConnect: false,
+      // What this socket sends is recorded by the command that sent it (with its outcome, in one commit);
+      // Baileys' echo of it would only be recorded a second time.
+      emitOwnEvents: false,
       getMessage: async (key) => (key.id && key.remoteJid ? contentFromRaw(await this.options.storedRaw(key.remoteJid, key.id)) : undefined),
     });
     this.socket = socket;

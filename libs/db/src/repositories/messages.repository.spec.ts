@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import { createDbClient } from '../prisma-client.js';
 import { MessagesRepository, type NewStoredMessage } from './messages.repository.js';
 import { OrganizationProvisioningRepository } from './system/organization-provisioning.repository.js';
+import { OutboxRepository } from './outbox.repository.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 const PHONE_CHAT = '15551230000@s.whatsapp.net';
@@ -59,6 +60,20 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
     expect([again, echoed]).toEqual([null, null]);
     expect(await db.domainEvent.count({ where: { orgId, type: 'message.revoked', payload: { path: ['eventId'], equals: first?.eventId ?? '' } } })).toBe(1);
     expect(await db.storedMessage.count({ where: { orgId, waMessageId: 'REV-2' } })).toBe(1);
+  });
+
+  it("finishes our revoke's outbox operation in the same statement, once; an echo of the revoke finishes nothing", async () => {
+    await messages.store(orgId, sessionId, message('ORIG-10', PHONE_CHAT));
+    const outbox = new OutboxRepository(db);
+    const { operation } = await outbox.create(orgId, { sessionId, kind: 'revoke', idempotencyKey: null, requestHash: 'h', request: {}, deadline: new Date(Date.now() + 60_000) });
+    const outcome = { outboxId: operation.id, result: { mode: 'sync', outboxId: operation.id, status: 'sent', waMessageId: 'REV-10' }, waMessageId: 'REV-10' };
+    const at = new Date('2026-06-01T10:00:00.000Z');
+    const recorded = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), at, outcome);
+    expect(recorded?.outcomeRecorded).toBe(true);
+    expect(await outbox.get(orgId, operation.id)).toMatchObject({ status: 'sent', result: outcome.result, waMessageId: 'REV-10', completedAt: at });
+    const echoed = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), new Date(), outcome);
+    expect(echoed).toBeNull();
+    expect((await outbox.get(orgId, operation.id))?.completedAt).toEqual(at);
   });
 
   it('two copies of one revoke racing write one set of rows', async () => {

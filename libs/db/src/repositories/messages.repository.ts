@@ -18,6 +18,13 @@ export interface NewStoredMessage {
   raw: Prisma.InputJsonValue;
 }
 
+/** The revoke command's outcome, recorded with the revoke itself (one commit): its outbox operation and `SendResult`. */
+export interface RevokeOutcome {
+  outboxId: string;
+  result: object;
+  waMessageId: string;
+}
+
 export class MessagesRepository {
   constructor(private readonly db: DbClient) {}
 
@@ -69,7 +76,8 @@ export class MessagesRepository {
    *
    * Two round trips, as this runs for every revoke: one read finds the original and whether the revoke
    * is recorded already, one statement writes all three rows (or none, when a concurrent copy of the
-   * same revoke won the insert).
+   * same revoke won the insert). Our own revoke passes its command's `outcome`: the outbox operation is
+   * finished in that same statement (one commit instead of two); `outcomeRecorded` says whether it was.
    */
   async recordRevoke(
     orgId: string,
@@ -78,7 +86,8 @@ export class MessagesRepository {
     original: { waMessageId: string; chatJid: string; revokedBy: string | null },
     buildEvent: (eventId: string, original: StoredMessage | null) => object,
     now: Date = new Date(),
-  ): Promise<{ eventId: string } | null> {
+    outcome?: RevokeOutcome,
+  ): Promise<{ eventId: string; outcomeRecorded: boolean } | null> {
     const candidates = await this.db.storedMessage.findMany({
       where: { orgId, sessionId, waMessageId: { in: [revoke.waMessageId, original.waMessageId] } },
       orderBy: { createdAt: 'asc' },
@@ -90,7 +99,7 @@ export class MessagesRepository {
     const eventId = uuidV7(now.getTime());
     const payload = JSON.stringify(buildEvent(eventId, stored));
     const at = utcTimestamp(now);
-    const [outcome] = await this.db.$queryRaw<Array<{ inserted: boolean }>>`
+    const [result] = await this.db.$queryRaw<Array<{ inserted: boolean; finished: boolean }>>`
       WITH inserted AS (
         INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
         VALUES (${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${revoke.waMessageId}, ${revoke.chatJid}, ${revoke.senderJid}, ${revoke.fromMe},
@@ -105,9 +114,14 @@ export class MessagesRepository {
         INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
         SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.revoked', ${payload}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
+      ), finished AS (
+        UPDATE outbox_operations SET status = 'sent', result = ${outcome === undefined ? null : JSON.stringify(outcome.result)}::jsonb, wa_message_id = ${outcome?.waMessageId ?? null},
+               completed_at = ${at}::timestamp, updated_at = ${at}::timestamp
+         WHERE org_id = ${orgId}::uuid AND id = ${outcome?.outboxId ?? null}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING 1
       )
-      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`;
-    return outcome?.inserted === true ? { eventId } : null;
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, EXISTS (SELECT 1 FROM finished) AS finished`;
+    return result?.inserted === true ? { eventId, outcomeRecorded: result.finished } : null;
   }
 
   async list(orgId: string, sessionId: string, page: PageRequest & { chat?: string | undefined }): Promise<{ rows: StoredMessage[]; nextCursor: string | null }> {

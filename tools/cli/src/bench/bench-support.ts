@@ -64,37 +64,58 @@ export function writeBenchResult(name: string, result: object): void {
   writeFileSync(join(REPO_ROOT, 'bench', 'results', `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
 }
 
-/** CPU seconds (user + system) used so far by each named group of processes, read from /proc (Linux). */
-function cpuSecondsByProcess(named: Record<string, number | undefined>): Record<string, number> {
+interface ProcessStat {
+  comm: string;
+  parent: number;
+  seconds: number;
+  /** CPU of children that have exited and been waited for (Postgres backends whose connection closed). */
+  reapedSeconds: number;
+}
+
+/** One process's CPU so far, read from /proc (Linux); null when it is gone. */
+function readProcessStat(pid: number): ProcessStat | null {
   const ticksPerSecond = 100;
-  const read = (pid: number): { comm: string; seconds: number; reapedSeconds: number } | null => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // comm is in parentheses and may contain spaces; the fields after it are space-separated.
-      const close = stat.lastIndexOf(')');
-      const fields = stat.slice(close + 2).split(' ');
-      return {
-        comm: stat.slice(stat.indexOf('(') + 1, close),
-        seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
-        // Children that have exited and been waited for (Postgres backends whose connection closed).
-        reapedSeconds: (Number(fields[13]) + Number(fields[14])) / ticksPerSecond,
-      };
-    } catch {
-      return null;
-    }
-  };
-  const result: Record<string, number> = { postgres: 0, 'redis-server': 0 };
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm is in parentheses and may contain spaces; the fields after it are space-separated.
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    return {
+      comm: stat.slice(stat.indexOf('(') + 1, close),
+      parent: Number(fields[1]),
+      seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
+      reapedSeconds: (Number(fields[13]) + Number(fields[14])) / ticksPerSecond,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds (user + system) used so far by each named process, and by this benchmark's own Postgres
+ * and Redis: the postmaster and redis-server it started (its children) and the postmaster's backends.
+ * Other Postgres or Redis servers on the machine are not counted.
+ */
+function cpuSecondsByProcess(named: Record<string, number | undefined>): Record<string, number> {
+  const all = new Map<number, ProcessStat>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const found = read(Number(entry));
-    if (found && (found.comm === 'postgres' || found.comm === 'redis-server')) result[found.comm] = (result[found.comm] ?? 0) + found.seconds + found.reapedSeconds;
+    const found = readProcessStat(Number(entry));
+    if (found) all.set(Number(entry), found);
   }
-  for (const [name, pid] of Object.entries(named)) result[name] = pid === undefined ? 0 : (read(pid)?.seconds ?? 0);
+  const ownStore = (comm: string): number[] => [...all].filter(([, stat]) => stat.comm === comm && stat.parent === process.pid).map(([pid]) => pid);
+  const postmasters = new Set(ownStore('postgres'));
+  const result: Record<string, number> = { postgres: 0, 'redis-server': 0 };
+  for (const [pid, stat] of all) {
+    const ours = (stat.comm === 'postgres' && (postmasters.has(pid) || postmasters.has(stat.parent))) || (stat.comm === 'redis-server' && stat.parent === process.pid);
+    if (ours) result[stat.comm] = (result[stat.comm] ?? 0) + stat.seconds + (postmasters.has(pid) ? stat.reapedSeconds : 0);
+  }
+  for (const [name, pid] of Object.entries(named)) result[name] = pid === undefined ? 0 : (all.get(pid)?.seconds ?? 0);
   return result;
 }
 
 /**
- * Starts counting CPU time: Postgres, Redis, the named processes, and this benchmark process under
+ * Starts counting CPU time: this benchmark's Postgres and Redis, the named processes, and this benchmark process under
  * `benchLabel`. `perUnit` gives each one's milliseconds per unit of work since the start.
  */
 export function startCpuMeter(named: Record<string, number | undefined>, benchLabel: string): { perUnit(units: number): Record<string, number> } {
