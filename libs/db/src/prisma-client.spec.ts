@@ -1,0 +1,24 @@
+import { describe, expect, inject, it } from 'vitest';
+import { createDbClient, preparedStatementNames } from './prisma-client.js';
+
+describe('prepared statements', () => {
+  it('names each distinct statement once, and runs the ones past the limit unprepared', () => {
+    const name = preparedStatementNames(2);
+    expect(name({ sql: 'SELECT 1' })).toBe('wagw_1');
+    expect(name({ sql: 'SELECT 2' })).toBe('wagw_2');
+    expect(name({ sql: 'SELECT 1' })).toBe('wagw_1');
+    expect(name({ sql: 'SELECT 3' })).toBe('');
+  });
+
+  it("has Postgres keep the client's statements prepared on its connection (real Postgres)", async () => {
+    const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1 });
+    try {
+      await db.organization.findFirst({ where: { name: 'prepared-statement-probe' } });
+      // One connection: the view lists what this session has prepared.
+      const prepared = await db.$queryRaw<Array<{ name: string; statement: string }>>`SELECT name, statement FROM pg_prepared_statements`;
+      expect(prepared.some((row) => row.name.startsWith('wagw_') && row.statement.includes('"organizations"'))).toBe(true);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+});
