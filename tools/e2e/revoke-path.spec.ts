@@ -79,7 +79,7 @@ describe('sessions and the revoke path, end to end (real processes, Postgres, Re
 
     // The same key for another message is a different request.
     const other = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'another' } });
-    // One message.revoked event, valid against the seed's schema, though Baileys reports our revoke twice.
+    // One message.revoked event, valid against the seed's schema.
     const events = await system.db.domainEvent.findMany({ where: { orgId: tenant.orgId, type: 'message.revoked' } });
     const ours = events.filter((event) => (event.payload as { data: { payload: { before: { id?: string } } } }).data.payload.before.id === mid);
     expect(ours).toHaveLength(1);

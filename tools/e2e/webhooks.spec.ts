@@ -106,7 +106,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     const delivered = await system.waitFor(async () => mine()[0], 'message.revoked for our revoke');
     expect(delivered.body.data.payload.before?.body).toBe('sent by mistake');
     expect(validateBody(delivered.body), JSON.stringify(validateBody.errors)).toBe(true);
-    // Baileys reports our revoke twice (sent and echoed): one event, one delivery. Give a duplicate time to show.
+    // One event, one delivery, however the revoke is reported back. Give a duplicate time to show.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(mine()).toHaveLength(1);
     // The dispatcher's metrics count first attempts delivered and each event's publish lag.
