@@ -46,9 +46,9 @@ export function gatewayProviders(env: ApiGatewayEnv, metrics: Registry): Provide
     { provide: CommandDispatcher, useFactory: (redis: RedisConnection) => new CommandDispatcher(redis, env.REDIS_URL), inject: [REDIS] },
     {
       provide: SessionCommandsService,
-      useFactory: (sessions: SessionsRepository, messages: MessagesRepository, outbox: OutboxRepository, audit: AuditLogRepository, dispatcher: CommandDispatcher, redis: RedisConnection) =>
-        new SessionCommandsService(sessions, messages, outbox, audit, dispatcher, redis, env.COMMAND_TIMEOUT_MS, (kind, outcome, seconds) => commandDuration.observe({ kind, outcome }, seconds)),
-      inject: [SessionsRepository, MessagesRepository, OutboxRepository, AuditLogRepository, CommandDispatcher, REDIS],
+      useFactory: (sessions: SessionsRepository, messages: MessagesRepository, outbox: OutboxRepository, dispatcher: CommandDispatcher, redis: RedisConnection) =>
+        new SessionCommandsService(sessions, messages, outbox, dispatcher, redis, env.COMMAND_TIMEOUT_MS, (kind, outcome, seconds) => commandDuration.observe({ kind, outcome }, seconds)),
+      inject: [SessionsRepository, MessagesRepository, OutboxRepository, CommandDispatcher, REDIS],
     },
     { provide: WebhookQueues, useFactory: (redis: RedisConnection) => new WebhookQueues(redis), inject: [REDIS] },
     {

@@ -19,6 +19,8 @@ export interface DispatchRequest {
   orgId: string;
   sessionId: string;
   command: SessionCommand;
+  /** Who asked (see `CommandJob.actor`). */
+  actor?: { kind: 'user' | 'api_key'; id: string };
 }
 
 /** The wait ended without an answer; the command may still run (a send or revoke: readable by its outbox id). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedSendResult, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
-import { auditActor, type AuditLogRepository, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
+import { type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
@@ -33,6 +33,10 @@ function rethrowStored(operation: OutboxOperation): never {
   throw new GatewayError(error.code, error.message, { ...error.details, outboxId: operation.id, replayed: true });
 }
 
+function actorOf(principal: Principal): { kind: Principal['kind']; id: string } {
+  return { kind: principal.kind, id: principal.subject };
+}
+
 /** Receives each send's and revoke's duration (seconds) and outcome: a status, `replayed`, or an error code. */
 export type CommandObserver = (kind: 'send' | 'revoke', outcome: string, seconds: number) => void;
 
@@ -46,7 +50,6 @@ export class SessionCommandsService {
     private readonly sessions: SessionsRepository,
     private readonly messages: MessagesRepository,
     private readonly outbox: OutboxRepository,
-    private readonly audit: AuditLogRepository,
     private readonly dispatcher: CommandDispatcher,
     private readonly redis: RedisConnection,
     private readonly timeoutMs: number,
@@ -89,11 +92,8 @@ export class SessionCommandsService {
     const sender = body.sender === undefined || body.sender === '' ? undefined : revokeSenderOf(stored, body.sender);
     if (body.sender && !sender) throw new GatewayError('not_found', 'message not found for this sender', { message: messageId, sender: body.sender });
     const command: SessionCommand = { type: 'revoke', chat: body.chat ?? stored.chatJid, messageId, ...(sender ? { sender } : {}) };
-    const result = await this.run(principal, session, 'revoke', command, idempotencyKey);
-    if (!result.replayed) {
-      await this.audit.record(principal.orgId, { ...auditActor(principal), action: 'message.revoked', targetType: 'message', targetId: messageId, details: { session: sessionId, outboxId: result.outboxId } });
-    }
-    return result;
+    // The worker writes the audit entry with the revoke's outcome, in one commit, once.
+    return this.run(principal, session, 'revoke', command, idempotencyKey);
   }
 
   /** `respondAsync`: queue it and answer at once (202); the outcome is readable by `outboxId`. */
@@ -136,7 +136,7 @@ export class SessionCommandsService {
     // Lost a race with a concurrent request carrying the same key.
     if (!creation.created) return this.replay(principal, session, creation.operation, requestHash, command);
     if (respondAsync) {
-      await this.dispatcher.enqueue({ commandId: creation.operation.id, orgId: principal.orgId, sessionId: session.id, command }, ASYNC_DEADLINE_MS);
+      await this.dispatcher.enqueue({ commandId: creation.operation.id, orgId: principal.orgId, sessionId: session.id, command, actor: actorOf(principal) }, ASYNC_DEADLINE_MS);
       return { mode: 'async', outboxId: creation.operation.id, replayed: false, status: 'queued', timestamp: Math.floor(Date.now() / 1000), waMessageId: messageIdFor(creation.operation.id) };
     }
     return this.dispatch(principal, creation.operation, command);
@@ -160,7 +160,7 @@ export class SessionCommandsService {
 
   private async dispatch(principal: Principal, operation: OutboxOperation, command: SessionCommand): Promise<SendResult> {
     try {
-      const outcome = await this.dispatcher.dispatch({ commandId: operation.id, orgId: principal.orgId, sessionId: operation.sessionId, command }, this.timeoutMs);
+      const outcome = await this.dispatcher.dispatch({ commandId: operation.id, orgId: principal.orgId, sessionId: operation.sessionId, command, actor: actorOf(principal) }, this.timeoutMs);
       if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, { ...outcome.error.details, outboxId: operation.id });
       return outcome.result as SendResult;
     } catch (error) {

@@ -50,6 +50,8 @@ export const commandJobSchema = z.object({
   /** Unix ms after which the caller has given up: the worker drops the job and marks it expired. */
   deadline: z.number().int().positive(),
   command: sessionCommandSchema,
+  /** Who asked: a revoke's audit entry names them, written by the worker with the revoke's outcome. */
+  actor: z.object({ kind: z.enum(['user', 'api_key']), id: z.string().min(1).max(200) }).optional(),
   /** The gateway's reply list: the worker pushes `{jobId, outcome}` there (faster than QueueEvents). */
   replyTo: z.string().min(1).max(200).optional(),
 });

@@ -1,7 +1,12 @@
 import { GatewayError, messageIdFor, sentResult, storedOperationError, storedSendResult, type CommandJob, type CommandOutcome } from '@wagw/contracts';
-import type { OutboxRepository } from '@wagw/db';
+import type { AuditEntry, OutboxRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { SessionRunner } from './session-runner.js';
+
+/** The audit entry of a revoke, written with its outcome: who asked, which message, through which operation. */
+function revokeAudit(actor: NonNullable<CommandJob['actor']>, messageId: string, sessionId: string, outboxId: string): AuditEntry {
+  return { actorKind: actor.kind, actorId: actor.id, action: 'message.revoked', targetType: 'message', targetId: messageId, details: { session: sessionId, outboxId } };
+}
 
 function failure(code: GatewayError['code'], message: string, details: Record<string, unknown> = {}): CommandOutcome {
   return { ok: false, error: { code, message, details } };
@@ -66,10 +71,11 @@ export class CommandExecutor {
       if (operation.status === 'failed' || operation.status === 'expired') return { ok: false, error: storedOperationError(operation.error) };
     }
     try {
-      const result = await runner.execute(command, messageIdFor(outboxId), isOperation ? outboxId : undefined);
+      const audit = command.type === 'revoke' && job.actor ? revokeAudit(job.actor, command.messageId, sessionId, outboxId) : undefined;
+      const result = await runner.execute(command, messageIdFor(outboxId), isOperation ? { outboxId, ...(audit ? { audit } : {}) } : undefined);
       if (!('sent' in result)) return { ok: true, result };
       const sendResult = sentResult(outboxId, result.sent);
-      if (!result.outcomeRecorded) await this.outbox.finish(orgId, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId });
+      if (!result.outcomeRecorded) await this.outbox.finish(orgId, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId }, new Date(), audit);
       return { ok: true, result: sendResult };
     } catch (error) {
       const known = error instanceof GatewayError ? error : new GatewayError('internal', 'WhatsApp did not accept the command', { reason: error instanceof Error ? error.message : String(error) });

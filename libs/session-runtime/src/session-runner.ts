@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
-import type { AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
+import type { AuditEntry, AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
 import { bareJid, loadPostgresAuthState, WhatsAppConnection, type BaileysLogger, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
@@ -195,9 +195,10 @@ export class SessionRunner {
 
   /**
    * Runs one command on the live connection; `messageId` makes a re-run send the same message again.
-   * A revoke records its outcome on `outboxId`'s operation in the same commit as the revoke itself.
+   * A revoke records its outcome on its outbox `operation` (and the operation's audit entry) in the same
+   * commit as the revoke itself.
    */
-  async execute(command: SessionCommand, messageId: string, outboxId?: string): Promise<CommandResult> {
+  async execute(command: SessionCommand, messageId: string, operation?: { outboxId: string; audit?: AuditEntry }): Promise<CommandResult> {
     const connection = this.connection;
     if (!connection) throw new GatewayError('session_not_connected', 'the session is not running');
     switch (command.type) {
@@ -212,7 +213,7 @@ export class SessionRunner {
       }
       case 'revoke': {
         const sent = await connection.revoke(command.chat, { messageId: command.messageId, sender: command.sender }, messageId);
-        const outcome = outboxId === undefined ? undefined : { outboxId, result: sentResult(outboxId, sent), waMessageId: sent.waMessageId };
+        const outcome = operation === undefined ? undefined : { ...operation, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
         const outcomeRecorded = await this.recorder.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null }, outcome);
         return { sent, outcomeRecorded };
       }

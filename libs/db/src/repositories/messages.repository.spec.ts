@@ -62,11 +62,12 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
     expect(await db.storedMessage.count({ where: { orgId, waMessageId: 'REV-2' } })).toBe(1);
   });
 
-  it("finishes our revoke's outbox operation in the same statement, once; an echo of the revoke finishes nothing", async () => {
+  it("finishes our revoke's outbox operation and writes its audit entry in the same statement, once; an echo of the revoke does neither", async () => {
     await messages.store(orgId, sessionId, message('ORIG-10', PHONE_CHAT));
     const outbox = new OutboxRepository(db);
     const { operation } = await outbox.create(orgId, { sessionId, kind: 'revoke', idempotencyKey: null, requestHash: 'h', request: {}, deadline: new Date(Date.now() + 60_000) });
-    const outcome = { outboxId: operation.id, result: { mode: 'sync', outboxId: operation.id, status: 'sent', waMessageId: 'REV-10' }, waMessageId: 'REV-10' };
+    const audit = { actorKind: 'api_key', actorId: 'key-10', action: 'message.revoked', targetType: 'message', targetId: 'ORIG-10', details: { outboxId: operation.id } };
+    const outcome = { outboxId: operation.id, result: { mode: 'sync', outboxId: operation.id, status: 'sent', waMessageId: 'REV-10' }, waMessageId: 'REV-10', audit };
     const at = new Date('2026-06-01T10:00:00.000Z');
     const recorded = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), at, outcome);
     expect(recorded?.outcomeRecorded).toBe(true);
@@ -74,6 +75,8 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
     const echoed = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), new Date(), outcome);
     expect(echoed).toBeNull();
     expect((await outbox.get(orgId, operation.id))?.completedAt).toEqual(at);
+    // The audit entry came with the outcome, once.
+    expect(await db.auditLogEntry.findMany({ where: { orgId, actorId: 'key-10' }, select: { action: true, targetId: true, details: true } })).toEqual([{ action: 'message.revoked', targetId: 'ORIG-10', details: { outboxId: operation.id } }]);
   });
 
   it('two copies of one revoke racing write one set of rows', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma, StoredMessage } from '../generated/client.js';
+import type { AuditEntry } from './audit-log.repository.js';
 import { uuidV7 } from './ids.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 import { utcTimestamp } from './sql-time.js';
@@ -23,6 +24,8 @@ export interface RevokeOutcome {
   outboxId: string;
   result: object;
   waMessageId: string;
+  /** Its audit entry, written when the outcome is (once). */
+  audit?: AuditEntry;
 }
 
 export class MessagesRepository {
@@ -99,6 +102,7 @@ export class MessagesRepository {
     const eventId = uuidV7(now.getTime());
     const payload = JSON.stringify(buildEvent(eventId, stored));
     const at = utcTimestamp(now);
+    const audit = outcome?.audit;
     const [result] = await this.db.$queryRaw<Array<{ inserted: boolean; finished: boolean }>>`
       WITH inserted AS (
         INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
@@ -118,6 +122,12 @@ export class MessagesRepository {
         UPDATE outbox_operations SET status = 'sent', result = ${outcome === undefined ? null : JSON.stringify(outcome.result)}::jsonb, wa_message_id = ${outcome?.waMessageId ?? null},
                completed_at = ${at}::timestamp, updated_at = ${at}::timestamp
          WHERE org_id = ${orgId}::uuid AND id = ${outcome?.outboxId ?? null}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING 1
+      ), audited AS (
+        INSERT INTO audit_log (id, org_id, actor_kind, actor_id, action, target_type, target_id, details, created_at)
+        SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${audit?.actorKind ?? null}, ${audit?.actorId ?? null}, ${audit?.action ?? null}, ${audit?.targetType ?? null},
+               ${audit?.targetId ?? null}, ${JSON.stringify(audit?.details ?? {})}::jsonb, ${at}::timestamp
+         WHERE ${audit !== undefined} AND EXISTS (SELECT 1 FROM finished)
         RETURNING 1
       )
       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, EXISTS (SELECT 1 FROM finished) AS finished`;

@@ -1,5 +1,6 @@
 import type { DbClient } from '../prisma-client.js';
 import { Prisma, type OutboxOperation } from '../generated/client.js';
+import { auditRow, type AuditEntry } from './audit-log.repository.js';
 
 /** How long an `Idempotency-Key` keeps answering with the stored result. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -59,17 +60,24 @@ export class OutboxRepository {
     id: string,
     outcome: { status: 'sent' | 'failed' | 'expired'; result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; waMessageId?: string | null },
     now: Date = new Date(),
+    /** Written in the same transaction, only when this call records the outcome. */
+    audit?: AuditEntry,
   ): Promise<boolean> {
+    if (audit !== undefined) {
+      return this.db.$transaction(async (tx) => {
+        const { count } = await tx.outboxOperation.updateMany({ where: { orgId, id, status: 'pending' }, data: this.outcomeData(outcome, now) });
+        if (count === 1) await tx.auditLogEntry.create({ data: auditRow(orgId, audit) });
+        return count === 1;
+      });
+    }
     const { count } = await this.db.outboxOperation.updateMany({
       where: { orgId, id, status: 'pending' },
-      data: {
-        status: outcome.status,
-        result: outcome.result ?? Prisma.DbNull,
-        error: outcome.error ?? Prisma.DbNull,
-        waMessageId: outcome.waMessageId ?? null,
-        completedAt: now,
-      },
+      data: this.outcomeData(outcome, now),
     });
     return count === 1;
+  }
+
+  private outcomeData(outcome: { status: 'sent' | 'failed' | 'expired'; result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; waMessageId?: string | null }, now: Date): Prisma.OutboxOperationUpdateManyMutationInput {
+    return { status: outcome.status, result: outcome.result ?? Prisma.DbNull, error: outcome.error ?? Prisma.DbNull, waMessageId: outcome.waMessageId ?? null, completedAt: now };
   }
 }
