@@ -62,12 +62,16 @@ export class E2eSystem {
     return this.dispatcher;
   }
 
-  /** A worker connecting to this system's emulator, another emulator, or (`'whatsapp'`) WhatsApp's own endpoint. */
-  async startWorker(workerId: string, endpoint: WaEmulator | 'whatsapp' = this.emulator): Promise<AppProcess> {
+  /**
+   * A worker connecting to this system's emulator, another emulator, or (`'whatsapp'`) WhatsApp's own
+   * endpoint; `env` overrides this system's settings for this worker alone (e.g. its REDIS_URL).
+   */
+  async startWorker(workerId: string, endpoint: WaEmulator | 'whatsapp' = this.emulator, env: Record<string, string> = {}): Promise<AppProcess> {
     const worker = await this.spawnApp('session-worker', {
       WORKER_ID: workerId,
       ...(endpoint === 'whatsapp' ? {} : { WA_WEBSOCKET_URL: endpoint.url, WA_TRUST_ROOT_KEY: endpoint.rootPublicKey.toString('hex') }),
       ...this.workerEnv,
+      ...env,
     });
     this.workers.set(workerId, worker);
     return worker;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '@wagw/contracts';
 import { createRedisConnection } from '@wagw/queue';
 import type { TestTenant } from '@wagw/testing';
+import { REPLACED_RETRY_MIN_MS } from '@wagw/whatsapp';
 import { E2eSystem } from './harness.js';
 
 describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () => {
@@ -100,16 +101,19 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     expect((await session())['lastDisconnectedAt']).toEqual(expect.any(String));
   });
 
-  it('stops (and does not fight back) when another connection replaces it (440)', async () => {
+  it('when another connection replaces it (440): does not fight back at once, stays wanted, and comes back by itself after a pause', async () => {
     const deviceId = system.emulator.linkedDevices(phone)[0]?.deviceId ?? -1;
     system.emulator.replaceConnection(phone, deviceId);
-    await system.waitFor(async () => (await session())['lastError'] === 'replaced by another connection' || undefined, 'marked replaced');
+    const replacedAt = Date.now();
+    await system.waitFor(async () => String((await session())['lastError']).startsWith('replaced by another connection; reconnecting in') || undefined, 'marked replaced');
+    expect(await session()).toMatchObject({ status: 'disconnected' });
+    // Losing the socket is not the session's end: it still should run.
+    expect((await system.db.whatsAppSession.findUniqueOrThrow({ where: { id: sessionId } })).shouldRun).toBe(true);
     await new Promise((resolveWait) => setTimeout(resolveWait, 1_500));
     expect(system.emulator.liveSocketCount(phone, deviceId)).toBe(0);
-    expect(await session()).toMatchObject({ status: 'disconnected' });
-    // Started again by a person, it comes back from its stored login.
-    await system.api(`/api/v1/sessions/${sessionId}/start`, { method: 'POST', token: tenant.apiKey });
-    await system.waitFor(async () => (await session())['status'] === 'connected' || undefined, 'connected again');
+    await system.waitFor(async () => (await session())['status'] === 'connected' || undefined, 'connected again by itself', 25_000);
+    expect(Date.now() - replacedAt).toBeGreaterThanOrEqual(REPLACED_RETRY_MIN_MS);
+    expect(system.emulator.liveSocketCount(phone, deviceId)).toBe(1);
   });
 
   const statusEventsOf = async (id: string): Promise<string[]> =>
@@ -142,7 +146,7 @@ describe('session lifecycle and messages, end to end', { timeout: 120_000 }, () 
     expect((await system.api(`/api/v1/sessions/${sessionId}`, { token: tenant.apiKey })).status).toBe(404);
     const audit = await system.db.auditLogEntry.findMany({ where: { orgId: tenant.orgId, targetId: sessionId }, orderBy: { createdAt: 'asc' } });
     expect(audit.every((entry) => entry.actorId === tenant.apiKeyId && entry.actorKind === 'api_key')).toBe(true);
-    expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.started', 'session.stopped', 'session.started', 'session.logged_out', 'session.deleted']);
+    expect(audit.map((entry) => entry.action)).toEqual(['session.created', 'session.started', 'session.stopped', 'session.started', 'session.logged_out', 'session.deleted']);
   });
 
   it('deleting a connected session unlinks its device with exactly one session.status, and deleting a stopped one ends it with one too', async () => {

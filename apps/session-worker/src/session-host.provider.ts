@@ -4,7 +4,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplication
 import type { SessionWorkerEnv } from '@wagw/config';
 import { commandQueueName, type EventType } from '@wagw/contracts';
 import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
-import { SessionPlacementRepository } from '@wagw/db/system';
+import { DatabaseProbe, SessionPlacementRepository } from '@wagw/db/system';
 import { Counter, Gauge, type Logger, type Registry } from '@wagw/observability';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { SessionHost } from '@wagw/session-runtime';
@@ -19,6 +19,7 @@ export const WORKER_METRICS = Symbol('WORKER_METRICS');
 export class SessionHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly host: SessionHost;
   private readonly webhookQueues: WebhookQueues;
+  private readonly databaseProbe: DatabaseProbe;
   /** Read-only view of this worker's command queue, for its depth. */
   private readonly commandQueue: Queue;
 
@@ -46,8 +47,10 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
     };
     const workerId = env.WORKER_ID ?? `${hostname()}-${process.pid}`;
     const leaseTransitions = new Counter({ name: 'wagw_lease_transitions_total', help: 'Session leases this worker acquired, lost or released', labelNames: ['transition'], registers: [metrics] });
+    this.databaseProbe = new DatabaseProbe(env.DATABASE_URL);
     this.host = new SessionHost({
       publishEvent,
+      databaseReachable: (timeoutMs) => this.databaseProbe.reachable(timeoutMs),
       onLeaseTransition: (transition) => leaseTransitions.inc({ transition }),
       workerId,
       redisUrl: env.REDIS_URL,
@@ -93,6 +96,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.host.stop();
+    await this.databaseProbe.close();
     await this.webhookQueues.close();
     await this.commandQueue.close();
   }

@@ -12,6 +12,7 @@ import { EventFanOutRepository } from './repositories/system/event-fan-out.repos
 import { OrganizationProvisioningRepository } from './repositories/system/organization-provisioning.repository.js';
 import { SessionPlacementRepository } from './repositories/system/session-placement.repository.js';
 
+export * from './database-probe.js';
 export * from './repositories/system/delivery-attempts.repository.js';
 export * from './repositories/system/event-fan-out.repository.js';
 export * from './repositories/system/organization-provisioning.repository.js';

@@ -8,11 +8,12 @@ import { CommandExecutor } from './command-executor.js';
 import type { SessionRunner } from './session-runner.js';
 
 /** A runner stand-in that counts how often WhatsApp would have been asked. */
-function countingRunner(sessionId: string, epoch: number): { runner: SessionRunner; calls: Array<{ command: SessionCommand; messageId: string }> } {
+function countingRunner(orgId: string, sessionId: string, epoch: number): { runner: SessionRunner; calls: Array<{ command: SessionCommand; messageId: string }> } {
   const calls: Array<{ command: SessionCommand; messageId: string }> = [];
   const runner = {
     sessionId,
     lease: { workerId: 'w', epoch },
+    fence: { orgId, sessionId, epoch },
     execute: async (command: SessionCommand, messageId: string) => {
       calls.push({ command, messageId });
       return { sent: { waMessageId: messageId, timestamp: 1_800_000_000, message: {} }, outcomeRecorded: false };
@@ -29,7 +30,10 @@ describe('CommandExecutor (real Postgres)', () => {
 
   beforeAll(async () => {
     tenant = await createTestTenant(db);
-    sessionId = (await new SessionsRepository(db).create(tenant.orgId, { name: 's', createdBy: 'u' })).id;
+    const sessions = new SessionsRepository(db);
+    sessionId = (await sessions.create(tenant.orgId, { name: 's', createdBy: 'u' })).id;
+    // The worker these jobs run on holds the session at epoch 7.
+    await sessions.claimAsOwner({ orgId: tenant.orgId, sessionId, epoch: 7 }, 'w', {}, null);
   });
   afterAll(async () => db.$disconnect());
 
@@ -49,7 +53,7 @@ describe('CommandExecutor (real Postgres)', () => {
   });
 
   it('runs a command once and answers a re-run with the stored result, without acting again', async () => {
-    const { runner, calls } = countingRunner(sessionId, 7);
+    const { runner, calls } = countingRunner(tenant.orgId, sessionId, 7);
     const executor = new CommandExecutor(() => runner, outbox, createLogger('test', 'silent'));
     const outboxId = await operation();
     const first = await executor.handle(job(outboxId));
@@ -61,7 +65,7 @@ describe('CommandExecutor (real Postgres)', () => {
   });
 
   it('runs two jobs of one operation arriving at once one after the other: one acts, the other gets its result', async () => {
-    const { runner, calls } = countingRunner(sessionId, 7);
+    const { runner, calls } = countingRunner(tenant.orgId, sessionId, 7);
     const executor = new CommandExecutor(() => runner, outbox, createLogger('test', 'silent'));
     const outboxId = await operation();
     const [first, second] = await Promise.all([executor.handle(job(outboxId)), executor.handle(job(outboxId))]);
@@ -70,7 +74,7 @@ describe('CommandExecutor (real Postgres)', () => {
   });
 
   it('refuses a job for another epoch (session_moved) without acting', async () => {
-    const { runner, calls } = countingRunner(sessionId, 8);
+    const { runner, calls } = countingRunner(tenant.orgId, sessionId, 8);
     const executor = new CommandExecutor(() => runner, outbox, createLogger('test', 'silent'));
     const outcome = await executor.handle(job(await operation(), { epoch: 7 }));
     expect(outcome).toMatchObject({ ok: false, error: { code: 'session_moved' } });
@@ -78,7 +82,7 @@ describe('CommandExecutor (real Postgres)', () => {
   });
 
   it('drops a job past its deadline and marks the operation expired', async () => {
-    const { runner, calls } = countingRunner(sessionId, 7);
+    const { runner, calls } = countingRunner(tenant.orgId, sessionId, 7);
     const executor = new CommandExecutor(() => runner, outbox, createLogger('test', 'silent'));
     const outboxId = await operation();
     const outcome = await executor.handle(job(outboxId, { deadline: Date.now() - 1 }));
@@ -88,7 +92,7 @@ describe('CommandExecutor (real Postgres)', () => {
   });
 
   it('sends with a WhatsApp message id derived from the operation: the same on every run, distinct per operation', async () => {
-    const { runner, calls } = countingRunner(sessionId, 7);
+    const { runner, calls } = countingRunner(tenant.orgId, sessionId, 7);
     const executor = new CommandExecutor(() => runner, outbox, createLogger('test', 'silent'));
     const outboxId = await operation();
     await executor.handle(job(outboxId));

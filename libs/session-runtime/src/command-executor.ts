@@ -57,7 +57,8 @@ export class CommandExecutor {
     const { orgId, commandId: outboxId, sessionId, command } = job;
     const isOperation = command.type === 'send_text' || command.type === 'revoke';
     if (now > job.deadline) {
-      if (isOperation) await this.outbox.finish(orgId, outboxId, { status: 'expired', error: { code: 'timeout', message: 'expired before a worker ran it', details: {} } });
+      // Fenced on the job's epoch: a worker that lost the session must not expire what its new owner may be sending.
+      if (isOperation) await this.outbox.finish({ orgId, sessionId, epoch: job.epoch }, outboxId, { status: 'expired', error: { code: 'timeout', message: 'expired before a worker ran it', details: {} } });
       return failure('timeout', 'the command expired before a worker ran it', { outboxId });
     }
     const runner = this.runnerOf(sessionId);
@@ -75,12 +76,12 @@ export class CommandExecutor {
       const result = await runner.execute(command, messageIdFor(outboxId), isOperation ? { outboxId, ...(audit ? { audit } : {}) } : undefined);
       if (!('sent' in result)) return { ok: true, result };
       const sendResult = sentResult(outboxId, result.sent);
-      if (!result.outcomeRecorded) await this.outbox.finish(orgId, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId }, new Date(), audit);
+      if (!result.outcomeRecorded) await this.outbox.finish(runner.fence, outboxId, { status: 'sent', result: { ...sendResult }, waMessageId: sendResult.waMessageId }, new Date(), audit);
       return { ok: true, result: sendResult };
     } catch (error) {
       const known = error instanceof GatewayError ? error : new GatewayError('internal', 'WhatsApp did not accept the command', { reason: error instanceof Error ? error.message : String(error) });
       if (!(error instanceof GatewayError)) this.logger.error({ err: error, outboxId, sessionId }, 'command failed');
-      if (isOperation && !OUTCOME_STAYS_OPEN.has(known.code)) await this.outbox.finish(orgId, outboxId, { status: 'failed', error: { code: known.code, message: known.message, details: known.details as object } });
+      if (isOperation && !OUTCOME_STAYS_OPEN.has(known.code)) await this.outbox.finish(runner.fence, outboxId, { status: 'failed', error: { code: known.code, message: known.message, details: known.details as object } });
       return failure(known.code, known.message, known.details);
     }
   }

@@ -3,6 +3,14 @@ import type { RedisConnection } from '@wagw/queue';
 
 /** Renew only our own lease of that epoch. */
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+/**
+ * Take the lease when nobody holds it, with the next epoch: one round trip, and all or nothing (a reply
+ * lost to a timeout leaves at most a lease nobody runs, which lapses after its TTL).
+ */
+const ACQUIRE = `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. epoch, 'PX', ARGV[2])
+return epoch`;
 /** Release only our own lease of that epoch. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
@@ -57,11 +65,8 @@ export class LeaseManager {
 
   /** Takes the lease when nobody holds it; null when someone does. */
   async acquire(sessionId: string): Promise<Lease | null> {
-    if ((await this.redis.exists(redisKeys.lease(sessionId))) === 1) return null;
-    const epoch = await this.redis.incr(redisKeys.epoch(sessionId));
-    const lease: Lease = { workerId: this.workerId, epoch };
-    const taken = await this.redis.set(redisKeys.lease(sessionId), encodeLease(lease), 'PX', this.leaseTtlMs, 'NX');
-    return taken === 'OK' ? lease : null;
+    const epoch = Number(await this.redis.eval(ACQUIRE, 2, redisKeys.lease(sessionId), redisKeys.epoch(sessionId), this.workerId, String(this.leaseTtlMs)));
+    return epoch > 0 ? { workerId: this.workerId, epoch } : null;
   }
 
   async renew(sessionId: string, lease: Lease): Promise<boolean> {

@@ -23,7 +23,7 @@ describe('MessageRecorder (real Postgres)', () => {
     orgId = (await new OrganizationProvisioningRepository(db).create('recorder')).id;
     sessionId = (await new SessionsRepository(db).create(orgId, { name: 's', createdBy: 'u' })).id;
     const deps = { messages: new MessagesRepository(db), logger: createLogger('test', 'silent'), publish: async (eventId: string, type: EventType) => void published.push({ eventId, type }) };
-    recorder = new MessageRecorder(orgId, sessionId, deps, () => ({ id: sessionId, createdBy: 'u', metadata: {}, meJid: ME, mePushName: 'Me' }));
+    recorder = new MessageRecorder({ orgId, sessionId, epoch: 0 }, deps, () => ({ id: sessionId, createdBy: 'u', metadata: {}, meJid: ME, mePushName: 'Me' }));
   });
   afterAll(async () => db.$disconnect());
 

@@ -1,5 +1,5 @@
 import type { EventSession, EventType } from '@wagw/contracts';
-import type { MessagesRepository, NewStoredMessage, RevokeOutcome } from '@wagw/db';
+import type { MessagesRepository, NewStoredMessage, RevokeOutcome, SessionFence } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
 
@@ -23,8 +23,8 @@ export class MessageRecorder {
   private readonly recordedRevokes = new RecentIds(2_000);
 
   constructor(
-    private readonly orgId: string,
-    private readonly sessionId: string,
+    /** The session at this runner's epoch: every row written carries it, and a stale one writes nothing. */
+    private readonly fence: SessionFence,
     private readonly deps: RecorderDependencies,
     /** Who the session is, as its events name it, at the time of each event. */
     private readonly session: () => EventSession,
@@ -32,12 +32,12 @@ export class MessageRecorder {
 
   /** A stored message as it was stored (`raw`): to quote it, or for Baileys to answer a retry request. */
   async storedRaw(chat: string, waMessageId: string): Promise<unknown> {
-    return (await this.deps.messages.find(this.orgId, this.sessionId, waMessageId, chat))?.raw;
+    return (await this.deps.messages.find(this.fence.orgId, this.fence.sessionId, waMessageId, chat))?.raw;
   }
 
   /** A message this session sent (or its phone did): stored, no event. */
   async recordOwn(message: NewStoredMessage): Promise<void> {
-    await this.deps.messages.store(this.orgId, this.sessionId, message);
+    await this.deps.messages.store(this.fence, message);
   }
 
   /**
@@ -51,7 +51,7 @@ export class MessageRecorder {
     if (this.recordedRevokes.has(`revoke:${fields.waMessageId}`)) return false;
     const session = this.session();
     const revokedBy = revoke.fromMe ? session.meJid : revoke.author;
-    const recorded = await this.deps.messages.recordRevoke(this.orgId, this.sessionId, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
+    const recorded = await this.deps.messages.recordRevoke(this.fence, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
       buildMessageRevokedWebhook({ eventId, session, revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
       new Date(),
       outcome,
@@ -69,16 +69,16 @@ export class MessageRecorder {
         if (event.kind === 'revoke') await this.recordRevoke(event);
         else if (event.kind === 'received') await this.recordReceived(event.message);
         else if (event.kind === 'own') await this.recordOwn(event.message);
-        else if (!this.recordedRevokes.has(`original:${event.id}`)) await this.deps.messages.markRevoked(this.orgId, this.sessionId, event.chat, event.id, event.by).catch(() => undefined);
+        else if (!this.recordedRevokes.has(`original:${event.id}`)) await this.deps.messages.markRevoked(this.fence, event.chat, event.id, event.by).catch(() => undefined);
       } catch (error) {
-        this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'storing a message failed');
+        this.deps.logger.error({ err: error, sessionId: this.fence.sessionId }, 'storing a message failed');
       }
     }
   }
 
   /** A message someone else sent: stored, with its `message.received` event, once. */
   private async recordReceived(fields: NewStoredMessage): Promise<void> {
-    const recorded = await this.deps.messages.storeReceived(this.orgId, this.sessionId, fields, (eventId) => buildMessageReceivedWebhook({ eventId, session: this.session(), raw: fields.raw }));
+    const recorded = await this.deps.messages.storeReceived(this.fence, fields, (eventId) => buildMessageReceivedWebhook({ eventId, session: this.session(), raw: fields.raw }));
     if (recorded) await this.deps.publish(recorded.eventId, 'message.received');
   }
 }

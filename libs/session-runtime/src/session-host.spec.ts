@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renewAll } from './session-host.js';
 
 describe('renewAll', () => {
-  it('issues every renewal before any answers, and returns the holders whose lease is gone', async () => {
+  it('issues every renewal before any answers, and tells held from lost from unanswered', async () => {
     const holders = Array.from({ length: 300 }, (_, index) => ({ sessionId: `s${index}` }));
     let inFlight = 0;
     let maxInFlight = 0;
@@ -20,6 +20,11 @@ describe('renewAll', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(maxInFlight).toBe(300);
     release();
-    expect((await renewing).map((holder) => holder.sessionId)).toEqual(['s7', 's42']);
+    const outcomes = await renewing;
+    expect(outcomes.size).toBe(300);
+    expect([...outcomes].filter(([, outcome]) => outcome !== 'held').map(([holder, outcome]) => [holder.sessionId, outcome])).toEqual([
+      ['s7', 'unknown'],
+      ['s42', 'lost'],
+    ]);
   });
 });

@@ -22,6 +22,7 @@ import type { SessionPlacementRepository } from '@wagw/db/system';
 import { createRedisConnection, closeRedisConnection, type RedisConnection } from '@wagw/queue';
 import type { TerminalReason } from '@wagw/whatsapp';
 import { CommandExecutor } from './command-executor.js';
+import { LeaseClock, leaseTiming, monotonicNow, type LeaseTiming } from './lease-clock.js';
 import { LeaseManager } from './lease-manager.js';
 import { SessionRunner, type RunnerDependencies } from './session-runner.js';
 
@@ -36,18 +37,26 @@ export interface SessionHostOptions extends RunnerDependencies {
   commandConcurrency?: number;
   /** Told of each lease this worker acquires, loses or releases (for metrics). */
   onLeaseTransition?: (transition: LeaseTransition) => void;
+  /**
+   * Whether this worker reaches Postgres within `timeoutMs` (see DatabaseProbe). A worker that cannot
+   * write its sessions' keys and messages stops renewing their leases, so that one that can takes them.
+   */
+  databaseReachable?: (timeoutMs: number) => Promise<boolean>;
 }
 
 export type LeaseTransition = 'acquired' | 'lost' | 'released';
 
+/** What one renewal learned: Redis kept the lease, said it is gone, or did not answer (`unknown`). */
+export type RenewalOutcome = 'held' | 'lost' | 'unknown';
+
 /**
- * Renews every lease at once and returns the holders whose lease is gone. Issued together, the renewals
- * share Redis round trips; one after another, a busy worker with hundreds of sessions took longer than
- * the TTL to reach the last ones. A renewal that fails (Redis unreachable) counts as lost.
+ * Renews every lease at once. Issued together, the renewals share Redis round trips; one after another,
+ * a busy worker with hundreds of sessions took longer than the TTL to reach the last ones. A renewal
+ * that fails (Redis unreachable, timed out) proves nothing either way: the LeaseClock decides.
  */
-export async function renewAll<Holder>(holders: readonly Holder[], renew: (holder: Holder) => Promise<boolean>): Promise<Holder[]> {
-  const held = await Promise.all(holders.map((holder) => renew(holder).catch(() => false)));
-  return holders.filter((_, index) => !held[index]);
+export async function renewAll<Holder>(holders: readonly Holder[], renew: (holder: Holder) => Promise<boolean>): Promise<Map<Holder, RenewalOutcome>> {
+  const outcomes = await Promise.all(holders.map((holder) => renew(holder).then((held): RenewalOutcome => (held ? 'held' : 'lost'), (): RenewalOutcome => 'unknown')));
+  return new Map(holders.map((holder, index) => [holder, outcomes[index] ?? 'unknown']));
 }
 
 /**
@@ -58,6 +67,11 @@ export async function renewAll<Holder>(holders: readonly Holder[], renew: (holde
 export class SessionHost {
   private readonly runners = new Map<string, SessionRunner>();
   private readonly leases: LeaseManager;
+  private readonly timing: LeaseTiming;
+  private readonly clock: LeaseClock;
+  /** Leases, heartbeats and replies: every call times out (leaseTiming), unlike BullMQ's blocking connections. */
+  private readonly leaseRedis: RedisConnection;
+  private renewing = false;
   private readonly executor: CommandExecutor;
   private commandWorker: Worker | null = null;
   private subscriber: RedisConnection | null = null;
@@ -69,7 +83,12 @@ export class SessionHost {
   private readonly endings = new Set<Promise<void>>();
 
   constructor(private readonly options: SessionHostOptions) {
-    this.leases = new LeaseManager(options.redis, options.workerId, options.leaseTtlMs ?? 15_000);
+    this.timing = leaseTiming(options.leaseTtlMs ?? 15_000);
+    this.clock = new LeaseClock(this.timing);
+    this.leaseRedis = createRedisConnection(options.redisUrl, `leases-${options.workerId}`, (error) => options.logger.warn({ err: error }, 'redis connection error (leases)'), {
+      commandTimeoutMs: this.timing.redisTimeoutMs,
+    });
+    this.leases = new LeaseManager(this.leaseRedis, options.workerId, this.timing.ttlMs);
     this.executor = new CommandExecutor((sessionId) => this.runners.get(sessionId), options.outbox, options.logger);
   }
 
@@ -89,7 +108,8 @@ export class SessionHost {
 
   async start(): Promise<void> {
     const { logger } = this.options;
-    await this.leases.heartbeat(0);
+    // Announced now if Redis answers in time, else by the first renewal round.
+    await this.leases.heartbeat(0).catch((error: unknown) => logger.warn({ err: error }, 'first heartbeat failed; the renewal loop retries'));
     // Commands from the gateways: produced by libs/command-client/src/command-dispatcher.ts.
     this.commandWorker = new Worker(
       commandQueueName(this.options.workerId),
@@ -105,8 +125,8 @@ export class SessionHost {
     this.subscriber = createRedisConnection(this.options.redisUrl, `placement-${this.options.workerId}`);
     await this.subscriber.subscribe(redisKeys.sessionChanged);
     this.subscriber.on('message', () => this.schedulePlacement());
-    const renewEvery = Math.floor((this.options.leaseTtlMs ?? 15_000) / 3);
-    this.timers.push(setInterval(() => void this.renew(), renewEvery));
+    this.timers.push(setInterval(() => void this.renew(), this.timing.renewEveryMs));
+    this.timers.push(setInterval(() => this.closeOverdue(), Math.min(250, Math.floor(this.timing.closeMarginMs / 4))));
     this.timers.push(setInterval(() => this.schedulePlacement(), this.options.placementIntervalMs ?? 1_000));
     this.schedulePlacement();
     logger.info({ workerId: this.options.workerId }, 'session host started');
@@ -114,7 +134,7 @@ export class SessionHost {
 
   /** Pushes the outcome to the waiting gateway; the list expires if that gateway died. */
   private async reply(list: string, reply: CommandReply): Promise<void> {
-    await this.options.redis.multi().lpush(list, JSON.stringify(reply)).pexpire(list, REPLY_LIST_TTL_MS).exec();
+    await this.leaseRedis.multi().lpush(list, JSON.stringify(reply)).pexpire(list, REPLY_LIST_TTL_MS).exec();
   }
 
   private schedulePlacement(): void {
@@ -142,8 +162,10 @@ export class SessionHost {
       // Least-loaded placement: leave the session to a worker with fewer sessions, but only for a while:
       // if that worker does not take it (stuck, overloaded), anyone does.
       if (others.some((worker) => worker.load < load) && now - since < UNCLAIMED_GRACE_MS) continue;
+      const sentAt = monotonicNow();
       const lease = await this.leases.acquire(session.id);
       if (!lease) continue;
+      this.clock.confirmed(session.id, sentAt);
       this.options.onLeaseTransition?.('acquired');
       this.unownedSince.delete(session.id);
       const runner = new SessionRunner(session.orgId, session.id, lease, this.options, (ended, reason) => this.track(this.onRunnerEnded(ended, reason)));
@@ -210,27 +232,57 @@ export class SessionHost {
   }
 
   private async onRunnerEnded(runner: SessionRunner, reason: TerminalReason): Promise<void> {
-    if (this.runners.get(runner.sessionId) === runner) this.runners.delete(runner.sessionId);
-    if (reason !== 'lease_lost') {
-      await this.leases.release(runner.sessionId, runner.lease).catch(() => undefined);
-      this.options.onLeaseTransition?.('released');
+    if (this.runners.get(runner.sessionId) === runner) {
+      this.runners.delete(runner.sessionId);
+      this.clock.forget(runner.sessionId);
     }
+    // Released only if still ours (a lease that lapsed may be another's now): the next owner need not
+    // wait out the TTL.
+    await this.leases.release(runner.sessionId, runner.lease).catch(() => undefined);
+    if (reason !== 'lease_lost') this.options.onLeaseTransition?.('released');
     this.options.logger.info({ sessionId: runner.sessionId, reason }, 'session ended on this worker');
   }
 
   private async renew(): Promise<void> {
-    await this.leases.heartbeat(this.runners.size).catch(() => undefined);
-    // All renewals at once (ioredis pipelines them): renewed one after another, a busy worker with a few
-    // hundred sessions took longer than the TTL to reach the last ones, and lost their leases.
-    const lost = await renewAll([...this.runners.values()], (runner) => this.leases.renew(runner.sessionId, runner.lease));
-    await Promise.all(
-      lost.map(async (runner) => {
+    // A round waiting on a stalled Redis: its calls time out well before the next round is due.
+    if (this.renewing || this.stopping) return;
+    this.renewing = true;
+    try {
+      const { databaseReachable } = this.options;
+      if (databaseReachable && !(await databaseReachable(this.timing.redisTimeoutMs))) {
+        // No heartbeat either: no session is placed on a worker that cannot keep it.
+        this.options.logger.warn({ workerId: this.options.workerId }, 'postgres unreachable: not renewing leases, the sessions will move');
+        return;
+      }
+      const runners = [...this.runners.values()];
+      const sentAt = monotonicNow();
+      const [, outcomes] = await Promise.all([
+        this.leases.heartbeat(this.runners.size).catch(() => undefined),
+        renewAll(runners, (runner) => this.leases.renew(runner.sessionId, runner.lease)),
+      ]);
+      for (const [runner, outcome] of outcomes) {
+        if (outcome === 'held' && this.runners.get(runner.sessionId) === runner) this.clock.confirmed(runner.sessionId, sentAt);
         // The lease expired or moved: close this socket at once (never log it out).
-        this.options.logger.warn({ sessionId: runner.sessionId }, 'lease lost: closing the socket');
-        this.options.onLeaseTransition?.('lost');
-        await runner.stop('lease_lost');
-      }),
-    );
+        if (outcome === 'lost') this.letGo(runner, 'lease lost: closing the socket');
+      }
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  /** Sessions whose lease this worker could not confirm in time: closed before the lease can pass on. */
+  private closeOverdue(): void {
+    for (const sessionId of this.clock.overdue()) {
+      this.clock.forget(sessionId);
+      const runner = this.runners.get(sessionId);
+      if (runner) this.letGo(runner, 'lease not confirmed in time: closing the socket before another worker may take the session');
+    }
+  }
+
+  private letGo(runner: SessionRunner, why: string): void {
+    this.options.logger.warn({ sessionId: runner.sessionId, epoch: runner.lease.epoch }, why);
+    this.options.onLeaseTransition?.('lost');
+    this.track(runner.stop('lease_lost'));
   }
 
   /** SIGTERM: finish in-flight commands, close sockets, release leases, leave the registry. */
@@ -245,6 +297,7 @@ export class SessionHost {
     await Promise.all([...this.endings]);
     await this.leases.unregister().catch(() => undefined);
     if (this.subscriber) await closeRedisConnection(this.subscriber);
+    await closeRedisConnection(this.leaseRedis);
     this.options.logger.info({ workerId: this.options.workerId }, 'session host stopped');
   }
 }

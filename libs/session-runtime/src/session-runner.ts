@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
-import type { AuditEntry, AuthStateRepository, MessagesRepository, SessionsRepository } from '@wagw/db';
+import type { AuditEntry, AuthStateRepository, MessagesRepository, SessionFence, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
 import { bareJid, loadPostgresAuthState, WhatsAppConnection, type BaileysLogger, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
@@ -25,7 +25,7 @@ export interface RunnerDependencies {
 const QR_TTL_MS = 60_000;
 
 /** A write to the session row that names the status it leaves the session in. */
-type StatusPatch = Parameters<SessionsRepository['update']>[2] & { status: SessionStatus };
+type StatusPatch = Parameters<SessionsRepository['updateAsOwner']>[1] & { status: SessionStatus };
 
 /** `outcomeRecorded`: the operation's outcome was written with the message (no separate outbox write needed). */
 export type CommandResult = { sent: SentMessage; outcomeRecorded: boolean } | { pairingCode: string } | { loggedOut: true };
@@ -52,6 +52,12 @@ export class SessionRunner {
     return this.lastStatus;
   }
   private writes: Promise<void> = Promise.resolve();
+  /**
+   * Whether the session row names this runner's epoch as its owner yet: the first write claims it, and a
+   * refused write (a newer owner, or the row deleted) ends the runner without a word.
+   */
+  private claimed = false;
+  private ended = false;
   private finished: Promise<TerminalReason>;
   private resolveFinished!: (reason: TerminalReason) => void;
 
@@ -63,7 +69,12 @@ export class SessionRunner {
     private readonly onEnded: (runner: SessionRunner, reason: TerminalReason) => void,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
-    this.recorder = new MessageRecorder(orgId, sessionId, { messages: deps.messages, logger: deps.logger, publish: (eventId, type) => this.publish(eventId, type) }, () => this.eventSession());
+    this.recorder = new MessageRecorder(this.fence, { messages: deps.messages, logger: deps.logger, publish: (eventId, type) => this.publish(eventId, type) }, () => this.eventSession());
+  }
+
+  /** What every write of this runner carries: the session at this runner's epoch. */
+  get fence(): SessionFence {
+    return { orgId: this.orgId, sessionId: this.sessionId, epoch: this.lease.epoch };
   }
 
   get isConnected(): boolean {
@@ -81,9 +92,10 @@ export class SessionRunner {
       await this.refuseElsewhere(row.linkedEndpoint);
       return;
     }
-    // 'starting' first, then the new owner: a reader never sees the old 'connected' beside the new owner.
+    // 'starting' and the new owner in one write: a reader never sees the old 'connected' beside the new owner.
     await this.persist({ status: 'starting', lastError: null });
-    await sessions.recordOwner(this.orgId, this.sessionId, this.lease.workerId, this.lease.epoch);
+    if (this.ended) return;
+    if (!this.claimed) throw new Error('could not record this worker as the session owner');
     const log = logger.child({ sessionId: this.sessionId, orgId: this.orgId, epoch: this.lease.epoch });
     const auth = await loadPostgresAuthState(authState, { orgId: this.orgId, sessionId: this.sessionId, epoch: this.lease.epoch }, log.child({ component: 'baileys' }) as unknown as BaileysLogger);
     this.connection = new WhatsAppConnection({
@@ -95,9 +107,12 @@ export class SessionRunner {
         onQr: (qr) => void this.onQr(qr),
         onOpen: (me) => void this.onOpen(me),
         onPushName: (pushName) => void this.onPushName(pushName),
-        onDisconnected: (statusCode, retryInMs) => {
-          log.warn({ statusCode, retryInMs }, 'whatsapp connection closed; reconnecting');
-          void this.persist({ status: 'disconnected', lastDisconnectedAt: new Date(), lastError: `closed with ${statusCode}` });
+        onDisconnected: ({ statusCode, retryInMs, replaced }) => {
+          log.warn({ statusCode, retryInMs, replaced }, 'whatsapp connection closed; reconnecting');
+          // Replaced (440): another socket took the login. Not the session's failure: it stays wanted and
+          // comes back after a pause long enough not to fight a connection that keeps taking it.
+          const lastError = replaced ? `replaced by another connection; reconnecting in ${Math.round(retryInMs / 1000)} s` : `closed with ${statusCode}`;
+          void this.persist({ status: 'disconnected', lastDisconnectedAt: new Date(), lastError });
         },
         onTerminated: (reason) => void this.onTerminated(reason),
         onInbound: (events) => void this.recorder.recordInbound(events),
@@ -116,13 +131,14 @@ export class SessionRunner {
     const lastError = `linked with ${linkedEndpoint}, but this worker connects to ${this.deps.endpoint}: run it on a worker configured for that endpoint, or log it out and link it again`;
     this.deps.logger.warn({ sessionId: this.sessionId, orgId: this.orgId, linkedEndpoint, endpoint: this.deps.endpoint }, 'refusing to start a session linked with another WhatsApp endpoint');
     await this.persist({ status: 'stopped', shouldRun: false, lastError, lastDisconnectedAt: new Date() });
-    this.resolveFinished('stopped');
-    this.onEnded(this, 'stopped');
+    this.end(this.claimed ? 'stopped' : 'lease_lost');
   }
 
   /**
    * Writes the session's new state; a change of status also writes a `session.status` event with it.
    * While this runner holds the lease it is the only writer of the status, so it knows the previous one.
+   * Each write is fenced on this runner's epoch: once another worker owns the session, nothing this
+   * runner writes lands, and it closes its socket.
    */
   private persist(patch: StatusPatch): Promise<void> {
     // One write at a time, in the order the connection reported them: a slow 'disconnected' must not
@@ -138,12 +154,31 @@ export class SessionRunner {
       const event = changed
         ? { id: eventId, type: 'session.status', payload: buildSessionStatusWebhook({ eventId, session: this.eventSession(), status: patch.status, lastError: typeof patch.lastError === 'string' ? patch.lastError : null }) }
         : null;
-      await this.deps.sessions.updateWithEvent(this.orgId, this.sessionId, patch, event);
+      const applied = this.claimed
+        ? await this.deps.sessions.updateAsOwner(this.fence, patch, event)
+        : await this.deps.sessions.claimAsOwner(this.fence, this.lease.workerId, patch, event);
+      if (!applied) return this.lost();
+      this.claimed = true;
       this.lastStatus = patch.status;
       if (event) await this.publish(event.id, 'session.status');
     } catch (error) {
       this.deps.logger.error({ err: error, sessionId: this.sessionId }, 'session update failed');
     }
+  }
+
+  /** A write was refused: the session has a newer owner (or is gone). Say nothing more about it, let go. */
+  private lost(): void {
+    this.deps.logger.info({ sessionId: this.sessionId, epoch: this.lease.epoch }, 'the session has another owner now: closing without writing its state');
+    if (this.connection) void this.connection.stop('lease_lost');
+    else this.end('lease_lost');
+  }
+
+  /** Once: the host forgets the runner (and releases its lease unless it was lost). */
+  private end(reason: TerminalReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.resolveFinished(reason);
+    this.onEnded(this, reason);
   }
 
   private eventSession(): EventSession {
@@ -176,21 +211,19 @@ export class SessionRunner {
   }
 
   private async onTerminated(reason: TerminalReason): Promise<void> {
+    // Lost: whatever this runner would write (even deleting its QR) may undo the new owner's state.
+    if (reason === 'lease_lost') return this.end(reason);
     await this.deps.redis.del(redisKeys.qr(this.sessionId));
     if (reason === 'logged_out') {
-      await this.deps.authState.wipe(this.orgId, this.sessionId).catch(() => undefined);
+      await this.deps.authState.wipeAsOwner(this.fence).catch(() => undefined);
       await this.persist({ status: 'logged_out', shouldRun: false, meJid: null, mePushName: null, linkedEndpoint: null, lastDisconnectedAt: new Date() });
-    } else if (reason === 'replaced') {
-      // Another socket took the login: restarting would only kick it back and forth.
-      await this.persist({ status: 'disconnected', shouldRun: false, lastError: 'replaced by another connection', lastDisconnectedAt: new Date() });
     } else if (reason === 'stopped') {
       await this.persist({ status: 'stopped', lastDisconnectedAt: new Date() });
     } else if (reason === 'released') {
       // The worker is shutting down: the session still should run, and another worker takes it over.
       await this.persist({ status: 'disconnected', lastError: 'worker shut down; moving', lastDisconnectedAt: new Date() });
     }
-    this.resolveFinished(reason);
-    this.onEnded(this, reason);
+    this.end(reason);
   }
 
   /**
@@ -230,7 +263,7 @@ export class SessionRunner {
   /** Resolves once the socket is closed and the session's resulting status is written. */
   async stop(reason: TerminalReason = 'stopped'): Promise<void> {
     if (this.connection) await this.connection.stop(reason);
-    else this.resolveFinished(reason);
+    else this.end(reason);
     await this.finished;
   }
 }

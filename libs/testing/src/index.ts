@@ -4,3 +4,4 @@ export * from './processes.js';
 export * from './isolated-stores.js';
 export * from './webhook-sink.js';
 export * from './concurrency.js';
+export * from './tcp-fault-proxy.js';

@@ -3,15 +3,18 @@ import { GatewayError } from '@wagw/contracts';
 import { classifyUpdate, classifyUpsert, contentFromRaw, quotableFromRaw, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
 import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
 
-export type TerminalReason = 'logged_out' | 'replaced' | 'lease_lost' | 'stopped' | 'released';
+export type TerminalReason = 'logged_out' | 'lease_lost' | 'stopped' | 'released';
 
 export interface ConnectionCallbacks {
   onQr(qr: string): void;
   onOpen(me: { id: string; lid: string | null; pushName: string | null }): void;
   /** The account's own push name, as WhatsApp syncs it from the phone (after the open, and on each rename). */
   onPushName(pushName: string): void;
-  /** A transient close: the connection will try again after `retryInMs`. */
-  onDisconnected(statusCode: number, retryInMs: number): void;
+  /**
+   * A close that does not end the session: the connection tries again after `retryInMs`. `replaced`:
+   * another socket took the login (440), and the pause is long (see REPLACED_RETRY_MIN_MS).
+   */
+  onDisconnected(close: { statusCode: number; retryInMs: number; replaced: boolean }): void;
   /** The connection is over for good (until someone starts it again). */
   onTerminated(reason: TerminalReason): void;
   /** Messages and revokes WhatsApp reported, classified (see inbound.ts), in the order they came. */
@@ -36,6 +39,15 @@ export const SERVER_ACK_TIMEOUT_MS = 5_000;
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
+/**
+ * After a 440 (another socket took the login) the connection comes back only after this long, doubling
+ * up to REPLACED_RETRY_MAX_MS while it keeps being replaced: our own workers never overlap (a worker
+ * closes its socket before its lease can pass on), so the other socket is someone else's, and a
+ * session that answered every 440 at once would fight it. Losing the socket is not the session's end:
+ * only a logout (401) or the API stops it.
+ */
+export const REPLACED_RETRY_MIN_MS = 10_000;
+const REPLACED_RETRY_MAX_MS = 300_000;
 
 /**
  * Delays between reconnect attempts: doubling from 1 s up to 30 s, back to 1 s once a connection opens.
@@ -79,14 +91,17 @@ function unknownOutcome(id: string, why: string): GatewayError {
 
 /**
  * One WhatsApp login over Baileys: reconnects on transient closes (at once after "restart required",
- * with backoff otherwise) and stops for good when logged out, replaced by another socket, or when this
- * worker lost the session's lease.
+ * with backoff otherwise, after a long pause when replaced by another socket) and stops for good when
+ * logged out, stopped, or when this worker lost the session's lease.
  */
 export class WhatsAppConnection {
   private socket: WASocket | null = null;
   private open = false;
   private terminated = false;
   private readonly backoff = new ReconnectBackoff();
+  private readonly replacedBackoff = new ReconnectBackoff(REPLACED_RETRY_MIN_MS, REPLACED_RETRY_MAX_MS);
+  /** When the current socket opened (0 while it is not open). */
+  private openedAt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** Messages written to the socket and not acknowledged by the server yet, by message id. */
   private readonly awaitingAck = new Map<string, { settle: (error: GatewayError | null) => void }>();
@@ -134,6 +149,7 @@ export class WhatsAppConnection {
       if (update.qr) this.options.callbacks.onQr(update.qr);
       if (update.connection === 'open') {
         this.open = true;
+        this.openedAt = Date.now();
         this.backoff.reset();
         const me = this.options.auth.state.creds.me;
         this.options.callbacks.onOpen({ id: me?.id ?? '', lid: me?.lid ?? null, pushName: me?.name ?? null });
@@ -196,14 +212,18 @@ export class WhatsAppConnection {
   }
 
   private onClose(statusCode: number): void {
+    const openFor = this.openedAt === 0 ? 0 : Date.now() - this.openedAt;
     this.open = false;
+    this.openedAt = 0;
     this.socket = null;
     for (const [id, waiting] of this.awaitingAck) waiting.settle(unknownOutcome(id, 'the connection closed before the server ack'));
     if (this.terminated) return;
     if (statusCode === DisconnectReason.loggedOut) return this.terminate('logged_out');
-    if (statusCode === DisconnectReason.connectionReplaced) return this.terminate('replaced');
-    const retryInMs = this.backoff.next(statusCode);
-    this.options.callbacks.onDisconnected(statusCode, retryInMs);
+    const replaced = statusCode === DisconnectReason.connectionReplaced;
+    // Replaced once in a long while is not a fight: start the pause over.
+    if (replaced && openFor > REPLACED_RETRY_MAX_MS) this.replacedBackoff.reset();
+    const retryInMs = replaced ? this.replacedBackoff.next(statusCode) : this.backoff.next(statusCode);
+    this.options.callbacks.onDisconnected({ statusCode, retryInMs, replaced });
     this.retryTimer = setTimeout(() => this.start(), retryInMs);
   }
 

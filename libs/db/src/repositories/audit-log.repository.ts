@@ -1,7 +1,9 @@
 import type { Principal } from '@wagw/contracts';
 import type { DbClient } from '../prisma-client.js';
-import type { AuditLogEntry, Prisma } from '../generated/client.js';
+import { Prisma, type AuditLogEntry } from '../generated/client.js';
+import { uuidV7 } from './ids.js';
 import { decodeCursor, toPage, type PageRequest } from './pagination.js';
+import { utcTimestamp } from './sql-time.js';
 
 export interface AuditEntry {
   actorKind: string;
@@ -28,6 +30,19 @@ export function auditRow(orgId: string, entry: AuditEntry): Prisma.AuditLogEntry
     targetId: entry.targetId ?? null,
     details: entry.details ?? {},
   };
+}
+
+/**
+ * The insert of `entry` (none when undefined) for a CTE of a larger statement, written only when the CTE
+ * named `gate` returned a row: an audit entry committed with the change it records, in one statement.
+ */
+export function auditInsertAfter(gate: 'finished', orgId: string, entry: AuditEntry | undefined, now: Date): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO audit_log (id, org_id, actor_kind, actor_id, action, target_type, target_id, details, created_at)
+    SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${entry?.actorKind ?? null}, ${entry?.actorId ?? null}, ${entry?.action ?? null}, ${entry?.targetType ?? null},
+           ${entry?.targetId ?? null}, ${JSON.stringify(entry?.details ?? {})}::jsonb, ${utcTimestamp(now)}::timestamp
+     WHERE ${entry !== undefined} AND EXISTS (SELECT 1 FROM ${Prisma.raw(gate)})
+    RETURNING 1`;
 }
 
 export class AuditLogRepository {

@@ -14,7 +14,7 @@ describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)'
   beforeAll(async () => {
     orgId = (await new OrganizationProvisioningRepository(db).create('fencing')).id;
     sessionId = (await sessions.create(orgId, { name: 's', createdBy: 'u' })).id;
-    await sessions.recordOwner(orgId, sessionId, 'worker-new', 5);
+    await sessions.claimAsOwner({ orgId, sessionId, epoch: 5 }, 'worker-new', {}, null);
   });
   afterAll(async () => db.$disconnect());
 
@@ -41,7 +41,7 @@ describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)'
   it('writes nothing when a takeover bumps the epoch while the write waits for the session row', async () => {
     const takeover = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1 });
     const raced = (await sessions.create(orgId, { name: 'raced', createdBy: 'u' })).id;
-    await sessions.recordOwner(orgId, raced, 'worker-a', 1);
+    await sessions.claimAsOwner({ orgId, sessionId: raced, epoch: 1 }, 'worker-a', {}, null);
     let write: Promise<boolean> | undefined;
     await takeover.$transaction(async (tx) => {
       await tx.$executeRaw`UPDATE whatsapp_sessions SET owner_epoch = 2, owner_worker_id = 'worker-b' WHERE id = ${raced}::uuid`;
@@ -55,7 +55,7 @@ describe('AuthStateRepository: writes fenced by the owner epoch (real Postgres)'
   });
 
   it('never lets the mirrored epoch go backwards', async () => {
-    await sessions.recordOwner(orgId, sessionId, 'worker-old', 3);
+    expect(await sessions.claimAsOwner({ orgId, sessionId, epoch: 3 }, 'worker-old', {}, null)).toBe(false);
     expect((await sessions.findById(orgId, sessionId))?.ownerEpoch).toBe(5n);
   });
 

@@ -1,4 +1,5 @@
 import type { DbClient } from '../prisma-client.js';
+import { fenceRow, type SessionFence } from './session-fence.js';
 
 export interface KeyWrite {
   type: string;
@@ -8,8 +9,8 @@ export interface KeyWrite {
 }
 
 /**
- * Baileys' creds and Signal keys of one session. Every write is fenced on the owner epoch in the same
- * statement: a worker that lost the session's lease cannot overwrite what the new owner wrote.
+ * Baileys' creds and Signal keys of one session. Every worker's write is fenced on the owner epoch in the
+ * same statement: a worker that lost the session's lease cannot overwrite what the new owner wrote.
  */
 export class AuthStateRepository {
   constructor(private readonly db: DbClient) {}
@@ -23,9 +24,10 @@ export class AuthStateRepository {
   /** False when the caller no longer holds `epoch` (nothing written). */
   async saveCreds(orgId: string, sessionId: string, epoch: number, json: string): Promise<boolean> {
     const written = await this.db.$executeRaw`
+      WITH fence AS (${fenceRow({ orgId, sessionId, epoch })})
       INSERT INTO auth_creds (session_id, org_id, creds, updated_at)
       SELECT ${sessionId}::uuid, ${orgId}::uuid, ${json}::jsonb, now()
-      WHERE EXISTS (SELECT 1 FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid AND owner_epoch = ${epoch})
+      WHERE EXISTS (SELECT 1 FROM fence)
       ON CONFLICT (session_id) DO UPDATE SET creds = EXCLUDED.creds, updated_at = now()`;
     return written === 1;
   }
@@ -48,9 +50,7 @@ export class AuthStateRepository {
     const upserts = writes.filter((write): write is KeyWrite & { json: string } => write.json !== null);
     const deletes = writes.filter((write) => write.json === null);
     const [outcome] = await this.db.$queryRaw<Array<{ fenced: boolean }>>`
-      WITH fence AS (
-        SELECT 1 FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid AND owner_epoch = ${BigInt(epoch)} FOR SHARE
-      ), upserted AS (
+      WITH fence AS (${fenceRow({ orgId, sessionId, epoch })}), upserted AS (
         INSERT INTO auth_keys (session_id, org_id, type, key_id, value, updated_at)
         SELECT ${sessionId}::uuid, ${orgId}::uuid, t, k, v::jsonb, now()
           FROM unnest(${upserts.map((write) => write.type)}::text[], ${upserts.map((write) => write.id)}::text[], ${upserts.map((write) => write.json)}::text[]) AS u(t, k, v)
@@ -67,7 +67,20 @@ export class AuthStateRepository {
     return outcome?.fenced === true;
   }
 
-  /** After a logout: the device is unlinked, its keys are worthless. */
+  /** After a logout seen by the worker holding `fence`: the device is unlinked, its keys are worthless. */
+  async wipeAsOwner(fence: SessionFence): Promise<boolean> {
+    const { orgId, sessionId } = fence;
+    const [outcome] = await this.db.$queryRaw<Array<{ fenced: boolean }>>`
+      WITH fence AS (${fenceRow(fence)}), keys AS (
+        DELETE FROM auth_keys WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM fence) RETURNING 1
+      ), creds AS (
+        DELETE FROM auth_creds WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM fence) RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM fence) AS fenced`;
+    return outcome?.fenced === true;
+  }
+
+  /** After a logout through the API, of a session no worker runs: the device is unlinked, its keys are worthless. */
   async wipe(orgId: string, sessionId: string): Promise<void> {
     await this.db.$transaction([
       this.db.authKey.deleteMany({ where: { orgId, sessionId } }),

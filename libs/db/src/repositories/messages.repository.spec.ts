@@ -29,12 +29,13 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   });
   afterAll(async () => db.$disconnect());
 
+  const fence = () => ({ orgId, sessionId, epoch: 0 });
   const events = (eventId: string) => db.domainEvent.findMany({ where: { orgId, id: eventId } });
 
   it('stores the revoke, marks the original and writes one event built from the original as it was', async () => {
-    await messages.store(orgId, sessionId, message('ORIG-1', PHONE_CHAT));
+    await messages.store(fence(), message('ORIG-1', PHONE_CHAT));
     const seenOriginals: Array<string | null> = [];
-    const recorded = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-1', PHONE_CHAT), { waMessageId: 'ORIG-1', chatJid: PHONE_CHAT, revokedBy: 'me@s.whatsapp.net' }, (eventId, original) => {
+    const recorded = await messages.recordRevoke(fence(), revokeOf('REV-1', PHONE_CHAT), { waMessageId: 'ORIG-1', chatJid: PHONE_CHAT, revokedBy: 'me@s.whatsapp.net' }, (eventId, original) => {
       seenOriginals.push(original === null ? null : `${original.waMessageId} revoked=${original.revokedAt !== null}`);
       return { eventId, before: original?.raw ?? null };
     });
@@ -51,11 +52,11 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   });
 
   it('records the same revoke once, also when it comes back under the other form of the chat JID', async () => {
-    await messages.store(orgId, sessionId, message('ORIG-2', PHONE_CHAT));
+    await messages.store(fence(), message('ORIG-2', PHONE_CHAT));
     const build = (eventId: string) => ({ eventId });
-    const first = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-2', PHONE_CHAT), { waMessageId: 'ORIG-2', chatJid: PHONE_CHAT, revokedBy: null }, build);
-    const again = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-2', PHONE_CHAT), { waMessageId: 'ORIG-2', chatJid: PHONE_CHAT, revokedBy: null }, build);
-    const echoed = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-2', LID_CHAT), { waMessageId: 'ORIG-2', chatJid: LID_CHAT, revokedBy: null }, build);
+    const first = await messages.recordRevoke(fence(), revokeOf('REV-2', PHONE_CHAT), { waMessageId: 'ORIG-2', chatJid: PHONE_CHAT, revokedBy: null }, build);
+    const again = await messages.recordRevoke(fence(), revokeOf('REV-2', PHONE_CHAT), { waMessageId: 'ORIG-2', chatJid: PHONE_CHAT, revokedBy: null }, build);
+    const echoed = await messages.recordRevoke(fence(), revokeOf('REV-2', LID_CHAT), { waMessageId: 'ORIG-2', chatJid: LID_CHAT, revokedBy: null }, build);
     expect(first).not.toBeNull();
     expect([again, echoed]).toEqual([null, null]);
     expect(await db.domainEvent.count({ where: { orgId, type: 'message.revoked', payload: { path: ['eventId'], equals: first?.eventId ?? '' } } })).toBe(1);
@@ -63,16 +64,16 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   });
 
   it("finishes our revoke's outbox operation and writes its audit entry in the same statement, once; an echo of the revoke does neither", async () => {
-    await messages.store(orgId, sessionId, message('ORIG-10', PHONE_CHAT));
+    await messages.store(fence(), message('ORIG-10', PHONE_CHAT));
     const outbox = new OutboxRepository(db);
     const { operation } = await outbox.create(orgId, { sessionId, kind: 'revoke', idempotencyKey: null, requestHash: 'h', request: {}, deadline: new Date(Date.now() + 60_000) });
     const audit = { actorKind: 'api_key', actorId: 'key-10', action: 'message.revoked', targetType: 'message', targetId: 'ORIG-10', details: { outboxId: operation.id } };
     const outcome = { outboxId: operation.id, result: { mode: 'sync', outboxId: operation.id, status: 'sent', waMessageId: 'REV-10' }, waMessageId: 'REV-10', audit };
     const at = new Date('2026-06-01T10:00:00.000Z');
-    const recorded = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), at, outcome);
+    const recorded = await messages.recordRevoke(fence(), revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), at, outcome);
     expect(recorded?.outcomeRecorded).toBe(true);
     expect(await outbox.get(orgId, operation.id)).toMatchObject({ status: 'sent', result: outcome.result, waMessageId: 'REV-10', completedAt: at });
-    const echoed = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), new Date(), outcome);
+    const echoed = await messages.recordRevoke(fence(), revokeOf('REV-10', PHONE_CHAT), { waMessageId: 'ORIG-10', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), new Date(), outcome);
     expect(echoed).toBeNull();
     expect((await outbox.get(orgId, operation.id))?.completedAt).toEqual(at);
     // The audit entry came with the outcome, once.
@@ -80,9 +81,9 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   });
 
   it('two copies of one revoke racing write one set of rows', async () => {
-    await messages.store(orgId, sessionId, message('ORIG-3', PHONE_CHAT));
+    await messages.store(fence(), message('ORIG-3', PHONE_CHAT));
     const build = (eventId: string) => ({ eventId });
-    const outcomes = await Promise.all([1, 2, 3].map(() => messages.recordRevoke(orgId, sessionId, revokeOf('REV-3', PHONE_CHAT), { waMessageId: 'ORIG-3', chatJid: PHONE_CHAT, revokedBy: null }, build)));
+    const outcomes = await Promise.all([1, 2, 3].map(() => messages.recordRevoke(fence(), revokeOf('REV-3', PHONE_CHAT), { waMessageId: 'ORIG-3', chatJid: PHONE_CHAT, revokedBy: null }, build)));
     expect(outcomes.filter((outcome) => outcome !== null)).toHaveLength(1);
     const eventIds = outcomes.flatMap((outcome) => (outcome ? [outcome.eventId] : []));
     expect(await db.domainEvent.count({ where: { orgId, id: { in: eventIds } } })).toBe(1);
@@ -90,9 +91,9 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   });
 
   it('finds the original under the chat\'s other JID (phone number on one side, LID on the other)', async () => {
-    await messages.store(orgId, sessionId, message('ORIG-4', LID_CHAT));
+    await messages.store(fence(), message('ORIG-4', LID_CHAT));
     let before: unknown = 'unset';
-    await messages.recordRevoke(orgId, sessionId, revokeOf('REV-4', PHONE_CHAT), { waMessageId: 'ORIG-4', chatJid: PHONE_CHAT, revokedBy: 'peer@lid' }, (eventId, original) => {
+    await messages.recordRevoke(fence(), revokeOf('REV-4', PHONE_CHAT), { waMessageId: 'ORIG-4', chatJid: PHONE_CHAT, revokedBy: 'peer@lid' }, (eventId, original) => {
       before = original?.chatJid ?? null;
       return { eventId };
     });
@@ -102,7 +103,7 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
 
   it('records a revoke of a message it never stored, with no original', async () => {
     let before: unknown = 'unset';
-    const recorded = await messages.recordRevoke(orgId, sessionId, revokeOf('REV-5', PHONE_CHAT), { waMessageId: 'NEVER-SEEN', chatJid: PHONE_CHAT, revokedBy: null }, (eventId, original) => {
+    const recorded = await messages.recordRevoke(fence(), revokeOf('REV-5', PHONE_CHAT), { waMessageId: 'NEVER-SEEN', chatJid: PHONE_CHAT, revokedBy: null }, (eventId, original) => {
       before = original;
       return { eventId };
     });
@@ -111,19 +112,19 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   });
 
   it('keeps an earlier revoke time: a message revoked already is not marked again', async () => {
-    await messages.store(orgId, sessionId, message('ORIG-6', PHONE_CHAT));
+    await messages.store(fence(), message('ORIG-6', PHONE_CHAT));
     const earlier = new Date('2026-01-01T00:00:00Z');
-    await messages.markRevoked(orgId, sessionId, PHONE_CHAT, 'ORIG-6', 'first', earlier);
-    await messages.recordRevoke(orgId, sessionId, revokeOf('REV-6', PHONE_CHAT), { waMessageId: 'ORIG-6', chatJid: PHONE_CHAT, revokedBy: 'second' }, (eventId) => ({ eventId }));
+    await messages.markRevoked(fence(), PHONE_CHAT, 'ORIG-6', 'first', earlier);
+    await messages.recordRevoke(fence(), revokeOf('REV-6', PHONE_CHAT), { waMessageId: 'ORIG-6', chatJid: PHONE_CHAT, revokedBy: 'second' }, (eventId) => ({ eventId }));
     const original = await messages.find(orgId, sessionId, 'ORIG-6');
     expect(original?.revokedBy).toBe('first');
     expect(original?.revokedAt?.toISOString()).toBe(earlier.toISOString());
   });
 
   it('stores times as UTC, like every row Prisma writes', async () => {
-    await messages.store(orgId, sessionId, message('ORIG-7', PHONE_CHAT));
+    await messages.store(fence(), message('ORIG-7', PHONE_CHAT));
     const at = new Date('2026-06-01T12:34:56.789Z');
-    await messages.recordRevoke(orgId, sessionId, revokeOf('REV-7', PHONE_CHAT), { waMessageId: 'ORIG-7', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), at);
+    await messages.recordRevoke(fence(), revokeOf('REV-7', PHONE_CHAT), { waMessageId: 'ORIG-7', chatJid: PHONE_CHAT, revokedBy: null }, (eventId) => ({ eventId }), at);
     expect((await messages.find(orgId, sessionId, 'ORIG-7'))?.revokedAt?.toISOString()).toBe(at.toISOString());
     expect((await messages.find(orgId, sessionId, 'REV-7'))?.createdAt.toISOString()).toBe(at.toISOString());
   });
@@ -131,9 +132,9 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   it('never touches another organization\'s message of the same id', async () => {
     const otherOrg = (await new OrganizationProvisioningRepository(db).create('other')).id;
     const otherSession = (await new SessionsRepository(db).create(otherOrg, { name: 's', createdBy: 'u' })).id;
-    await messages.store(otherOrg, otherSession, message('ORIG-8', PHONE_CHAT));
+    await messages.store({ orgId: otherOrg, sessionId: otherSession, epoch: 0 }, message('ORIG-8', PHONE_CHAT));
     let before: unknown = 'unset';
-    await messages.recordRevoke(orgId, sessionId, revokeOf('REV-8', PHONE_CHAT), { waMessageId: 'ORIG-8', chatJid: PHONE_CHAT, revokedBy: null }, (eventId, original) => {
+    await messages.recordRevoke(fence(), revokeOf('REV-8', PHONE_CHAT), { waMessageId: 'ORIG-8', chatJid: PHONE_CHAT, revokedBy: null }, (eventId, original) => {
       before = original;
       return { eventId };
     });
@@ -144,9 +145,9 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
   it("cannot store into another organization's session, not even the ack of a message it holds", async () => {
     const otherOrg = (await new OrganizationProvisioningRepository(db).create('other store')).id;
     const otherSession = (await new SessionsRepository(db).create(otherOrg, { name: 's', createdBy: 'u' })).id;
-    await messages.store(otherOrg, otherSession, message('ORIG-9', PHONE_CHAT, { ack: 1 }));
+    await messages.store({ orgId: otherOrg, sessionId: otherSession, epoch: 0 }, message('ORIG-9', PHONE_CHAT, { ack: 1 }));
     // The same session id and message key, named under this organization: refused, nothing changed.
-    await expect(messages.store(orgId, otherSession, message('ORIG-9', PHONE_CHAT, { ack: 4 }))).rejects.toThrow();
+    expect(await messages.store({ orgId, sessionId: otherSession, epoch: 0 }, message('ORIG-9', PHONE_CHAT, { ack: 4 }))).toBe(false);
     expect((await messages.find(otherOrg, otherSession, 'ORIG-9'))?.ack).toBe(1);
   });
 });

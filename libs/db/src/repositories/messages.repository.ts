@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../prisma-client.js';
 import type { Prisma, StoredMessage } from '../generated/client.js';
-import type { AuditEntry } from './audit-log.repository.js';
+import { auditInsertAfter, type AuditEntry } from './audit-log.repository.js';
 import { uuidV7 } from './ids.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
+import { fenceRow, type SessionFence } from './session-fence.js';
 import { utcTimestamp } from './sql-time.js';
 
 export interface NewStoredMessage {
@@ -31,13 +31,20 @@ export interface RevokeOutcome {
 export class MessagesRepository {
   constructor(private readonly db: DbClient) {}
 
-  /** Stores a sent or received message; a message seen again (retry, echo) keeps its first copy. */
-  async store(orgId: string, sessionId: string, message: NewStoredMessage): Promise<StoredMessage> {
-    return this.db.storedMessage.upsert({
-      where: { orgId_sessionId_chatJid_waMessageId: { orgId, sessionId, chatJid: message.chatJid, waMessageId: message.waMessageId } },
-      create: { orgId, sessionId, ...message, timestamp: BigInt(message.timestamp) },
-      update: { ack: message.ack },
-    });
+  /**
+   * Stores a message the session sent (or its phone did), as the worker holding `fence` (false and
+   * nothing written otherwise); a message seen again (retry, echo) keeps its first copy and takes the
+   * newer ack.
+   */
+  async store(fence: SessionFence, message: NewStoredMessage, now: Date = new Date()): Promise<boolean> {
+    const written = await this.db.$executeRaw`
+      WITH fence AS (${fenceRow(fence)})
+      INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
+      SELECT ${uuidV7(now.getTime())}::uuid, ${fence.orgId}::uuid, ${fence.sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
+             ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
+       WHERE EXISTS (SELECT 1 FROM fence)
+      ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack`;
+    return written === 1;
   }
 
   /** The message `waMessageId` of a session, in `chat` when given; another org's message is not found. */
@@ -51,29 +58,44 @@ export class MessagesRepository {
 
   /**
    * Stores a message someone sent to the session and writes its `message.received` event in the same
-   * transaction, once: a message seen again (offline queue replayed, retry) records nothing (null).
+   * statement, once, as the worker holding `fence`: a message seen again (offline queue replayed,
+   * retry), or a stale fence, records nothing (null).
    */
-  async storeReceived(orgId: string, sessionId: string, message: NewStoredMessage, buildEvent: (eventId: string) => object): Promise<{ eventId: string } | null> {
-    return this.db.$transaction(async (tx) => {
-      const inserted = await tx.storedMessage.createMany({ data: [{ orgId, sessionId, ...message, timestamp: BigInt(message.timestamp) }], skipDuplicates: true });
-      if (inserted.count === 0) return null;
-      const eventId = randomUUID();
-      await tx.domainEvent.create({ data: { id: eventId, orgId, sessionId, type: 'message.received', payload: buildEvent(eventId) as Prisma.InputJsonValue } });
-      return { eventId };
-    });
+  async storeReceived(fence: SessionFence, message: NewStoredMessage, buildEvent: (eventId: string) => object, now: Date = new Date()): Promise<{ eventId: string } | null> {
+    const { orgId, sessionId } = fence;
+    const eventId = uuidV7(now.getTime());
+    const at = utcTimestamp(now);
+    const [result] = await this.db.$queryRaw<Array<{ inserted: boolean }>>`
+      WITH fence AS (${fenceRow(fence)}), inserted AS (
+        INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
+        SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
+               ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${at}::timestamp
+         WHERE EXISTS (SELECT 1 FROM fence)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ), event AS (
+        INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
+        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.received', ${JSON.stringify(buildEvent(eventId))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`;
+    return result?.inserted === true ? { eventId } : null;
   }
 
-  async markRevoked(orgId: string, sessionId: string, chatJid: string, waMessageId: string, revokedBy: string | null, at: Date = new Date()): Promise<boolean> {
-    const { count } = await this.db.storedMessage.updateMany({
-      where: { orgId, sessionId, chatJid, waMessageId, revokedAt: null },
-      data: { revokedAt: at, revokedBy },
-    });
+  /** Marks a message revoked (its revoke was recorded before), as the worker holding `fence`. */
+  async markRevoked(fence: SessionFence, chatJid: string, waMessageId: string, revokedBy: string | null, at: Date = new Date()): Promise<boolean> {
+    const count = await this.db.$executeRaw`
+      WITH fence AS (${fenceRow(fence)})
+      UPDATE messages SET revoked_at = ${utcTimestamp(at)}::timestamp, revoked_by = ${revokedBy}
+       WHERE org_id = ${fence.orgId}::uuid AND session_id = ${fence.sessionId}::uuid AND chat_jid = ${chatJid} AND wa_message_id = ${waMessageId}
+         AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM fence)`;
     return count > 0;
   }
 
   /**
    * Records a revoke once: the revoke message itself, the original marked revoked, and a domain event,
-   * atomically (a transactional outbox: nothing committed is lost, nothing is half written). The
+   * atomically (a transactional outbox: nothing committed is lost, nothing is half written), as the
+   * worker holding `fence` (a stale fence records nothing and returns null). The
    * revoke's own WhatsApp id is the idempotency key: the same revoke seen again (Baileys reports it
    * both as an upsert and from our own send) records nothing and returns null.
    *
@@ -83,14 +105,14 @@ export class MessagesRepository {
    * finished in that same statement (one commit instead of two); `outcomeRecorded` says whether it was.
    */
   async recordRevoke(
-    orgId: string,
-    sessionId: string,
+    fence: SessionFence,
     revoke: NewStoredMessage,
     original: { waMessageId: string; chatJid: string; revokedBy: string | null },
     buildEvent: (eventId: string, original: StoredMessage | null) => object,
     now: Date = new Date(),
     outcome?: RevokeOutcome,
   ): Promise<{ eventId: string; outcomeRecorded: boolean } | null> {
+    const { orgId, sessionId } = fence;
     const candidates = await this.db.storedMessage.findMany({
       where: { orgId, sessionId, waMessageId: { in: [revoke.waMessageId, original.waMessageId] } },
       orderBy: { createdAt: 'asc' },
@@ -104,10 +126,11 @@ export class MessagesRepository {
     const at = utcTimestamp(now);
     const audit = outcome?.audit;
     const [result] = await this.db.$queryRaw<Array<{ inserted: boolean; finished: boolean }>>`
-      WITH inserted AS (
+      WITH fence AS (${fenceRow(fence)}), inserted AS (
         INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
-        VALUES (${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${revoke.waMessageId}, ${revoke.chatJid}, ${revoke.senderJid}, ${revoke.fromMe},
-                ${revoke.messageType}, ${revoke.text}, ${BigInt(revoke.timestamp)}, ${revoke.ack}, ${JSON.stringify(revoke.raw)}::jsonb, ${at}::timestamp)
+        SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${revoke.waMessageId}, ${revoke.chatJid}, ${revoke.senderJid}, ${revoke.fromMe},
+               ${revoke.messageType}, ${revoke.text}, ${BigInt(revoke.timestamp)}, ${revoke.ack}, ${JSON.stringify(revoke.raw)}::jsonb, ${at}::timestamp
+         WHERE EXISTS (SELECT 1 FROM fence)
         ON CONFLICT DO NOTHING
         RETURNING 1
       ), marked AS (
@@ -123,13 +146,7 @@ export class MessagesRepository {
                completed_at = ${at}::timestamp, updated_at = ${at}::timestamp
          WHERE org_id = ${orgId}::uuid AND id = ${outcome?.outboxId ?? null}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
-      ), audited AS (
-        INSERT INTO audit_log (id, org_id, actor_kind, actor_id, action, target_type, target_id, details, created_at)
-        SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${audit?.actorKind ?? null}, ${audit?.actorId ?? null}, ${audit?.action ?? null}, ${audit?.targetType ?? null},
-               ${audit?.targetId ?? null}, ${JSON.stringify(audit?.details ?? {})}::jsonb, ${at}::timestamp
-         WHERE ${audit !== undefined} AND EXISTS (SELECT 1 FROM finished)
-        RETURNING 1
-      )
+      ), audited AS (${auditInsertAfter('finished', orgId, audit, now)})
       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, EXISTS (SELECT 1 FROM finished) AS finished`;
     return result?.inserted === true ? { eventId, outcomeRecorded: result.finished } : null;
   }

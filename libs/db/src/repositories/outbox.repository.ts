@@ -1,6 +1,8 @@
 import type { DbClient } from '../prisma-client.js';
 import { Prisma, type OutboxOperation } from '../generated/client.js';
-import { auditRow, type AuditEntry } from './audit-log.repository.js';
+import { auditInsertAfter, type AuditEntry } from './audit-log.repository.js';
+import { fenceRow, type SessionFence } from './session-fence.js';
+import { utcTimestamp } from './sql-time.js';
 
 /** How long an `Idempotency-Key` keeps answering with the stored result. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -52,32 +54,29 @@ export class OutboxRepository {
   }
 
   /**
-   * Records the outcome once: an operation already finished keeps its first outcome. True when this
-   * call recorded it.
+   * Records the outcome once, as the worker holding `fence` (the operation's session at that epoch): an
+   * operation already finished keeps its first outcome, and a worker that lost the session records
+   * nothing. `audit` is written in the same statement, only when the outcome is. True when this call
+   * recorded it.
    */
   async finish(
-    orgId: string,
+    fence: SessionFence,
     id: string,
     outcome: { status: 'sent' | 'failed' | 'expired'; result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; waMessageId?: string | null },
     now: Date = new Date(),
-    /** Written in the same transaction, only when this call records the outcome. */
     audit?: AuditEntry,
   ): Promise<boolean> {
-    if (audit !== undefined) {
-      return this.db.$transaction(async (tx) => {
-        const { count } = await tx.outboxOperation.updateMany({ where: { orgId, id, status: 'pending' }, data: this.outcomeData(outcome, now) });
-        if (count === 1) await tx.auditLogEntry.create({ data: auditRow(orgId, audit) });
-        return count === 1;
-      });
-    }
-    const { count } = await this.db.outboxOperation.updateMany({
-      where: { orgId, id, status: 'pending' },
-      data: this.outcomeData(outcome, now),
-    });
-    return count === 1;
-  }
-
-  private outcomeData(outcome: { status: 'sent' | 'failed' | 'expired'; result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; waMessageId?: string | null }, now: Date): Prisma.OutboxOperationUpdateManyMutationInput {
-    return { status: outcome.status, result: outcome.result ?? Prisma.DbNull, error: outcome.error ?? Prisma.DbNull, waMessageId: outcome.waMessageId ?? null, completedAt: now };
+    const { orgId, sessionId } = fence;
+    const at = utcTimestamp(now);
+    const json = (value: Prisma.InputJsonValue | undefined): string | null => (value === undefined ? null : JSON.stringify(value));
+    const [result] = await this.db.$queryRaw<Array<{ finished: boolean }>>`
+      WITH fence AS (${fenceRow(fence)}), finished AS (
+        UPDATE outbox_operations SET status = ${outcome.status}::"OutboxStatus", result = ${json(outcome.result)}::jsonb, error = ${json(outcome.error)}::jsonb,
+               wa_message_id = ${outcome.waMessageId ?? null}, completed_at = ${at}::timestamp, updated_at = ${at}::timestamp
+         WHERE org_id = ${orgId}::uuid AND id = ${id}::uuid AND session_id = ${sessionId}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM fence)
+        RETURNING 1
+      ), audited AS (${auditInsertAfter('finished', orgId, audit, now)})
+      SELECT EXISTS (SELECT 1 FROM finished) AS finished`;
+    return result?.finished === true;
   }
 }

@@ -2,11 +2,19 @@ import type { DbClient } from '../prisma-client.js';
 import type { Prisma, WhatsAppSession } from '../generated/client.js';
 import type { SessionStatus } from '../generated/enums.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
+import type { SessionFence } from './session-fence.js';
 
 export interface NewSession {
   name: string;
   createdBy: string;
   metadata?: Record<string, string>;
+}
+
+/** A domain event about the session, written in the same transaction as the change it reports. */
+export interface SessionEvent {
+  id: string;
+  type: string;
+  payload: object;
 }
 
 export class SessionsRepository {
@@ -43,23 +51,38 @@ export class SessionsRepository {
   }
 
   /**
-   * Updates the row and writes `event` (when given) in the same transaction: a status change and its
-   * `session.status` event are committed together or not at all.
+   * The first write of a worker that took the session's lease: records it as the owner at `fence.epoch`
+   * together with `patch` (a reader never sees the old status beside the new owner), unless a newer
+   * epoch owns the row already. False when refused: nothing written.
    */
-  async updateWithEvent(
-    orgId: string,
-    sessionId: string,
+  claimAsOwner(fence: SessionFence, workerId: string, patch: Prisma.WhatsAppSessionUpdateManyMutationInput, event: SessionEvent | null): Promise<boolean> {
+    const epoch = BigInt(fence.epoch);
+    return this.fencedUpdate(fence, { lte: epoch }, { ...patch, ownerWorkerId: workerId, ownerEpoch: epoch }, event);
+  }
+
+  /**
+   * A worker's write for the session it holds: applied only while `fence.epoch` still owns the row,
+   * with `event` in the same transaction. False when refused (a newer owner took the session, or it was
+   * deleted): nothing written, no event.
+   */
+  updateAsOwner(fence: SessionFence, patch: Prisma.WhatsAppSessionUpdateManyMutationInput, event: SessionEvent | null): Promise<boolean> {
+    return this.fencedUpdate(fence, BigInt(fence.epoch), patch, event);
+  }
+
+  /** A status change and its `session.status` event are committed together or not at all. */
+  private async fencedUpdate(
+    fence: SessionFence,
+    ownerEpoch: Prisma.WhatsAppSessionWhereInput['ownerEpoch'],
     patch: Prisma.WhatsAppSessionUpdateManyMutationInput,
-    event: { id: string; type: string; payload: object } | null,
-  ): Promise<void> {
-    if (event === null) {
-      await this.db.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
-      return;
-    }
-    // A session deleted meanwhile has no more status to report: no event for a row that is gone.
-    await this.db.$transaction(async (tx) => {
-      const { count } = await tx.whatsAppSession.updateMany({ where: { orgId, id: sessionId }, data: patch });
+    event: SessionEvent | null,
+  ): Promise<boolean> {
+    const { orgId, sessionId } = fence;
+    const where = { orgId, id: sessionId, ownerEpoch };
+    if (event === null) return (await this.db.whatsAppSession.updateMany({ where, data: patch })).count === 1;
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.whatsAppSession.updateMany({ where, data: patch });
       if (count === 1) await tx.domainEvent.create({ data: { id: event.id, orgId, sessionId, type: event.type, payload: event.payload as Prisma.InputJsonValue } });
+      return count === 1;
     });
   }
 
@@ -73,7 +96,7 @@ export class SessionsRepository {
     sessionId: string,
     from: SessionStatus,
     patch: Prisma.WhatsAppSessionUpdateManyMutationInput,
-    event: { id: string; type: string; payload: object },
+    event: SessionEvent,
   ): Promise<boolean> {
     return this.db.$transaction(async (tx) => {
       const { count } = await tx.whatsAppSession.updateMany({ where: { orgId, id: sessionId, status: from }, data: patch });
@@ -83,20 +106,12 @@ export class SessionsRepository {
     });
   }
 
-  /** Mirrors the Redis lease on the row: auth-state writes are fenced on `ownerEpoch`. */
-  recordOwner(orgId: string, sessionId: string, workerId: string | null, epoch: number): Promise<Prisma.BatchPayload> {
-    return this.db.whatsAppSession.updateMany({
-      where: { orgId, id: sessionId, ownerEpoch: { lte: BigInt(epoch) } },
-      data: { ownerWorkerId: workerId, ownerEpoch: BigInt(epoch) },
-    });
-  }
-
   /**
    * Deletes the session (its login, messages and outbox go with it) and, unless its status is already
    * `unlessStatus`, records `finalEvent` in the same transaction. The row is locked first, so a worker's
    * concurrent status write either lands before (and is seen here) or finds no row (and writes no event).
    */
-  async deleteWithEvent(orgId: string, sessionId: string, unlessStatus: SessionStatus, finalEvent: { id: string; type: string; payload: object }): Promise<boolean> {
+  async deleteWithEvent(orgId: string, sessionId: string, unlessStatus: SessionStatus, finalEvent: SessionEvent): Promise<boolean> {
     if (!isUuid(sessionId)) return false;
     return this.db.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ status: SessionStatus }>>`SELECT status FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid FOR UPDATE`;
