@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
+import { API_KEY_ROW_REUSE_MS } from '@wagw/auth';
 import { ApiKeysRepository } from '@wagw/db';
 import { createTestTenant, startTestJwks, type TestJwks, type TestTenant } from '@wagw/testing';
 import { startTestGateway, type TestGateway } from './test/gateway-harness.js';
@@ -152,10 +153,19 @@ describe('bearer authentication (login JWT, then API key)', () => {
     expectUnauthorized(await listSessions(wrongSecret));
   });
 
-  it('refuses a revoked API key at once', async () => {
+  it('refuses a key revoked through this gateway at once', async () => {
     const key = await tenant.createApiKey(['read']);
     expect((await listSessions(key.key)).status).toBe(200);
+    expect((await gateway.request(`/api/v1/org/api-keys/${key.id}`, { method: 'DELETE', token: tenant.apiKey })).status).toBe(204);
+    expectUnauthorized(await listSessions(key.key));
+  });
+
+  it('refuses a key revoked elsewhere (another replica, the database) within a second', async () => {
+    const key = await tenant.createApiKey(['read']);
+    expect((await listSessions(key.key)).status).toBe(200);
+    const lastAccepted = Date.now();
     expect(await new ApiKeysRepository(gateway.db).revoke(tenant.orgId, key.id)).toBe(true);
+    await new Promise((resolveWait) => setTimeout(resolveWait, API_KEY_ROW_REUSE_MS - (Date.now() - lastAccepted)));
     expectUnauthorized(await listSessions(key.key));
   });
 

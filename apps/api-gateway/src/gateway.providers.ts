@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { ApiKeysService } from '@wagw/auth';
+import { ApiKeyAuthenticator, ApiKeysService } from '@wagw/auth';
 import { CommandDispatcher, SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { Histogram, LATENCY_BUCKETS, type Registry } from '@wagw/observability';
@@ -66,7 +66,11 @@ export function gatewayProviders(env: ApiGatewayEnv, metrics: Registry): Provide
         }),
       inject: [WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository, AuditLogRepository, WebhookQueues],
     },
-    { provide: ApiKeysService, useFactory: (apiKeys: ApiKeysRepository) => new ApiKeysService(apiKeys), inject: [ApiKeysRepository] },
+    {
+      provide: ApiKeysService,
+      useFactory: (apiKeys: ApiKeysRepository, authenticator: ApiKeyAuthenticator) => new ApiKeysService(apiKeys, (prefix) => authenticator.forget(prefix)),
+      inject: [ApiKeysRepository, ApiKeyAuthenticator],
+    },
     QueuesShutdown,
   ];
 }

@@ -23,7 +23,11 @@ function notHeld(principal: Principal, wanted: readonly string[]): string[] {
  * a capability it does not hold, and each change is written with its audit entry in one transaction.
  */
 export class ApiKeysService {
-  constructor(private readonly apiKeys: ApiKeysRepository) {}
+  constructor(
+    private readonly apiKeys: ApiKeysRepository,
+    /** Told of each revocation, so that this gateway refuses the key at once (others within a second). */
+    private readonly onRevoked: (prefix: string) => void = () => undefined,
+  ) {}
 
   /** The new key's listing and its secret, which exists only in this answer (the gateway keeps its hash). */
   async create(principal: Principal, request: NewApiKeyRequest, now = Date.now()): Promise<{ listing: ApiKeyListing; key: string }> {
@@ -42,7 +46,7 @@ export class ApiKeysService {
     return { listing, key: generated.key };
   }
 
-  /** Effective at once on every gateway: keys are checked against the database on each request. */
+  /** Effective at once on this gateway, and within API_KEY_ROW_REUSE_MS on every other. */
   async revoke(principal: Principal, id: string): Promise<void> {
     const key = await this.apiKeys.findById(principal.orgId, id);
     if (!key) throw new GatewayError('not_found', 'API key not found', { key: id });
@@ -53,5 +57,6 @@ export class ApiKeysService {
     }
     const revoked = await this.apiKeys.revoke(principal.orgId, id, { ...auditActor(principal), action: 'api_key.revoked', targetType: 'api_key', targetId: id, details: { name: key.name, prefix: key.prefix } });
     if (!revoked) throw new GatewayError('conflict', 'the key is already revoked', { key: id });
+    this.onRevoked(key.prefix);
   }
 }

@@ -131,10 +131,10 @@ export class OrgController {
     return { data: page.rows.map(toApiKeyView), nextCursor: page.nextCursor };
   }
 
-  /** Effective at once on every gateway: keys are checked against the database on each request. */
+  /** Effective at once on this gateway and within a second on every other (a key's row is reused for at most API_KEY_ROW_REUSE_MS). */
   @Delete('api-keys/:key')
   @HttpCode(204)
-  @ApiRoute({ summary: 'Revoke an API key', description: 'Effective at once on every gateway. A key with capabilities the caller lacks cannot be revoked by it.' })
+  @ApiRoute({ summary: 'Revoke an API key', description: 'Effective at once on the gateway that answers, and within a second on every other. A key with capabilities the caller lacks cannot be revoked by it.' })
   @RequireCapability('keys:manage')
   @ApiPathParam('key', apiKeyIdParam, 'The API key id.')
   @ApiNoContent('Revoked.')
