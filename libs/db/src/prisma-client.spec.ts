@@ -21,4 +21,16 @@ describe('prepared statements', () => {
       await db.$disconnect();
     }
   });
+
+  it('plans each prepared statement once (a generic plan) when asked, and by cost otherwise (real Postgres)', async () => {
+    const generic = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1, genericPlans: true });
+    const byCost = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1 });
+    try {
+      const mode = async (db: typeof generic) => (await db.$queryRaw<Array<{ plan_cache_mode: string }>>`SHOW plan_cache_mode`)[0]?.plan_cache_mode;
+      expect(await mode(generic)).toBe('force_generic_plan');
+      expect(await mode(byCost)).toBe('auto');
+    } finally {
+      await Promise.all([generic.$disconnect(), byCost.$disconnect()]);
+    }
+  });
 });

@@ -6,6 +6,13 @@ export type DbClient = InstanceType<typeof PrismaClient>;
 export interface DbClientOptions {
   databaseUrl: string;
   poolSize?: number;
+  /**
+   * Plan every prepared statement once per connection, whatever its parameters. For processes whose
+   * statements are all point lookups and single-row writes by key (the session worker): Postgres
+   * otherwise keeps re-planning those with array parameters (the fenced key write), as a custom plan
+   * looks cheaper to it than the generic one for each call.
+   */
+  genericPlans?: boolean;
 }
 
 /** Distinct statements a process prepares, at most; later ones run unprepared (an `IN` list of every length is its own text). */
@@ -28,8 +35,11 @@ export function preparedStatementNames(limit = PREPARED_STATEMENTS_MAX): (query:
   };
 }
 
-export function createDbClient({ databaseUrl, poolSize = 10 }: DbClientOptions): DbClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { statementNameGenerator: preparedStatementNames() });
+export function createDbClient({ databaseUrl, poolSize = 10, genericPlans = false }: DbClientOptions): DbClient {
+  const adapter = new PrismaPg(
+    { connectionString: databaseUrl, max: poolSize, ...(genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}) },
+    { statementNameGenerator: preparedStatementNames() },
+  );
   // Prisma's defaults (2 s to get a connection, 5 s in all) fail transactions on a busy host; a state
   // change and its domain event must not be lost to a momentary queue for connections.
   return new PrismaClient({ adapter, transactionOptions: { maxWait: 10_000, timeout: 20_000 } });

@@ -8,7 +8,7 @@ import {
   type SignalDataSet,
   type SignalDataTypeMap,
 } from '@whiskeysockets/baileys';
-import type { AuthStateRepository, KeyWrite } from '@wagw/db';
+import type { AuthStateStore, KeyWrite } from '@wagw/db';
 import { RecentIds } from './recent-ids.js';
 
 /** Raised when a write is refused because another worker now owns the session (a newer epoch). */
@@ -35,7 +35,7 @@ const deserialize = <T>(json: string): T => JSON.parse(json, BufferJSON.reviver)
  * Baileys' in-memory key cache and our record of absent keys; every write is fenced on the epoch.
  */
 export async function loadPostgresAuthState(
-  repository: Pick<AuthStateRepository, 'loadCreds' | 'saveCreds' | 'getKeys' | 'setKeys'>,
+  repository: AuthStateStore,
   scope: { orgId: string; sessionId: string; epoch: number },
   logger: BaileysLogger,
 ): Promise<SessionAuthState> {

@@ -1,4 +1,5 @@
 import type { DbClient } from '../prisma-client.js';
+import { Prisma } from '../generated/client.js';
 import { fenceRow, type SessionFence } from './session-fence.js';
 
 export interface KeyWrite {
@@ -12,31 +13,67 @@ export interface KeyWrite {
  * Baileys' creds and Signal keys of one session. Every worker's write is fenced on the owner epoch in the
  * same statement: a worker that lost the session's lease cannot overwrite what the new owner wrote.
  */
+/**
+ * The statements behind the auth state, for the repository and for anything that must run exactly
+ * the same SQL another way (the benchmark's bare-Baileys floor sends them as prepared statements
+ * through `pg` directly).
+ */
+export const authStateStatements = {
+  loadCreds: (orgId: string, sessionId: string): Prisma.Sql => Prisma.sql`
+    SELECT creds::text AS creds FROM auth_creds WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid`,
+
+  saveCreds: (orgId: string, sessionId: string, epoch: number, json: string): Prisma.Sql => Prisma.sql`
+    WITH fence AS (${fenceRow({ orgId, sessionId, epoch })})
+    INSERT INTO auth_creds (session_id, org_id, creds, updated_at)
+    SELECT ${sessionId}::uuid, ${orgId}::uuid, ${json}::jsonb, now()
+    WHERE EXISTS (SELECT 1 FROM fence)
+    ON CONFLICT (session_id) DO UPDATE SET creds = EXCLUDED.creds, updated_at = now()`,
+
+  getKeys: (orgId: string, sessionId: string, type: string, ids: readonly string[]): Prisma.Sql => Prisma.sql`
+    SELECT key_id, value::text AS value FROM auth_keys
+    WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND type = ${type} AND key_id = ANY(${[...ids]}::text[])`,
+
+  /** Upserts and deletes in one statement, answering `fenced`: whether `epoch` still owns the session. */
+  setKeys: (orgId: string, sessionId: string, epoch: number, writes: readonly KeyWrite[]): Prisma.Sql => {
+    const upserts = writes.filter((write): write is KeyWrite & { json: string } => write.json !== null);
+    const deletes = writes.filter((write) => write.json === null);
+    return Prisma.sql`
+    WITH fence AS (${fenceRow({ orgId, sessionId, epoch })}), upserted AS (
+      INSERT INTO auth_keys (session_id, org_id, type, key_id, value, updated_at)
+      SELECT ${sessionId}::uuid, ${orgId}::uuid, t, k, v::jsonb, now()
+        FROM unnest(${upserts.map((write) => write.type)}::text[], ${upserts.map((write) => write.id)}::text[], ${upserts.map((write) => write.json)}::text[]) AS u(t, k, v)
+       WHERE EXISTS (SELECT 1 FROM fence)
+      ON CONFLICT (session_id, type, key_id) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+      RETURNING 1
+    ), deleted AS (
+      DELETE FROM auth_keys
+       WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM fence)
+         AND (type, key_id) IN (SELECT * FROM unnest(${deletes.map((write) => write.type)}::text[], ${deletes.map((write) => write.id)}::text[]))
+      RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM fence) AS fenced`;
+  },
+};
+
+/** What Baileys' auth state needs of its store (see loadPostgresAuthState). */
+export type AuthStateStore = Pick<AuthStateRepository, 'loadCreds' | 'saveCreds' | 'getKeys' | 'setKeys'>;
+
 export class AuthStateRepository {
   constructor(private readonly db: DbClient) {}
 
   async loadCreds(orgId: string, sessionId: string): Promise<string | null> {
-    const rows = await this.db.$queryRaw<Array<{ creds: string }>>`
-      SELECT creds::text AS creds FROM auth_creds WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid`;
+    const rows = await this.db.$queryRaw<Array<{ creds: string }>>(authStateStatements.loadCreds(orgId, sessionId));
     return rows[0]?.creds ?? null;
   }
 
   /** False when the caller no longer holds `epoch` (nothing written). */
   async saveCreds(orgId: string, sessionId: string, epoch: number, json: string): Promise<boolean> {
-    const written = await this.db.$executeRaw`
-      WITH fence AS (${fenceRow({ orgId, sessionId, epoch })})
-      INSERT INTO auth_creds (session_id, org_id, creds, updated_at)
-      SELECT ${sessionId}::uuid, ${orgId}::uuid, ${json}::jsonb, now()
-      WHERE EXISTS (SELECT 1 FROM fence)
-      ON CONFLICT (session_id) DO UPDATE SET creds = EXCLUDED.creds, updated_at = now()`;
-    return written === 1;
+    return (await this.db.$executeRaw(authStateStatements.saveCreds(orgId, sessionId, epoch, json))) === 1;
   }
 
   async getKeys(orgId: string, sessionId: string, type: string, ids: readonly string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db.$queryRaw<Array<{ key_id: string; value: string }>>`
-      SELECT key_id, value::text AS value FROM auth_keys
-      WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND type = ${type} AND key_id = ANY(${[...ids]}::text[])`;
+    const rows = await this.db.$queryRaw<Array<{ key_id: string; value: string }>>(authStateStatements.getKeys(orgId, sessionId, type, ids));
     return new Map(rows.map((row) => [row.key_id, row.value]));
   }
 
@@ -47,23 +84,7 @@ export class AuthStateRepository {
    */
   async setKeys(orgId: string, sessionId: string, epoch: number, writes: readonly KeyWrite[]): Promise<boolean> {
     if (writes.length === 0) return true;
-    const upserts = writes.filter((write): write is KeyWrite & { json: string } => write.json !== null);
-    const deletes = writes.filter((write) => write.json === null);
-    const [outcome] = await this.db.$queryRaw<Array<{ fenced: boolean }>>`
-      WITH fence AS (${fenceRow({ orgId, sessionId, epoch })}), upserted AS (
-        INSERT INTO auth_keys (session_id, org_id, type, key_id, value, updated_at)
-        SELECT ${sessionId}::uuid, ${orgId}::uuid, t, k, v::jsonb, now()
-          FROM unnest(${upserts.map((write) => write.type)}::text[], ${upserts.map((write) => write.id)}::text[], ${upserts.map((write) => write.json)}::text[]) AS u(t, k, v)
-         WHERE EXISTS (SELECT 1 FROM fence)
-        ON CONFLICT (session_id, type, key_id) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-        RETURNING 1
-      ), deleted AS (
-        DELETE FROM auth_keys
-         WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM fence)
-           AND (type, key_id) IN (SELECT * FROM unnest(${deletes.map((write) => write.type)}::text[], ${deletes.map((write) => write.id)}::text[]))
-        RETURNING 1
-      )
-      SELECT EXISTS (SELECT 1 FROM fence) AS fenced`;
+    const [outcome] = await this.db.$queryRaw<Array<{ fenced: boolean }>>(authStateStatements.setKeys(orgId, sessionId, epoch, writes));
     return outcome?.fenced === true;
   }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench` part 1: the revoke path end to end (HTTP → gateway → outbox → BullMQ → worker → Baileys
-// → emulator and back) at concurrency 1, 16 and 64, beside its floor measured in the same run: a bare
-// Fastify route doing the same Postgres lookups plus one raw Redis round trip. Everything runs on this
-// machine: Postgres, Redis, the emulator (in this process), the gateway and one worker (own processes).
+// → emulator and back) at concurrency 1, 16 and 64, beside two floors measured in the same run: a bare
+// Fastify route doing the same Postgres lookups plus one raw Redis round trip, and bare Baileys (one
+// socket per session, durable fenced keys, nothing else: baileys-floor.ts). Everything runs on this
+// machine: Postgres, Redis, the emulator (in this process), the gateway, one worker and the floors.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { OrganizationProvisioningRepository } from '@wagw/db/system';
 import { findFreePort } from '@wagw/embedded';
 import { deliveryReport, WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
+import type { FloorReply, FloorRequest } from './baileys-floor.js';
 import { machineDescription, startCpuMeter, storeCounters, storeWorkSince, type StoreWork, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, type LatencySummary } from './stats.js';
 
@@ -59,6 +61,20 @@ async function load(target: Target, concurrency: number, total: number, agent: A
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   return { ...latencySummary(latencies, performance.now() - started), errors };
+}
+
+/** Sends `request` to the bare-Baileys floor and answers its reply of type `until`, scanning QR codes meanwhile. */
+function askBaileysFloor<Type extends FloorReply['type']>(child: ChildProcess, request: FloorRequest | null, until: Type, onQr: (index: number, qr: string) => void = () => undefined): Promise<Extract<FloorReply, { type: Type }>> {
+  return new Promise((resolve) => {
+    const listen = (reply: FloorReply): void => {
+      if (reply.type === 'qr') onQr(reply.index, reply.qr);
+      if (reply.type !== until) return;
+      child.off('message', listen);
+      resolve(reply as Extract<FloorReply, { type: Type }>);
+    };
+    child.on('message', listen);
+    if (request) child.send(request);
+  });
 }
 
 function spawnApp(name: string, env: Record<string, string>, port: number, profileName = name): Promise<ChildProcess> {
@@ -129,6 +145,9 @@ async function main(): Promise<void> {
       workers.push(await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: `bench-worker-${index + 1}`, WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort, `session-worker-${index + 1}`));
     }
     children.push(...workers);
+    const baileysFloor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'baileys-floor.js'), [stores.databaseUrl, emulator.url, emulator.rootPublicKey.toString('hex')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    children.push(baileysFloor);
+    const floorReady = askBaileysFloor(baileysFloor, null, 'ready');
     const floorPort = await findFreePort();
     const floor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'floor-server.js'), [stores.databaseUrl, stores.redisUrl, String(floorPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(floor);
@@ -163,6 +182,12 @@ async function main(): Promise<void> {
       return target;
     };
     const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+    const peerJid = `${peer}@s.whatsapp.net`;
+    const runBaileysFloor = async (concurrency: number, total: number, answered: string[] = []): Promise<LatencySummary & { errors: number }> => {
+      const ran = await askBaileysFloor(baileysFloor, { type: 'run', concurrency, total, chat: peerJid }, 'ran');
+      answered.push(...ran.sentIds);
+      return { ...latencySummary(ran.latenciesMs, ran.wallMs), errors: ran.errors };
+    };
     const targets: Record<'gateway' | 'floor', Target> = {
       gateway: { baseUrl: gatewayUrl, apiKey: key.key, next },
       floor: { baseUrl: `http://127.0.0.1:${floorPort}`, apiKey: key.key, next },
@@ -176,16 +201,39 @@ async function main(): Promise<void> {
     await load(targets.floor, 16, 200, agent);
     await load(targets.gateway, 16, 200, agent, sentAt('warm-up'));
     const workPerRevoke = await measureStoreWork(db, stores.redisUrl, () => load(targets.gateway, 1, 100, agent, sentAt('store-work')));
-    const cpuMsPerRequestAtC64: Record<string, Record<string, number>> = {};
-    const results: Record<string, Record<string, LatencySummary & { errors: number; runs: Array<LatencySummary & { errors: number }> }>> = { gateway: {}, floor: {} };
+    // Paired after the store work was counted: its commits must not be counted as the gateway's.
+    // The bare-Baileys floor's own logins, as many as the gateway's sessions, each a session row it
+    // holds at epoch 1 (its key writes are fenced on it, as the worker's are).
+    await floorReady;
+    const floorOrg = await new OrganizationProvisioningRepository(db).create('bench-baileys-floor');
+    const floorSessions = [];
+    const floorPhones: string[] = [];
+    for (let index = 0; index < SESSIONS; index += 1) {
+      const row = await new SessionsRepository(db).create(floorOrg.id, { name: `floor-${index}`, createdBy: 'bench' });
+      await new SessionsRepository(db).claimAsOwner({ orgId: floorOrg.id, sessionId: row.id, epoch: 1 }, 'baileys-floor', {}, null);
+      floorSessions.push({ orgId: floorOrg.id, sessionId: row.id, epoch: 1 });
+      floorPhones.push(`1555901${String(index + 1).padStart(4, '0')}`);
+      emulator.createAccount({ phone: floorPhones[index] ?? '', pushName: `Floor ${index}` });
+    }
+    await askBaileysFloor(baileysFloor, { type: 'pair', sessions: floorSessions }, 'paired', (index, qr) => void emulator.scanQr(qr, floorPhones[index] ?? ''));
+    process.stdout.write(`${SESSIONS} bare Baileys sockets connected through the emulator\n`);
+    await runBaileysFloor(16, 200, sentAt('baileys warm-up'));
+    // CPU per request of every process, by target and concurrency (c=16 and c=64).
+    const cpuMsPerRequest: Record<string, Record<string, Record<string, number>>> = { c16: {}, c64: {} };
+    const results: Record<string, Record<string, LatencySummary & { errors: number; runs: Array<LatencySummary & { errors: number }> }>> = { gateway: {}, floor: {}, baileys: {} };
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
-      for (const name of ['floor', 'gateway'] as const) {
+      for (const name of ['floor', 'baileys', 'gateway'] as const) {
         const runs: Array<LatencySummary & { errors: number }> = [];
-        const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'floor-server': floor.pid };
+        const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'floor-server': floor.pid, 'baileys-floor': baileysFloor.pid };
         const cpu = startCpuMeter(processes, 'bench (emulator and load)');
-        for (let run = 0; run < RUNS; run += 1) runs.push(await load(targets[name], concurrency, perRun[index] ?? REQUESTS, agent, name === 'gateway' ? sentAt(`c${concurrency}`) : []));
+        const count = perRun[index] ?? REQUESTS;
+        for (let run = 0; run < RUNS; run += 1) {
+          if (name === 'baileys') runs.push(await runBaileysFloor(concurrency, count, sentAt(`baileys c${concurrency}`)));
+          else runs.push(await load(targets[name], concurrency, count, agent, name === 'gateway' ? sentAt(`c${concurrency}`) : []));
+        }
         const completed = runs.reduce((sum, result) => sum + result.count + result.errors, 0);
-        if (concurrency === 64) cpuMsPerRequestAtC64[name] = cpu.perUnit(completed);
+        const byConcurrency = cpuMsPerRequest[`c${concurrency}`];
+        if (byConcurrency) byConcurrency[name] = cpu.perUnit(completed);
         const summary = {
           throughputPerSecond: median(runs.map((result) => result.throughputPerSecond)),
           p50Ms: median(runs.map((result) => result.p50Ms)),
@@ -216,25 +264,40 @@ async function main(): Promise<void> {
       all: { ...countAtPeer(allSent), undecryptable: emulator.undecryptable(peer).length },
       byRun: Object.fromEntries([...answeredSent].map(([label, ids]) => [label, countAtPeer(ids)])),
     };
+    // What a revoke costs in all of our processes, against what it costs bare Baileys with durable keys.
+    const sumOf = (cpu: Record<string, number> | undefined, names: string[]): number => +names.reduce((sum, name) => sum + (cpu?.[name] ?? 0), 0).toFixed(2);
+    const ours = ['api-gateway', ...workers.map((_, n) => `session-worker-${n + 1}`), 'postgres', 'redis-server'];
+    const cpuPerRevoke = Object.fromEntries(
+      (['c16', 'c64'] as const).map((c) => {
+        const gatewayCpu = sumOf(cpuMsPerRequest[c]?.['gateway'], ours);
+        const floorCpu = sumOf(cpuMsPerRequest[c]?.['baileys'], ['baileys-floor', 'postgres', 'redis-server']);
+        return [c, { ours: gatewayCpu, baileysFloor: floorCpu, floorOverOurs: +(floorCpu / (gatewayCpu || 1)).toFixed(2) }];
+      }),
+    );
     const output = {
       benchmark: 'revoke-path',
       date: new Date().toISOString(),
       machine: machineDescription(),
       settings: { runs: RUNS, requestsPerRun: perRun, sessions: SESSIONS, concurrencies: CONCURRENCIES },
       floor: 'bare Fastify route: API key, session and message lookups in Postgres plus one Redis PING',
+      baileysFloor: 'bare Baileys: one socket per session against the same emulator, waiting for the server ack, with the fenced key write as one prepared statement (pg); no HTTP, queue, outbox or store',
       results,
       ratioToFloor: Object.fromEntries(CONCURRENCIES.map((c) => [`c${c}`, +((results['gateway']?.[`c${c}`]?.throughputPerSecond ?? 0) / (results['floor']?.[`c${c}`]?.throughputPerSecond ?? 1)).toFixed(2)])),
-      targets: { c64ThroughputPerSecond: 2_000, c64P99Ms: 50, ratioToFloor: 0.5 },
+      ratioToBaileysFloor: Object.fromEntries(CONCURRENCIES.map((c) => [`c${c}`, +((results['gateway']?.[`c${c}`]?.throughputPerSecond ?? 0) / (results['baileys']?.[`c${c}`]?.throughputPerSecond ?? 1)).toFixed(2)])),
+      p50AtC1OverBaileysFloor: +((results['gateway']?.['c1']?.p50Ms ?? 0) / (results['baileys']?.['c1']?.p50Ms ?? 1)).toFixed(2),
+      cpuPerRevoke,
+      targets: { cpuMsPerRevokeAtC16: 6, c1P50Ms: 8, c1P50OverBaileysFloor: 1.5, c16ThroughputPerSecond: 200, baileysFloorCpuRatio: 0.6 },
       delivery,
       workPerRevoke,
-      cpuMsPerRequestAtC64,
+      cpuMsPerRequest,
       outboxCreatedToCompletedMs: { p50: Number(breakdown?.p50 ?? 0), p99: Number(breakdown?.p99 ?? 0) },
     };
     writeBenchResult('revoke-path', output);
     process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}\n`);
     process.stdout.write(`revokes answered sent ${delivery.all.sent}, decrypted by the peer ${delivery.all.received}, lost ${delivery.all.lost}, duplicated ${delivery.all.duplicated}, undecryptable ${delivery.all.undecryptable}\n`);
     process.stdout.write(`per revoke: ${workPerRevoke.postgresStatements} Postgres statements in ${workPerRevoke.postgresTransactions} transactions, ${workPerRevoke.redisCommands} Redis commands\n`);
-    process.stdout.write(`CPU ms per request at c=64: ${JSON.stringify(cpuMsPerRequestAtC64)}\nwrote bench/results/revoke-path.json\n`);
+    process.stdout.write(`CPU ms per revoke (ours: gateway + worker + Postgres + Redis; floor: bare Baileys + Postgres + Redis): ${JSON.stringify(cpuPerRevoke)}\n`);
+    process.stdout.write(`CPU ms per request by process: ${JSON.stringify(cpuMsPerRequest)}\nwrote bench/results/revoke-path.json\n`);
     await agent.close();
     await db.$disconnect();
     if (delivery.all.lost > 0 || delivery.all.duplicated > 0 || delivery.all.undecryptable > 0) throw new Error(`revokes answered sent did not all reach the peer exactly once: ${JSON.stringify(delivery.all)}`);
