@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
-import { createDbClient, preparedStatementNames } from './prisma-client.js';
+import { Prisma } from './generated/client.js';
+import { createDbClient, hotSql, preparedStatementNames } from './prisma-client.js';
 
 describe('prepared statements', () => {
   it('names each distinct statement once, and runs the ones past the limit unprepared', () => {
@@ -31,6 +32,19 @@ describe('prepared statements', () => {
       expect(await mode(byCost)).toBe('auto');
     } finally {
       await Promise.all([generic.$disconnect(), byCost.$disconnect()]);
+    }
+  });
+
+  it("runs the hot paths' statements through pg on Prisma's own pool, prepared by name (real Postgres)", async () => {
+    const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1 });
+    try {
+      const rows = await hotSql(db).rows<{ doubled: number }>(Prisma.sql`SELECT ${21}::int * 2 AS doubled`);
+      expect(rows).toEqual([{ doubled: 42 }]);
+      // One connection, shared: Prisma sees what the hot path prepared on it.
+      const prepared = await db.$queryRaw<Array<{ name: string; statement: string }>>`SELECT name, statement FROM pg_prepared_statements`;
+      expect(prepared.some((row) => row.name.startsWith('wagw_') && row.statement.includes('AS doubled'))).toBe(true);
+    } finally {
+      await db.$disconnect();
     }
   });
 });

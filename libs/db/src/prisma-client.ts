@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from './generated/client.js';
+import pg from 'pg';
+import { PrismaClient, type Prisma } from './generated/client.js';
 
 export type DbClient = InstanceType<typeof PrismaClient>;
 
@@ -35,12 +36,51 @@ export function preparedStatementNames(limit = PREPARED_STATEMENTS_MAX): (query:
   };
 }
 
+/**
+ * The statements of the hot paths (every send and revoke), sent through `pg` on the pool Prisma uses,
+ * prepared by the same names. Measured on this codebase's statements: Prisma's client spends about
+ * 0.35–0.45 ms of CPU on a statement (raw or not) that costs `pg` 0.1–0.2 ms. Statements are built with
+ * `Prisma.sql`, as raw ones are; rows come back as `pg` parses them (jsonb parsed, int8 as text,
+ * `timestamp` as a local Date: select what a caller needs in a form it can trust).
+ */
+export class HotSql {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly nameOf: (query: { sql: string }) => string,
+  ) {}
+
+  async rows<Row extends object>(statement: Prisma.Sql): Promise<Row[]> {
+    return (await this.query<Row>(statement)).rows;
+  }
+
+  /** Rows written (or matched) by an INSERT, UPDATE or DELETE. */
+  async count(statement: Prisma.Sql): Promise<number> {
+    return (await this.query(statement)).rowCount ?? 0;
+  }
+
+  private query<Row extends object>(statement: Prisma.Sql): Promise<pg.QueryResult<Row>> {
+    const name = this.nameOf({ sql: statement.text });
+    return this.pool.query<Row>(name === '' ? { text: statement.text, values: statement.values } : { name, text: statement.text, values: statement.values });
+  }
+}
+
+/** Each client's HotSql: Prisma's client cannot carry it (an extension would change every client type). */
+const hotSqlOfClient = new WeakMap<DbClient, HotSql>();
+
+/** The HotSql on `db`'s pool; `db` must come from createDbClient. */
+export function hotSql(db: DbClient): HotSql {
+  const found = hotSqlOfClient.get(db);
+  if (!found) throw new Error('this Prisma client was not made by createDbClient');
+  return found;
+}
+
 export function createDbClient({ databaseUrl, poolSize = 10, genericPlans = false }: DbClientOptions): DbClient {
-  const adapter = new PrismaPg(
-    { connectionString: databaseUrl, max: poolSize, ...(genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}) },
-    { statementNameGenerator: preparedStatementNames() },
-  );
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, ...(genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}) });
+  const nameOf = preparedStatementNames();
+  const adapter = new PrismaPg(pool, { statementNameGenerator: nameOf, disposeExternalPool: true });
   // Prisma's defaults (2 s to get a connection, 5 s in all) fail transactions on a busy host; a state
   // change and its domain event must not be lost to a momentary queue for connections.
-  return new PrismaClient({ adapter, transactionOptions: { maxWait: 10_000, timeout: 20_000 } });
+  const client = new PrismaClient({ adapter, transactionOptions: { maxWait: 10_000, timeout: 20_000 } });
+  hotSqlOfClient.set(client, new HotSql(pool, nameOf));
+  return client;
 }

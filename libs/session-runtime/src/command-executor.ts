@@ -66,7 +66,7 @@ export class CommandExecutor {
       return failure('session_moved', 'the session is held by another worker now', { expectedEpoch: job.epoch, heldEpoch: runner?.lease.epoch ?? null });
     }
     if (isOperation) {
-      const operation = await this.outbox.get(orgId, outboxId);
+      const operation = await this.outbox.outcomeOf(orgId, outboxId);
       if (!operation) return failure('not_found', 'unknown operation', { outboxId });
       if (operation.status === 'sent' && operation.result !== null) return { ok: true, result: storedSendResult(operation.result) };
       if (operation.status === 'failed' || operation.status === 'expired') return { ok: false, error: storedOperationError(operation.error) };

@@ -1,4 +1,4 @@
-import type { DbClient } from '../prisma-client.js';
+import { hotSql, type DbClient, type HotSql } from '../prisma-client.js';
 import { Prisma } from '../generated/client.js';
 import { fenceRow, type SessionFence } from './session-fence.js';
 
@@ -59,21 +59,26 @@ export const authStateStatements = {
 export type AuthStateStore = Pick<AuthStateRepository, 'loadCreds' | 'saveCreds' | 'getKeys' | 'setKeys'>;
 
 export class AuthStateRepository {
-  constructor(private readonly db: DbClient) {}
+  /** Every statement here runs inside a send: through `pg` directly (see HotSql). */
+  private readonly sql: HotSql;
+
+  constructor(private readonly db: DbClient) {
+    this.sql = hotSql(db);
+  }
 
   async loadCreds(orgId: string, sessionId: string): Promise<string | null> {
-    const rows = await this.db.$queryRaw<Array<{ creds: string }>>(authStateStatements.loadCreds(orgId, sessionId));
+    const rows = await this.sql.rows<{ creds: string }>(authStateStatements.loadCreds(orgId, sessionId));
     return rows[0]?.creds ?? null;
   }
 
   /** False when the caller no longer holds `epoch` (nothing written). */
   async saveCreds(orgId: string, sessionId: string, epoch: number, json: string): Promise<boolean> {
-    return (await this.db.$executeRaw(authStateStatements.saveCreds(orgId, sessionId, epoch, json))) === 1;
+    return (await this.sql.count(authStateStatements.saveCreds(orgId, sessionId, epoch, json))) === 1;
   }
 
   async getKeys(orgId: string, sessionId: string, type: string, ids: readonly string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db.$queryRaw<Array<{ key_id: string; value: string }>>(authStateStatements.getKeys(orgId, sessionId, type, ids));
+    const rows = await this.sql.rows<{ key_id: string; value: string }>(authStateStatements.getKeys(orgId, sessionId, type, ids));
     return new Map(rows.map((row) => [row.key_id, row.value]));
   }
 
@@ -84,20 +89,20 @@ export class AuthStateRepository {
    */
   async setKeys(orgId: string, sessionId: string, epoch: number, writes: readonly KeyWrite[]): Promise<boolean> {
     if (writes.length === 0) return true;
-    const [outcome] = await this.db.$queryRaw<Array<{ fenced: boolean }>>(authStateStatements.setKeys(orgId, sessionId, epoch, writes));
+    const [outcome] = await this.sql.rows<{ fenced: boolean }>(authStateStatements.setKeys(orgId, sessionId, epoch, writes));
     return outcome?.fenced === true;
   }
 
   /** After a logout seen by the worker holding `fence`: the device is unlinked, its keys are worthless. */
   async wipeAsOwner(fence: SessionFence): Promise<boolean> {
     const { orgId, sessionId } = fence;
-    const [outcome] = await this.db.$queryRaw<Array<{ fenced: boolean }>>`
+    const [outcome] = await this.sql.rows<{ fenced: boolean }>(Prisma.sql`
       WITH fence AS (${fenceRow(fence)}), keys AS (
         DELETE FROM auth_keys WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM fence) RETURNING 1
       ), creds AS (
         DELETE FROM auth_creds WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM fence) RETURNING 1
       )
-      SELECT EXISTS (SELECT 1 FROM fence) AS fenced`;
+      SELECT EXISTS (SELECT 1 FROM fence) AS fenced`);
     return outcome?.fenced === true;
   }
 

@@ -36,7 +36,7 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
     await messages.store(fence(), message('ORIG-1', PHONE_CHAT));
     const seenOriginals: Array<string | null> = [];
     const recorded = await messages.recordRevoke(fence(), revokeOf('REV-1', PHONE_CHAT), { waMessageId: 'ORIG-1', chatJid: PHONE_CHAT, revokedBy: 'me@s.whatsapp.net' }, (eventId, original) => {
-      seenOriginals.push(original === null ? null : `${original.waMessageId} revoked=${original.revokedAt !== null}`);
+      seenOriginals.push(original === null ? null : `${original.waMessageId} revoked=${original.revoked}`);
       return { eventId, before: original?.raw ?? null };
     });
     expect(recorded).not.toBeNull();

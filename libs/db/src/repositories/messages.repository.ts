@@ -1,5 +1,5 @@
-import type { DbClient } from '../prisma-client.js';
-import type { Prisma, StoredMessage } from '../generated/client.js';
+import { hotSql, type DbClient, type HotSql } from '../prisma-client.js';
+import { Prisma, type StoredMessage } from '../generated/client.js';
 import { auditInsertAfter, type AuditEntry } from './audit-log.repository.js';
 import { uuidV7 } from './ids.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
@@ -28,8 +28,22 @@ export interface RevokeOutcome {
   audit?: AuditEntry;
 }
 
+/** The message a revoke takes back, as the revoke's event describes it. */
+export interface RevokedOriginal {
+  id: string;
+  waMessageId: string;
+  chatJid: string;
+  raw: unknown;
+  revoked: boolean;
+}
+
 export class MessagesRepository {
-  constructor(private readonly db: DbClient) {}
+  /** The worker's writes (one or two inside every send and revoke): through `pg` directly. */
+  private readonly sql: HotSql;
+
+  constructor(private readonly db: DbClient) {
+    this.sql = hotSql(db);
+  }
 
   /**
    * Stores a message the session sent (or its phone did), as the worker holding `fence` (false and
@@ -37,13 +51,13 @@ export class MessagesRepository {
    * newer ack.
    */
   async store(fence: SessionFence, message: NewStoredMessage, now: Date = new Date()): Promise<boolean> {
-    const written = await this.db.$executeRaw`
+    const written = await this.sql.count(Prisma.sql`
       WITH fence AS (${fenceRow(fence)})
       INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
       SELECT ${uuidV7(now.getTime())}::uuid, ${fence.orgId}::uuid, ${fence.sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
              ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
        WHERE EXISTS (SELECT 1 FROM fence)
-      ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack`;
+      ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack`);
     return written === 1;
   }
 
@@ -65,7 +79,7 @@ export class MessagesRepository {
     const { orgId, sessionId } = fence;
     const eventId = uuidV7(now.getTime());
     const at = utcTimestamp(now);
-    const [result] = await this.db.$queryRaw<Array<{ inserted: boolean }>>`
+    const [result] = await this.sql.rows<{ inserted: boolean }>(Prisma.sql`
       WITH fence AS (${fenceRow(fence)}), inserted AS (
         INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
         SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
@@ -78,17 +92,17 @@ export class MessagesRepository {
         SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.received', ${JSON.stringify(buildEvent(eventId))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
       )
-      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`;
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`);
     return result?.inserted === true ? { eventId } : null;
   }
 
   /** Marks a message revoked (its revoke was recorded before), as the worker holding `fence`. */
   async markRevoked(fence: SessionFence, chatJid: string, waMessageId: string, revokedBy: string | null, at: Date = new Date()): Promise<boolean> {
-    const count = await this.db.$executeRaw`
+    const count = await this.sql.count(Prisma.sql`
       WITH fence AS (${fenceRow(fence)})
       UPDATE messages SET revoked_at = ${utcTimestamp(at)}::timestamp, revoked_by = ${revokedBy}
        WHERE org_id = ${fence.orgId}::uuid AND session_id = ${fence.sessionId}::uuid AND chat_jid = ${chatJid} AND wa_message_id = ${waMessageId}
-         AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM fence)`;
+         AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM fence)`);
     return count > 0;
   }
 
@@ -108,15 +122,15 @@ export class MessagesRepository {
     fence: SessionFence,
     revoke: NewStoredMessage,
     original: { waMessageId: string; chatJid: string; revokedBy: string | null },
-    buildEvent: (eventId: string, original: StoredMessage | null) => object,
+    buildEvent: (eventId: string, original: RevokedOriginal | null) => object,
     now: Date = new Date(),
     outcome?: RevokeOutcome,
   ): Promise<{ eventId: string; outcomeRecorded: boolean } | null> {
     const { orgId, sessionId } = fence;
-    const candidates = await this.db.storedMessage.findMany({
-      where: { orgId, sessionId, waMessageId: { in: [revoke.waMessageId, original.waMessageId] } },
-      orderBy: { createdAt: 'asc' },
-    });
+    const candidates = await this.sql.rows<RevokedOriginal>(Prisma.sql`
+      SELECT id::text AS id, wa_message_id AS "waMessageId", chat_jid AS "chatJid", raw, revoked_at IS NOT NULL AS revoked FROM messages
+       WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ANY(${[revoke.waMessageId, original.waMessageId]}::text[])
+       ORDER BY created_at`);
     // Seen before, perhaps under the other form of the chat's JID: recorded already.
     if (candidates.some((row) => row.waMessageId === revoke.waMessageId)) return null;
     // The chat may be named by phone number on one side and by LID on the other.
@@ -125,7 +139,7 @@ export class MessagesRepository {
     const payload = JSON.stringify(buildEvent(eventId, stored));
     const at = utcTimestamp(now);
     const audit = outcome?.audit;
-    const [result] = await this.db.$queryRaw<Array<{ inserted: boolean; finished: boolean }>>`
+    const [result] = await this.sql.rows<{ inserted: boolean; finished: boolean }>(Prisma.sql`
       WITH fence AS (${fenceRow(fence)}), inserted AS (
         INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
         SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${revoke.waMessageId}, ${revoke.chatJid}, ${revoke.senderJid}, ${revoke.fromMe},
@@ -147,7 +161,7 @@ export class MessagesRepository {
          WHERE org_id = ${orgId}::uuid AND id = ${outcome?.outboxId ?? null}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
       ), audited AS (${auditInsertAfter('finished', orgId, audit, now)})
-      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, EXISTS (SELECT 1 FROM finished) AS finished`;
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, EXISTS (SELECT 1 FROM finished) AS finished`);
     return result?.inserted === true ? { eventId, outcomeRecorded: result.finished } : null;
   }
 

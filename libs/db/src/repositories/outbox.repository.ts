@@ -1,4 +1,4 @@
-import type { DbClient } from '../prisma-client.js';
+import { hotSql, type DbClient, type HotSql } from '../prisma-client.js';
 import { Prisma, type OutboxOperation } from '../generated/client.js';
 import { auditInsertAfter, type AuditEntry } from './audit-log.repository.js';
 import { fenceRow, type SessionFence } from './session-fence.js';
@@ -18,8 +18,20 @@ export interface NewOutboxOperation {
 
 export type OutboxCreation = { created: true; operation: OutboxOperation } | { created: false; operation: OutboxOperation };
 
+/** What a worker needs of an operation before running it: whether it finished, and how. */
+export interface OperationOutcome {
+  status: 'pending' | 'sent' | 'failed' | 'expired';
+  result: Prisma.JsonValue | null;
+  error: Prisma.JsonValue | null;
+}
+
 export class OutboxRepository {
-  constructor(private readonly db: DbClient) {}
+  /** The worker's statements (one outcome read and one write per command): through `pg` directly. */
+  private readonly sql: HotSql;
+
+  constructor(private readonly db: DbClient) {
+    this.sql = hotSql(db);
+  }
 
   /**
    * Writes the operation, or, when the organization already used this idempotency key within the
@@ -49,6 +61,12 @@ export class OutboxRepository {
     return found && now.getTime() - found.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS ? found : null;
   }
 
+  /** The operation's status and outcome, or null when this organization has no such operation. */
+  async outcomeOf(orgId: string, id: string): Promise<OperationOutcome | null> {
+    const [row] = await this.sql.rows<OperationOutcome>(Prisma.sql`SELECT status::text AS status, result, error FROM outbox_operations WHERE org_id = ${orgId}::uuid AND id = ${id}::uuid`);
+    return row ?? null;
+  }
+
   get(orgId: string, id: string): Promise<OutboxOperation | null> {
     return this.db.outboxOperation.findUnique({ where: { orgId_id: { orgId, id } } });
   }
@@ -69,14 +87,14 @@ export class OutboxRepository {
     const { orgId, sessionId } = fence;
     const at = utcTimestamp(now);
     const json = (value: Prisma.InputJsonValue | undefined): string | null => (value === undefined ? null : JSON.stringify(value));
-    const [result] = await this.db.$queryRaw<Array<{ finished: boolean }>>`
+    const [result] = await this.sql.rows<{ finished: boolean }>(Prisma.sql`
       WITH fence AS (${fenceRow(fence)}), finished AS (
         UPDATE outbox_operations SET status = ${outcome.status}::"OutboxStatus", result = ${json(outcome.result)}::jsonb, error = ${json(outcome.error)}::jsonb,
                wa_message_id = ${outcome.waMessageId ?? null}, completed_at = ${at}::timestamp, updated_at = ${at}::timestamp
          WHERE org_id = ${orgId}::uuid AND id = ${id}::uuid AND session_id = ${sessionId}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM fence)
         RETURNING 1
       ), audited AS (${auditInsertAfter('finished', orgId, audit, now)})
-      SELECT EXISTS (SELECT 1 FROM finished) AS finished`;
+      SELECT EXISTS (SELECT 1 FROM finished) AS finished`);
     return result?.finished === true;
   }
 }
