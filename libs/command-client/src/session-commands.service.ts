@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedSendResult, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
-import { type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
+import { type CommandTarget, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
@@ -75,7 +75,14 @@ export class SessionCommandsService {
     return session;
   }
 
-  private requireConnected(session: WhatsAppSession): void {
+  /** The session a send or revoke goes to, checked in one light lookup (this organization's, and its status). */
+  private async requireTarget(principal: Principal, sessionId: string): Promise<CommandTarget> {
+    const session = await this.sessions.commandTarget(principal.orgId, sessionId);
+    if (!session) throw new GatewayError('not_found', 'session not found', { session: sessionId });
+    return session;
+  }
+
+  private requireConnected(session: CommandTarget): void {
     if (session.status !== 'connected') {
       throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
     }
@@ -86,8 +93,8 @@ export class SessionCommandsService {
   }
 
   private async revokeUntimed(principal: Principal, sessionId: string, messageId: string, body: RevokeRequest, idempotencyKey: string | null): Promise<SendResult> {
-    const session = await this.requireSession(principal, sessionId);
-    const stored = await this.messages.find(principal.orgId, sessionId, messageId, body.chat);
+    // Both lookups at once: a missing session still answers 404 for the session, whatever the message.
+    const [session, stored] = await Promise.all([this.requireTarget(principal, sessionId), this.messages.findForCommand(principal.orgId, sessionId, messageId, body.chat)]);
     if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
     const sender = body.sender === undefined || body.sender === '' ? undefined : revokeSenderOf(stored, body.sender);
     if (body.sender && !sender) throw new GatewayError('not_found', 'message not found for this sender', { message: messageId, sender: body.sender });
@@ -102,8 +109,8 @@ export class SessionCommandsService {
   }
 
   private async sendTextUntimed(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null, respondAsync: boolean): Promise<SendResult> {
-    const session = await this.requireSession(principal, sessionId);
-    if (body.replyTo && !(await this.messages.find(principal.orgId, sessionId, body.replyTo, body.chat))) {
+    const [session, quoted] = await Promise.all([this.requireTarget(principal, sessionId), body.replyTo ? this.messages.findForCommand(principal.orgId, sessionId, body.replyTo, body.chat) : null]);
+    if (body.replyTo && !quoted) {
       throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: body.replyTo });
     }
     const command: SessionCommand = { type: 'send_text', chat: body.chat, text: body.text, ...(body.replyTo ? { replyTo: body.replyTo } : {}) };
@@ -117,7 +124,7 @@ export class SessionCommandsService {
     return found;
   }
 
-  private async run(principal: Principal, session: WhatsAppSession, kind: 'send' | 'revoke', command: SessionCommand, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
+  private async run(principal: Principal, session: CommandTarget, kind: 'send' | 'revoke', command: SessionCommand, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
     const requestHash = canonicalHash({ kind, session: session.id, command });
     if (idempotencyKey !== null) {
       const earlier = await this.outbox.findByIdempotencyKey(principal.orgId, idempotencyKey);
@@ -143,7 +150,7 @@ export class SessionCommandsService {
   }
 
   /** The stored outcome for a known key, a 409 while it is in flight, or a fresh try when that one died. */
-  private async replay(principal: Principal, session: WhatsAppSession, operation: OutboxOperation, requestHash: string, command: SessionCommand): Promise<SendResult> {
+  private async replay(principal: Principal, session: CommandTarget, operation: OutboxOperation, requestHash: string, command: SessionCommand): Promise<SendResult> {
     if (operation.requestHash !== requestHash || operation.sessionId !== session.id) {
       throw new GatewayError('idempotency_key_reused', 'this Idempotency-Key was used for a different request', { outboxId: operation.id });
     }
@@ -158,7 +165,7 @@ export class SessionCommandsService {
     return this.dispatch(principal, operation, command);
   }
 
-  private async dispatch(principal: Principal, operation: OutboxOperation, command: SessionCommand): Promise<SendResult> {
+  private async dispatch(principal: Principal, operation: { id: string; sessionId: string }, command: SessionCommand): Promise<SendResult> {
     try {
       const outcome = await this.dispatcher.dispatch({ commandId: operation.id, orgId: principal.orgId, sessionId: operation.sessionId, command, actor: actorOf(principal) }, this.timeoutMs);
       if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, { ...outcome.error.details, outboxId: operation.id });

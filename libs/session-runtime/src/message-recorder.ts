@@ -1,5 +1,5 @@
 import type { EventSession, EventType } from '@wagw/contracts';
-import type { MessagesRepository, NewStoredMessage, RevokeOutcome, SessionFence } from '@wagw/db';
+import type { MessagesRepository, NewStoredMessage, RevokeOutcome, SentOutcome, SessionFence } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
 
@@ -35,9 +35,14 @@ export class MessageRecorder {
     return (await this.deps.messages.find(this.fence.orgId, this.fence.sessionId, waMessageId, chat))?.raw;
   }
 
-  /** A message this session sent (or its phone did): stored, no event. */
+  /** A message this session's phone sent: stored, no event. */
   async recordOwn(message: NewStoredMessage): Promise<void> {
     await this.deps.messages.store(this.fence, message);
+  }
+
+  /** A message our send command sent: stored with its operation's outcome, in one commit; answers whether the outcome was recorded. */
+  async recordSent(message: NewStoredMessage, outcome: SentOutcome): Promise<boolean> {
+    return this.deps.messages.storeSent(this.fence, message, outcome);
   }
 
   /**

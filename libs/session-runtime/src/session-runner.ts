@@ -228,8 +228,8 @@ export class SessionRunner {
 
   /**
    * Runs one command on the live connection; `messageId` makes a re-run send the same message again.
-   * A revoke records its outcome on its outbox `operation` (and the operation's audit entry) in the same
-   * commit as the revoke itself.
+   * A send or revoke records its outcome on its outbox `operation` (a revoke with the operation's audit
+   * entry) in the same commit as the message itself.
    */
   async execute(command: SessionCommand, messageId: string, operation?: { outboxId: string; audit?: AuditEntry }): Promise<CommandResult> {
     const connection = this.connection;
@@ -241,8 +241,12 @@ export class SessionRunner {
           throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
         }
         const sent = await connection.sendText(command.chat, command.text, messageId, quoted);
-        await this.recorder.recordOwn(sent.message);
-        return { sent, outcomeRecorded: false };
+        if (operation === undefined) {
+          await this.recorder.recordOwn(sent.message);
+          return { sent, outcomeRecorded: false };
+        }
+        const outcome = { outboxId: operation.outboxId, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
+        return { sent, outcomeRecorded: await this.recorder.recordSent(sent.message, outcome) };
       }
       case 'revoke': {
         const sent = await connection.revoke(command.chat, { messageId: command.messageId, sender: command.sender }, messageId);

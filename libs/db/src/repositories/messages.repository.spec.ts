@@ -63,6 +63,18 @@ describe('MessagesRepository.recordRevoke (real Postgres)', () => {
     expect(await db.storedMessage.count({ where: { orgId, waMessageId: 'REV-2' } })).toBe(1);
   });
 
+  it("stores our send with its operation's outcome in one statement; a re-run of the send finds it finished", async () => {
+    const outbox = new OutboxRepository(db);
+    const { operation } = await outbox.create(orgId, { sessionId, kind: 'send', idempotencyKey: null, requestHash: 'h', request: {}, deadline: new Date(Date.now() + 60_000) });
+    const result = { mode: 'sync', outboxId: operation.id, status: 'sent', waMessageId: 'SENT-1' };
+    const at = new Date('2026-06-01T11:00:00.000Z');
+    expect(await messages.storeSent(fence(), message('SENT-1', PHONE_CHAT), { outboxId: operation.id, result, waMessageId: 'SENT-1' }, at)).toBe(true);
+    expect(await outbox.get(orgId, operation.id)).toMatchObject({ status: 'sent', result, waMessageId: 'SENT-1', completedAt: at });
+    expect(await messages.storeSent(fence(), message('SENT-1', PHONE_CHAT, { ack: 2 }), { outboxId: operation.id, result, waMessageId: 'SENT-1' })).toBe(false);
+    expect(await db.storedMessage.findMany({ where: { orgId, waMessageId: 'SENT-1' }, select: { ack: true } })).toEqual([{ ack: 2 }]);
+    expect((await outbox.get(orgId, operation.id))?.completedAt).toEqual(at);
+  });
+
   it("finishes our revoke's outbox operation and writes its audit entry in the same statement, once; an echo of the revoke does neither", async () => {
     await messages.store(fence(), message('ORIG-10', PHONE_CHAT));
     const outbox = new OutboxRepository(db);

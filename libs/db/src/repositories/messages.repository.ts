@@ -19,13 +19,37 @@ export interface NewStoredMessage {
   raw: Prisma.InputJsonValue;
 }
 
-/** The revoke command's outcome, recorded with the revoke itself (one commit): its outbox operation and `SendResult`. */
-export interface RevokeOutcome {
+/** A send's or revoke's outcome, recorded in the same statement as the message: its outbox operation and `SendResult`. */
+export interface SentOutcome {
   outboxId: string;
   result: object;
   waMessageId: string;
+}
+
+/** The revoke command's outcome, recorded with the revoke itself (one commit). */
+export interface RevokeOutcome extends SentOutcome {
   /** Its audit entry, written when the outcome is (once). */
   audit?: AuditEntry;
+}
+
+/** The insert of a message of our own, fenced, for a statement that has a `fence` CTE. */
+function ownMessageInsert(fence: SessionFence, message: NewStoredMessage, now: Date): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
+    SELECT ${uuidV7(now.getTime())}::uuid, ${fence.orgId}::uuid, ${fence.sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
+           ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
+     WHERE EXISTS (SELECT 1 FROM fence)
+    ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack`;
+}
+
+/** The operation finished as sent (none when `outcome` is undefined), once the CTE named `gate` returned a row. */
+function sentOutcomeAfter(gate: 'stored' | 'inserted', orgId: string, outcome: SentOutcome | undefined, now: Date): Prisma.Sql {
+  const at = utcTimestamp(now);
+  return Prisma.sql`
+    UPDATE outbox_operations SET status = 'sent', result = ${outcome === undefined ? null : JSON.stringify(outcome.result)}::jsonb, wa_message_id = ${outcome?.waMessageId ?? null},
+           completed_at = ${at}::timestamp, updated_at = ${at}::timestamp
+     WHERE org_id = ${orgId}::uuid AND id = ${outcome?.outboxId ?? null}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM ${Prisma.raw(gate)})
+    RETURNING 1`;
 }
 
 /** The message a revoke takes back, as the revoke's event describes it. */
@@ -51,14 +75,21 @@ export class MessagesRepository {
    * newer ack.
    */
   async store(fence: SessionFence, message: NewStoredMessage, now: Date = new Date()): Promise<boolean> {
-    const written = await this.sql.count(Prisma.sql`
-      WITH fence AS (${fenceRow(fence)})
-      INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
-      SELECT ${uuidV7(now.getTime())}::uuid, ${fence.orgId}::uuid, ${fence.sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
-             ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
-       WHERE EXISTS (SELECT 1 FROM fence)
-      ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack`);
+    const written = await this.sql.count(Prisma.sql`WITH fence AS (${fenceRow(fence)}) ${ownMessageInsert(fence, message, now)}`);
     return written === 1;
+  }
+
+  /**
+   * Our send, stored (as `store` does) with its operation's outcome, in one statement: one commit for
+   * both. Answers whether the outcome was recorded (not when the operation was finished before, or the
+   * fence is stale: nothing is written then).
+   */
+  async storeSent(fence: SessionFence, message: NewStoredMessage, outcome: SentOutcome, now: Date = new Date()): Promise<boolean> {
+    const [result] = await this.sql.rows<{ finished: boolean }>(Prisma.sql`
+      WITH fence AS (${fenceRow(fence)}), stored AS (${ownMessageInsert(fence, message, now)} RETURNING 1),
+      finished AS (${sentOutcomeAfter('stored', fence.orgId, outcome, now)})
+      SELECT EXISTS (SELECT 1 FROM finished) AS finished`);
+    return result?.finished === true;
   }
 
   /** The message `waMessageId` of a session, in `chat` when given; another org's message is not found. */
@@ -68,6 +99,19 @@ export class MessagesRepository {
       where: { orgId, sessionId, waMessageId, ...(chat === undefined ? {} : { chatJid: chat }) },
       orderBy: { createdAt: 'asc' },
     });
+  }
+
+  /**
+   * What a send or revoke needs of a stored message (`find`'s choice, fewer columns), in one statement
+   * through `pg` (see HotSql): it runs on every revoke and every reply.
+   */
+  async findForCommand(orgId: string, sessionId: string, waMessageId: string, chat?: string): Promise<{ chatJid: string; senderJid: string | null; raw: unknown } | null> {
+    if (!isUuid(sessionId)) return null;
+    const [row] = await this.sql.rows<{ chatJid: string; senderJid: string | null; raw: unknown }>(Prisma.sql`
+      SELECT chat_jid AS "chatJid", sender_jid AS "senderJid", raw FROM messages
+       WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ${waMessageId} AND (${chat ?? null}::text IS NULL OR chat_jid = ${chat ?? null})
+       ORDER BY created_at LIMIT 1`);
+    return row ?? null;
   }
 
   /**
@@ -155,12 +199,7 @@ export class MessagesRepository {
         INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
         SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.revoked', ${payload}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
-      ), finished AS (
-        UPDATE outbox_operations SET status = 'sent', result = ${outcome === undefined ? null : JSON.stringify(outcome.result)}::jsonb, wa_message_id = ${outcome?.waMessageId ?? null},
-               completed_at = ${at}::timestamp, updated_at = ${at}::timestamp
-         WHERE org_id = ${orgId}::uuid AND id = ${outcome?.outboxId ?? null}::uuid AND status = 'pending' AND EXISTS (SELECT 1 FROM inserted)
-        RETURNING 1
-      ), audited AS (${auditInsertAfter('finished', orgId, audit, now)})
+      ), finished AS (${sentOutcomeAfter('inserted', orgId, outcome, now)}), audited AS (${auditInsertAfter('finished', orgId, audit, now)})
       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, EXISTS (SELECT 1 FROM finished) AS finished`);
     return result?.inserted === true ? { eventId, outcomeRecorded: result.finished } : null;
   }

@@ -1,6 +1,7 @@
 import { hotSql, type DbClient, type HotSql } from '../prisma-client.js';
 import { Prisma, type OutboxOperation } from '../generated/client.js';
 import { auditInsertAfter, type AuditEntry } from './audit-log.repository.js';
+import { uuidV7 } from './ids.js';
 import { fenceRow, type SessionFence } from './session-fence.js';
 import { utcTimestamp } from './sql-time.js';
 
@@ -16,7 +17,8 @@ export interface NewOutboxOperation {
   deadline: Date;
 }
 
-export type OutboxCreation = { created: true; operation: OutboxOperation } | { created: false; operation: OutboxOperation };
+/** A new operation is named by its id and session; an existing one (the same idempotency key) comes whole, for its replay. */
+export type OutboxCreation = { created: true; operation: { id: string; sessionId: string } } | { created: false; operation: OutboxOperation };
 
 /** What a worker needs of an operation before running it: whether it finished, and how. */
 export interface OperationOutcome {
@@ -38,17 +40,26 @@ export class OutboxRepository {
    * window, returns that operation instead (the caller compares the request hash).
    */
   async create(orgId: string, operation: NewOutboxOperation, now: Date = new Date()): Promise<OutboxCreation> {
-    if (operation.idempotencyKey !== null) {
-      const existing = await this.db.outboxOperation.findUnique({ where: { orgId_idempotencyKey: { orgId, idempotencyKey: operation.idempotencyKey } } });
-      if (existing && now.getTime() - existing.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS) return { created: false, operation: existing };
-      if (existing) await this.db.outboxOperation.update({ where: { id: existing.id }, data: { idempotencyKey: null } });
+    if (operation.idempotencyKey === null) {
+      // Every send and revoke without a key: one insert, through `pg` (see HotSql).
+      const id = uuidV7(now.getTime());
+      const at = utcTimestamp(now);
+      await this.sql.count(Prisma.sql`
+        INSERT INTO outbox_operations (id, org_id, session_id, kind, idempotency_key, request_hash, request, deadline, created_at, updated_at)
+        VALUES (${id}::uuid, ${orgId}::uuid, ${operation.sessionId}::uuid, ${operation.kind}::"OutboxKind", NULL, ${operation.requestHash}, ${JSON.stringify(operation.request)}::jsonb,
+                ${utcTimestamp(operation.deadline)}::timestamp, ${at}::timestamp, ${at}::timestamp)`);
+      return { created: true, operation: { id, sessionId: operation.sessionId } };
     }
+    const key = operation.idempotencyKey;
+    const existing = await this.db.outboxOperation.findUnique({ where: { orgId_idempotencyKey: { orgId, idempotencyKey: key } } });
+    if (existing && now.getTime() - existing.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS) return { created: false, operation: existing };
+    if (existing) await this.db.outboxOperation.update({ where: { id: existing.id }, data: { idempotencyKey: null } });
     try {
       return { created: true, operation: await this.db.outboxOperation.create({ data: { orgId, ...operation } }) };
     } catch (error) {
       // Two requests with one key raced: the loser answers with the winner's operation.
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002' && operation.idempotencyKey !== null) {
-        const winner = await this.db.outboxOperation.findUnique({ where: { orgId_idempotencyKey: { orgId, idempotencyKey: operation.idempotencyKey } } });
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        const winner = await this.db.outboxOperation.findUnique({ where: { orgId_idempotencyKey: { orgId, idempotencyKey: key } } });
         if (winner) return { created: false, operation: winner };
       }
       throw error;

@@ -62,6 +62,9 @@ describe('writes of a worker that lost the session are refused (real Postgres)',
     expect(await messages.store(current, message('KEPT', { fromMe: true }))).toBe(true);
     expect(await messages.store(stale, message('OWN-1', { fromMe: true }))).toBe(false);
     expect(await messages.store(stale, message('KEPT', { fromMe: true, ack: 4 }))).toBe(false);
+    const { operation: send } = await outbox.create(orgId, { sessionId, kind: 'send', idempotencyKey: null, requestHash: 'h', request: {}, deadline: new Date(Date.now() + 60_000) });
+    expect(await messages.storeSent(stale, message('OWN-2', { fromMe: true }), { outboxId: send.id, result: { status: 'sent' }, waMessageId: 'OWN-2' })).toBe(false);
+    expect(await outbox.get(orgId, send.id)).toMatchObject({ status: 'pending' });
     expect(await messages.storeReceived(stale, message('IN-1'), (eventId) => ({ eventId }))).toBeNull();
     expect(await messages.markRevoked(stale, CHAT, 'KEPT', 'someone')).toBe(false);
     const { operation } = await outbox.create(orgId, { sessionId, kind: 'revoke', idempotencyKey: null, requestHash: 'h', request: {}, deadline: new Date(Date.now() + 60_000) });

@@ -1,5 +1,5 @@
-import type { DbClient } from '../prisma-client.js';
-import type { Prisma, WhatsAppSession } from '../generated/client.js';
+import { hotSql, type DbClient, type HotSql } from '../prisma-client.js';
+import { Prisma, type WhatsAppSession } from '../generated/client.js';
 import type { SessionStatus } from '../generated/enums.js';
 import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
 import type { SessionFence } from './session-fence.js';
@@ -17,8 +17,18 @@ export interface SessionEvent {
   payload: object;
 }
 
+/** A session as a command sees it. */
+export interface CommandTarget {
+  id: string;
+  status: SessionStatus;
+}
+
 export class SessionsRepository {
-  constructor(private readonly db: DbClient) {}
+  private readonly sql: HotSql;
+
+  constructor(private readonly db: DbClient) {
+    this.sql = hotSql(db);
+  }
 
   create(orgId: string, session: NewSession): Promise<WhatsAppSession> {
     return this.db.whatsAppSession.create({
@@ -30,6 +40,16 @@ export class SessionsRepository {
   findById(orgId: string, sessionId: string): Promise<WhatsAppSession | null> {
     if (!isUuid(sessionId)) return Promise.resolve(null);
     return this.db.whatsAppSession.findUnique({ where: { orgId_id: { orgId, id: sessionId } } });
+  }
+
+  /**
+   * What a send or revoke needs of its session (that it is this organization's, and its status), in one
+   * statement through `pg` (see HotSql): it runs on every command.
+   */
+  async commandTarget(orgId: string, sessionId: string): Promise<CommandTarget | null> {
+    if (!isUuid(sessionId)) return null;
+    const [row] = await this.sql.rows<CommandTarget>(Prisma.sql`SELECT id::text AS id, status::text AS status FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid`);
+    return row ?? null;
   }
 
   findByName(orgId: string, name: string): Promise<WhatsAppSession | null> {
