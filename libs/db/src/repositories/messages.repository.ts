@@ -32,14 +32,18 @@ export interface RevokeOutcome extends SentOutcome {
   audit?: AuditEntry;
 }
 
-/** The insert of a message of our own, fenced, for a statement that has a `fence` CTE. */
-function ownMessageInsert(fence: SessionFence, message: NewStoredMessage, now: Date): Prisma.Sql {
+/**
+ * The fenced insert of a message, for a statement that has a `fence` CTE. A message stored before
+ * keeps its first copy: `takeNewerAck` updates its ack (our own messages, whose ack grows), otherwise
+ * nothing is written and nothing returned (a message or revoke recorded once).
+ */
+function messageInsert(fence: SessionFence, message: NewStoredMessage, now: Date, onConflict: 'take newer ack' | 'keep first'): Prisma.Sql {
   return Prisma.sql`
     INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
     SELECT ${uuidV7(now.getTime())}::uuid, ${fence.orgId}::uuid, ${fence.sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
            ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
      WHERE EXISTS (SELECT 1 FROM fence)
-    ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack`;
+    ${onConflict === 'take newer ack' ? Prisma.sql`ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack` : Prisma.sql`ON CONFLICT DO NOTHING`}`;
 }
 
 /** The operation finished as sent (none when `outcome` is undefined), once the CTE named `gate` returned a row. */
@@ -75,7 +79,7 @@ export class MessagesRepository {
    * newer ack.
    */
   async store(fence: SessionFence, message: NewStoredMessage, now: Date = new Date()): Promise<boolean> {
-    const written = await this.sql.count(Prisma.sql`WITH fence AS (${fenceRow(fence)}) ${ownMessageInsert(fence, message, now)}`);
+    const written = await this.sql.count(Prisma.sql`WITH fence AS (${fenceRow(fence)}) ${messageInsert(fence, message, now, 'take newer ack')}`);
     return written === 1;
   }
 
@@ -86,7 +90,7 @@ export class MessagesRepository {
    */
   async storeSent(fence: SessionFence, message: NewStoredMessage, outcome: SentOutcome, now: Date = new Date()): Promise<boolean> {
     const [result] = await this.sql.rows<{ finished: boolean }>(Prisma.sql`
-      WITH fence AS (${fenceRow(fence)}), stored AS (${ownMessageInsert(fence, message, now)} RETURNING 1),
+      WITH fence AS (${fenceRow(fence)}), stored AS (${messageInsert(fence, message, now, 'take newer ack')} RETURNING 1),
       finished AS (${sentOutcomeAfter('stored', fence.orgId, outcome, now)})
       SELECT EXISTS (SELECT 1 FROM finished) AS finished`);
     return result?.finished === true;
@@ -124,14 +128,7 @@ export class MessagesRepository {
     const eventId = uuidV7(now.getTime());
     const at = utcTimestamp(now);
     const [result] = await this.sql.rows<{ inserted: boolean }>(Prisma.sql`
-      WITH fence AS (${fenceRow(fence)}), inserted AS (
-        INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
-        SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
-               ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${at}::timestamp
-         WHERE EXISTS (SELECT 1 FROM fence)
-        ON CONFLICT DO NOTHING
-        RETURNING 1
-      ), event AS (
+      WITH fence AS (${fenceRow(fence)}), inserted AS (${messageInsert(fence, message, now, 'keep first')} RETURNING 1), event AS (
         INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
         SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.received', ${JSON.stringify(buildEvent(eventId))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
@@ -184,14 +181,7 @@ export class MessagesRepository {
     const at = utcTimestamp(now);
     const audit = outcome?.audit;
     const [result] = await this.sql.rows<{ inserted: boolean; finished: boolean }>(Prisma.sql`
-      WITH fence AS (${fenceRow(fence)}), inserted AS (
-        INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
-        SELECT ${uuidV7(now.getTime())}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${revoke.waMessageId}, ${revoke.chatJid}, ${revoke.senderJid}, ${revoke.fromMe},
-               ${revoke.messageType}, ${revoke.text}, ${BigInt(revoke.timestamp)}, ${revoke.ack}, ${JSON.stringify(revoke.raw)}::jsonb, ${at}::timestamp
-         WHERE EXISTS (SELECT 1 FROM fence)
-        ON CONFLICT DO NOTHING
-        RETURNING 1
-      ), marked AS (
+      WITH fence AS (${fenceRow(fence)}), inserted AS (${messageInsert(fence, revoke, now, 'keep first')} RETURNING 1), marked AS (
         UPDATE messages SET revoked_at = ${at}::timestamp, revoked_by = ${original.revokedBy}
          WHERE org_id = ${orgId}::uuid AND id = ${stored?.id ?? null}::uuid AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
