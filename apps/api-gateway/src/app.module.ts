@@ -10,6 +10,7 @@ import { MessagesController } from './messages/messages.controller.js';
 import { OperationsController } from './messages/operations.controller.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { OrgController } from './org/org.controller.js';
+import { EventsController } from './events/events.controller.js';
 import { gatewayProviders } from './gateway.providers.js';
 
 @Module({})
@@ -29,8 +30,8 @@ export class ApiGatewayModule {
         AuthModule.forRoot(authOptionsFromEnv(env)),
         HealthModule,
       ],
-      controllers: [SessionsController, MessagesController, OperationsController, WebhooksController, OrgController],
-      providers: gatewayProviders(env, metrics),
+      controllers: [SessionsController, MessagesController, OperationsController, WebhooksController, OrgController, EventsController],
+      providers: gatewayProviders(env, metrics, logger),
     };
   }
 }

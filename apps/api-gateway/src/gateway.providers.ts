@@ -8,6 +8,7 @@ import {
   AuditLogRepository,
   AuthStateRepository,
   DomainEventsRepository,
+  EventStreamRepository,
   MessagesRepository,
   OutboxRepository,
   SessionsRepository,
@@ -16,6 +17,8 @@ import {
 } from '@wagw/db';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { WebhookEndpointsService } from '@wagw/webhook-endpoints';
+import { EventStreamHub } from '@wagw/event-stream';
+import type { Logger } from '@wagw/observability';
 import { parseSecretKey } from '@wagw/webhooks';
 
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');
@@ -33,7 +36,7 @@ class QueuesShutdown implements OnApplicationShutdown {
   }
 }
 
-export function gatewayProviders(env: ApiGatewayEnv, metrics: Registry): Provider[] {
+export function gatewayProviders(env: ApiGatewayEnv, metrics: Registry, logger: Logger): Provider[] {
   const commandDuration = new Histogram({
     name: 'wagw_command_duration_seconds',
     help: 'Sends and revokes through the gateway, end to end, by kind and outcome',
@@ -71,6 +74,7 @@ export function gatewayProviders(env: ApiGatewayEnv, metrics: Registry): Provide
       useFactory: (apiKeys: ApiKeysRepository, authenticator: ApiKeyAuthenticator) => new ApiKeysService(apiKeys, (prefix) => authenticator.forget(prefix)),
       inject: [ApiKeysRepository, ApiKeyAuthenticator],
     },
+    { provide: EventStreamHub, useFactory: (events: EventStreamRepository) => new EventStreamHub(events, logger), inject: [EventStreamRepository] },
     QueuesShutdown,
   ];
 }

@@ -76,6 +76,8 @@ export const apiGatewayEnvSchema = baseEnvSchema.extend(jwtEnvSchema.shape).exte
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(50 * 1024 * 1024).default(1024 * 1024),
   /** After a secret rotation, the old secret keeps signing (beside the new one) this long. */
   WEBHOOK_SECRET_ROTATION_GRACE_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
+  /** Open event streams (`GET /api/v1/events`) one gateway serves per organization; more are answered 429. */
+  EVENT_STREAMS_PER_ORG: z.coerce.number().int().min(1).max(10_000).default(50),
 });
 
 export const sessionWorkerEnvSchema = baseEnvSchema

@@ -11,6 +11,7 @@ import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.rep
 import { WebhookDeliveriesRepository } from './repositories/webhook-deliveries.repository.js';
 import { DomainEventsRepository } from './repositories/domain-events.repository.js';
 import { OrgDashboardRepository } from './repositories/org-dashboard.repository.js';
+import { EventStreamRepository } from './repositories/event-stream.repository.js';
 
 export const DB_CLIENT = Symbol('DB_CLIENT');
 
@@ -22,7 +23,7 @@ class DbShutdown implements OnApplicationShutdown {
   }
 }
 
-const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository, OrgDashboardRepository] as const;
+const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository, OrgDashboardRepository, EventStreamRepository] as const;
 
 @Global()
 @Module({})

@@ -25,7 +25,7 @@ export interface HttpAppOptions {
 export const METRICS_PATH = '/metrics';
 
 /** An API answers JSON to programs: nothing to frame, sniff, cache or refer. */
-const SECURITY_HEADERS = {
+export const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
@@ -116,7 +116,7 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
     app.enableCors({
       origin: [...options.corsOrigins],
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'prefer', 'x-request-id'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'prefer', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'retry-after', 'preference-applied'],
       maxAge: 600,
     });

@@ -5,3 +5,4 @@ export * from './isolated-stores.js';
 export * from './webhook-sink.js';
 export * from './concurrency.js';
 export * from './tcp-fault-proxy.js';
+export * from './event-stream-client.js';

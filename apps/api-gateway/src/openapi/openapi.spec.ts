@@ -14,6 +14,7 @@ import { SessionsController } from '../sessions/sessions.controller.js';
 import { MessagesController } from '../messages/messages.controller.js';
 import { OperationsController } from '../messages/operations.controller.js';
 import { WebhooksController } from '../webhooks/webhooks.controller.js';
+import { EventsController } from '../events/events.controller.js';
 import { OrgController } from '../org/org.controller.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
@@ -120,7 +121,7 @@ describe('OpenAPI document', () => {
   });
 
   it('documents every route of every controller, each with a summary, its responses, and both security schemes where authenticated', () => {
-    const controllers = [SessionsController, MessagesController, OperationsController, WebhooksController, OrgController, HealthController];
+    const controllers = [SessionsController, MessagesController, OperationsController, WebhooksController, OrgController, EventsController, HealthController];
     const routes: string[] = [];
     for (const controller of controllers) {
       const prefix = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
@@ -146,7 +147,9 @@ describe('OpenAPI document', () => {
         expect(statuses.some((status) => /^2/.test(status)), where).toBe(true);
         for (const [status, response] of Object.entries(operation.responses)) {
           if (status === '204') continue;
-          expect(response.content?.['application/json']?.schema, `${where} ${status}`).toBeDefined();
+          // The event stream answers Server-Sent Events; its errors are JSON like every other.
+          const mediaType = where === 'get /api/v1/events' && status === '200' ? 'text/event-stream' : 'application/json';
+          expect(response.content?.[mediaType]?.schema, `${where} ${status}`).toBeDefined();
           if (/^[45]/.test(status)) expect(response.content?.['application/json']?.schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/ErrorEnvelope' });
         }
         if (path === '/healthz' || path === '/readyz') continue;

@@ -1,0 +1,2 @@
+export * from './event-stream-hub.js';
+export * from './sse-frames.js';
