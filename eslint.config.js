@@ -26,9 +26,25 @@ export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'libs/db/src/generated/**', '.data/**', '.nx/**', '.scratch/**', '**/*.js', '**/*.mjs', 'prisma.config.ts'] },
   {
     files: ['**/*.ts'],
+    ignores: ['apps/dashboard/**'],
     extends: [tseslint.configs.recommended],
     plugins: { '@nx': nx },
     languageOptions: { parserOptions: { project: ['./tsconfig.eslint.json'], tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries(productionConstraints),
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The dashboard runs in browsers (DOM types, Preact's JSX): its own TypeScript project.
+    files: ['apps/dashboard/**/*.ts', 'apps/dashboard/**/*.tsx'],
+    extends: [tseslint.configs.recommended],
+    plugins: { '@nx': nx },
+    languageOptions: { parserOptions: { project: ['./apps/dashboard/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@nx/enforce-module-boundaries': boundaries(productionConstraints),
       '@typescript-eslint/no-explicit-any': 'error',

@@ -5,6 +5,7 @@ import { createHttpApp } from '@wagw/http';
 import { createMetricsRegistry, type Logger } from '@wagw/observability';
 import { ApiGatewayModule } from './app.module.js';
 import { DOCS_PATH, serveOpenApiDocument } from './openapi/openapi-document.js';
+import { DASHBOARD_PATH, serveDashboard } from './dashboard/serve-dashboard.js';
 
 export async function createApiGateway(env: ApiGatewayEnv, logger: Logger): Promise<NestFastifyApplication> {
   const metrics = createMetricsRegistry('api-gateway');
@@ -17,9 +18,11 @@ export async function createApiGateway(env: ApiGatewayEnv, logger: Logger): Prom
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     corsOrigins: env.CORS_ORIGINS,
     documentationPaths: [`/${DOCS_PATH}`],
+    dashboardPath: DASHBOARD_PATH,
     // Every route under /api/ needs a bearer token (the OpenAPI test checks none is public).
     beforeBody: authenticateBeforeBody('/api/'),
   });
   serveOpenApiDocument(app);
+  await serveDashboard(app, logger);
   return app;
 }

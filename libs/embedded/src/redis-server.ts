@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { canUnpackDebianPackages, onPath, unpackDebianPackages, unpackedLibraryEnv } from './debian-packages.js';
 import { connect } from 'node:net';
 
 export class RedisUnavailableError extends Error {}
@@ -20,38 +21,8 @@ export interface RedisBinary {
   env: Record<string, string>;
 }
 
-function onPath(binary: string): string | null {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, binary);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  return null;
-}
-
-/** Folders under an unpacked tree's `usr/lib` that hold shared libraries (the multiarch one on Debian). */
-function libraryDirs(root: string): string[] {
-  const base = join(root, 'usr', 'lib');
-  if (!existsSync(base)) return [];
-  const dirs: string[] = [];
-  const visit = (dir: string): void => {
-    const entries = readdirSync(dir);
-    if (entries.some((entry) => /\.so(\.\d+)*$/.test(entry))) dirs.push(dir);
-    for (const entry of entries) {
-      const path = join(dir, entry);
-      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) visit(path);
-    }
-  };
-  visit(base);
-  return dirs;
-}
-
 function unpackedBinary(cacheDir: string): RedisBinary {
-  const libraries = libraryDirs(cacheDir);
-  const inherited = process.env['LD_LIBRARY_PATH'];
-  return {
-    path: join(cacheDir, 'usr', 'bin', 'redis-server'),
-    env: libraries.length === 0 ? {} : { LD_LIBRARY_PATH: [...libraries, ...(inherited ? [inherited] : [])].join(delimiter) },
-  };
+  return { path: join(cacheDir, 'usr', 'bin', 'redis-server'), env: unpackedLibraryEnv(cacheDir) };
 }
 
 /** Why `binary` cannot run (its own words, e.g. a missing shared library), or null when it runs. */
@@ -60,23 +31,6 @@ export function redisServerProblem(binary: RedisBinary): string | null {
   const run = spawnSync(binary.path, ['--version'], { env: { ...process.env, ...binary.env }, encoding: 'utf8', timeout: 10_000 });
   if (run.status === 0 && /Redis server v=/.test(run.stdout)) return null;
   return (run.stderr || run.stdout || run.error?.message || `exited with ${run.status}`).trim().split('\n')[0] ?? 'did not run';
-}
-
-function unpackDebianPackages(cacheDir: string): void {
-  rmSync(cacheDir, { recursive: true, force: true });
-  const downloadDir = join(cacheDir, 'debs');
-  mkdirSync(downloadDir, { recursive: true });
-  process.stderr.write(`redis-server is not installed: downloading Debian's ${REDIS_DEBIAN_PACKAGES.join(', ')} into ${cacheDir} (once)\n`);
-  const download = spawnSync('apt-get', ['download', ...REDIS_DEBIAN_PACKAGES], { cwd: downloadDir, encoding: 'utf8' });
-  if (download.status !== 0) {
-    const why = download.stderr.trim().split('\n').filter((line) => !line.startsWith('W:')).join(' ');
-    throw new RedisUnavailableError(`${INSTALL_HINT} (apt-get download failed: ${why}; if it cannot find the packages, run \`apt-get update\` first)`);
-  }
-  for (const deb of readdirSync(downloadDir).filter((file) => file.endsWith('.deb'))) {
-    const unpack = spawnSync('dpkg', ['-x', join(downloadDir, deb), cacheDir], { encoding: 'utf8' });
-    if (unpack.status !== 0) throw new RedisUnavailableError(`${INSTALL_HINT} (dpkg -x failed: ${unpack.stderr.trim()})`);
-  }
-  rmSync(downloadDir, { recursive: true, force: true });
 }
 
 /**
@@ -96,8 +50,13 @@ export function locateRedisServer(cacheDir: string): RedisBinary {
   }
   const earlier = unpackedBinary(cacheDir);
   if (redisServerProblem(earlier) === null) return earlier;
-  if (!onPath('apt-get') || !onPath('dpkg')) throw new RedisUnavailableError(INSTALL_HINT);
-  unpackDebianPackages(cacheDir);
+  if (!canUnpackDebianPackages()) throw new RedisUnavailableError(INSTALL_HINT);
+  process.stderr.write(`redis-server is not installed: downloading Debian's ${REDIS_DEBIAN_PACKAGES.join(', ')} into ${cacheDir} (once)\n`);
+  try {
+    unpackDebianPackages(REDIS_DEBIAN_PACKAGES, cacheDir);
+  } catch (error) {
+    throw new RedisUnavailableError(`${INSTALL_HINT} (${(error as Error).message})`);
+  }
   const unpacked = unpackedBinary(cacheDir);
   const problem = redisServerProblem(unpacked);
   if (problem !== null) throw new RedisUnavailableError(`${INSTALL_HINT} (the unpacked redis-server does not run: ${problem})`);

@@ -18,6 +18,8 @@ export interface HttpAppOptions {
   documentationPaths?: readonly string[];
   /** Served at GET /metrics (Prometheus text), with every request's duration observed into it. */
   metrics?: Registry;
+  /** Where the web dashboard is served (its own CSP and caching); the API's headers are unchanged. */
+  dashboardPath?: string;
   /** Runs first for every request, before its body is read or checked (the API authenticates here). */
   beforeBody?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
@@ -37,6 +39,17 @@ export const SECURITY_HEADERS = {
 
 /** The API reference page loads its scripts and styles from this server, and nothing from elsewhere. */
 const DOCUMENTATION_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+/**
+ * The dashboard: its own scripts and styles as files (no inline code of any kind), images from itself or
+ * data: URLs (the QR code), and calls to this origin only.
+ */
+const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** A dashboard file's caching: the page itself is checked on every load, its content-hashed assets never change. */
+function dashboardCacheControl(url: string, dashboardPath: string): string {
+  return url.startsWith(`${dashboardPath}/assets/`) ? 'public, max-age=31536000, immutable' : 'no-cache';
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -96,6 +109,11 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
     void reply.headers(SECURITY_HEADERS);
     if (options.documentationPaths?.some((path) => request.url === path || request.url.startsWith(`${path}/`))) {
       void reply.header('content-security-policy', DOCUMENTATION_CSP);
+    }
+    const dashboard = options.dashboardPath;
+    if (dashboard !== undefined && (request.url === dashboard || request.url.startsWith(`${dashboard}/`))) {
+      void reply.header('content-security-policy', DASHBOARD_CSP);
+      void reply.header('cache-control', dashboardCacheControl(request.url, dashboard));
     }
   });
   if (options.metrics) {

@@ -6,3 +6,4 @@ export * from './webhook-sink.js';
 export * from './concurrency.js';
 export * from './tcp-fault-proxy.js';
 export * from './event-stream-client.js';
+export * from './browser.js';

@@ -15,7 +15,38 @@ export interface Bootstrap {
   apiUrl: string;
   orgId: string;
   apiKey: string;
+  /** The key behind the latest dashboard sign-in link: revoked when the next link is made. */
+  dashboardKeyId?: string;
   demo?: DemoEndpoints;
+}
+
+/** How long a dashboard sign-in link printed by `npm start` works. */
+export const DASHBOARD_LINK_LIFETIME_MS = 12 * 60 * 60 * 1000;
+
+/**
+ * A sign-in link for the dashboard, made anew on every start: a key of the bootstrap organization with
+ * every capability, expiring after DASHBOARD_LINK_LIFETIME_MS, carried in the URL's fragment (never sent
+ * to a server, removed from the address bar on load). The previous run's link key is revoked.
+ */
+export async function mintDashboardSignInLink(databaseUrl: string, bootstrap: Bootstrap): Promise<string> {
+  const db = createDbClient({ databaseUrl, poolSize: 1 });
+  try {
+    const keys = new ApiKeysRepository(db);
+    if (bootstrap.dashboardKeyId) await keys.revoke(bootstrap.orgId, bootstrap.dashboardKeyId);
+    const key = generateApiKey();
+    const created = await keys.create(bootstrap.orgId, {
+      name: 'dashboard sign-in link (npm start)',
+      prefix: key.prefix,
+      secretHash: key.secretHash,
+      capabilities: CAPABILITIES,
+      createdBy: 'bootstrap',
+      expiresAt: new Date(Date.now() + DASHBOARD_LINK_LIFETIME_MS),
+    });
+    writeFileSync(BOOTSTRAP_FILE, `${JSON.stringify({ ...bootstrap, dashboardKeyId: created.id }, null, 2)}\n`, { mode: 0o600 });
+    return `${bootstrap.apiUrl}/dashboard/#key=${encodeURIComponent(key.key)}`;
+  } finally {
+    await db.$disconnect();
+  }
 }
 
 /**

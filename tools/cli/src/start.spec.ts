@@ -80,6 +80,15 @@ describe('npm start (embedded runtime)', () => {
     const withKey = await fetch(`${bootstrap.apiUrl}/api/v1/sessions`, { headers: { authorization: `Bearer ${bootstrap.apiKey}` } });
     expect(withKey.status).toBe(200);
 
+    // The dashboard's sign-in link: the page is served, and the key in its fragment works.
+    const dashboardLink = /dashboard \(this link signs you in[^:]*\): (\S+)/.exec(first.output())?.[1] ?? '';
+    expect(dashboardLink.startsWith(`${bootstrap.apiUrl}/dashboard/#key=`), first.output()).toBe(true);
+    const dashboardPage = await fetch(dashboardLink.split('#')[0] ?? '');
+    expect(dashboardPage.status).toBe(200);
+    expect(await dashboardPage.text()).toContain('<div id="app">');
+    const linkKey = decodeURIComponent(dashboardLink.split('#key=')[1] ?? '');
+    expect((await fetch(`${bootstrap.apiUrl}/api/v1/org`, { headers: { authorization: `Bearer ${linkKey}` } })).status).toBe(200);
+
     const token = spawnSync(process.execPath, [TOKEN, '--role', 'admin'], { env: { ...process.env, WAGW_DATA_DIR: dataDir }, encoding: 'utf8' });
     expect(token.status, token.stderr).toBe(0);
     const withJwt = await fetch(`${bootstrap.apiUrl}/api/v1/sessions`, { headers: { authorization: `Bearer ${token.stdout.trim()}` } });
@@ -121,6 +130,9 @@ describe('npm start (embedded runtime)', () => {
     expect(second.output()).toContain(bootstrap.orgId);
     const again = await fetch(`${bootstrap.apiUrl}/api/v1/sessions`, { headers: { authorization: `Bearer ${bootstrap.apiKey}` } });
     expect(again.status).toBe(200);
+    // Each start makes a new sign-in link and retires the previous one.
+    expect(second.output()).not.toContain(dashboardLink);
+    expect((await fetch(`${bootstrap.apiUrl}/api/v1/org`, { headers: { authorization: `Bearer ${linkKey}` } })).status).toBe(401);
     process.kill(-(second.child.pid as number), 'SIGINT');
     expect(await second.exited).toBe(0);
   });

@@ -18,7 +18,7 @@ import {
   type RedisServerHandle,
 } from '@wagw/embedded';
 import { createLogger } from '@wagw/observability';
-import { ensureBootstrap } from './bootstrap.js';
+import { ensureBootstrap, mintDashboardSignInLink } from './bootstrap.js';
 import { DEMO_FRIEND, DEMO_PHONE, startDemo, type Demo } from './demo.js';
 import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, serveDevJwks } from './dev-jwks.js';
 import { EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT } from './embedded-database.js';
@@ -172,9 +172,11 @@ async function main(): Promise<void> {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitUntilReady(`${apiUrl}/readyz`, 60_000);
     const { bootstrap, created } = await ensureBootstrap(databaseUrl, apiUrl, demo ? { emulatorControlUrl: demo.controlUrl, webhookSinkUrl: demo.sinkUrl } : undefined);
+    const dashboardLink = await mintDashboardSignInLink(databaseUrl, bootstrap);
     const lines = [
       '',
       `  WhatsApp gateway is up: ${apiUrl}`,
+      `  dashboard (this link signs you in; it works for 12 h, until the next start): ${dashboardLink}`,
       `  organization: ${bootstrap.orgId}`,
       created
         ? `  owner API key (shown once, also in ${BOOTSTRAP_FILE}): ${bootstrap.apiKey}`

@@ -1,0 +1,66 @@
+import { useMutation } from '@tanstack/react-query';
+import { useState } from 'preact/hooks';
+import { client, unwrap } from '../api';
+import { ErrorText, Section, Time } from '../ui';
+
+/** What became of a send or revoke answered 202 or 504: looked up by its `outboxId`. */
+export function OperationPage() {
+  const [id, setId] = useState('');
+  const lookup = useMutation({ mutationFn: () => unwrap(client().GET('/api/v1/operations/{operation}', { params: { path: { operation: id.trim() } } })) });
+  return (
+    <Section title="Look up an operation">
+      <form
+        class="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          lookup.mutate();
+        }}
+      >
+        <label>
+          outboxId
+          <input name="outboxId" required value={id} onInput={(event) => setId(event.currentTarget.value)} />
+        </label>
+        <button type="submit">Look up</button>
+      </form>
+      <ErrorText error={lookup.error} />
+      {lookup.data ? (
+        <div role="status">
+        <dl class="facts">
+          <div>
+            <dt>Kind</dt>
+            <dd>{lookup.data.kind}</dd>
+          </div>
+          <div>
+            <dt>Status</dt>
+            <dd>{lookup.data.status}</dd>
+          </div>
+          <div>
+            <dt>Session</dt>
+            <dd>
+              <code>{lookup.data.session}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Created</dt>
+            <dd>
+              <Time iso={lookup.data.createdAt} />
+            </dd>
+          </div>
+          <div>
+            <dt>Completed</dt>
+            <dd>
+              <Time iso={lookup.data.completedAt} />
+            </dd>
+          </div>
+          <div>
+            <dt>Result</dt>
+            <dd>
+              <code>{lookup.data.result ? JSON.stringify(lookup.data.result) : '—'}</code>
+            </dd>
+          </div>
+        </dl>
+        </div>
+      ) : null}
+    </Section>
+  );
+}
