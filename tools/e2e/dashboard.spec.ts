@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CAPABILITIES } from '@wagw/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, seriousAccessibilityViolations, unreachableByKeyboard, WebhookSink, type TestTenant } from '@wagw/testing';
 import { E2eSystem } from './harness.js';
@@ -66,11 +67,26 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   }
 
-  it('signs in with the one-time link: the key is taken from the fragment and leaves the address bar', async () => {
-    await page.goto(`${base}/dashboard/#key=${encodeURIComponent(tenant.apiKey)}`);
+  const status = async (token: string): Promise<number> => (await fetch(`${base}/api/v1/org`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+  it('signs in with the one-time link: the key leaves the address bar, is exchanged for the tab\'s own, and the link works no more', async () => {
+    const link = await tenant.createApiKey(CAPABILITIES);
+    const signInLink = `${base}/dashboard/#key=${encodeURIComponent(link.key)}`;
+    await page.goto(signInLink);
     await expect.poll(() => page.url()).toBe(`${base}/dashboard/#/sessions`);
     await page.getByRole('heading', { name: 'Sessions' }).waitFor();
-    expect(page.url()).not.toContain(tenant.apiKey);
+    expect(page.url()).not.toContain(link.key);
+    const tabKey = await page.evaluate(() => sessionStorage.getItem('wagw.token'));
+    expect(tabKey).toMatch(/^wagw_/);
+    expect(tabKey).not.toBe(link.key);
+    await expect.poll(() => status(link.key)).toBe(401);
+    expect(await status(tabKey ?? '')).toBe(200);
+
+    // The same link again, in another tab: it signs nobody in.
+    const again = await context.newPage();
+    await again.goto(signInLink);
+    await again.getByText('Your sign-in is no longer valid').waitFor();
+    await again.close();
     const response = await page.request.get(`${base}/dashboard/`);
     expect(response.headers()['content-security-policy']).toContain("script-src 'self'");
     expect(response.headers()['content-security-policy']).not.toContain('unsafe-inline');
@@ -185,6 +201,14 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await readerPage.getByRole('link', { name: 'support' }).click();
     await readerPage.getByText('Your sign-in is no longer valid').waitFor();
     await readerPage.close();
+  });
+
+  it("signing out revokes the tab's own key", async () => {
+    const tabKey = (await page.evaluate(() => sessionStorage.getItem('wagw.token'))) ?? '';
+    expect(await status(tabKey)).toBe(200);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key or login JWT').waitFor();
+    await expect.poll(() => status(tabKey), { timeout: 5_000 }).toBe(401);
   });
 
   it('loaded nothing the CSP refused', () => {

@@ -33,7 +33,7 @@ export function client(): GatewayClient {
   api.use({
     onResponse({ response }) {
       if (response.status === 401) {
-        signOut();
+        void signOut();
         queryClient.clear();
         onSignedOut();
       }

@@ -102,9 +102,10 @@ export function App() {
     <QueryClientProvider client={queryClient}>
       <Shell
         onSignOut={() => {
-          signOut();
-          queryClient.clear();
-          setSignedIn(false);
+          void signOut().finally(() => {
+            queryClient.clear();
+            setSignedIn(false);
+          });
         }}
       />
     </QueryClientProvider>

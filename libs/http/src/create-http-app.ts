@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -53,6 +54,9 @@ function dashboardCacheControl(url: string, dashboardPath: string): string {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** While closing, a connection that has carried no request is kept this long for one on its way. */
+const UNUSED_CONNECTION_GRACE_MS = 1_000;
+
 /**
  * A Nest application on Fastify with the envelope filter installed at both levels: Nest's (routes,
  * guards, pipes) and Fastify's own (body parsing, size limit, content type), which Nest never sees.
@@ -81,14 +85,35 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
   });
   app.useGlobalFilters(new ErrorEnvelopeFilter(options.logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // Connections that never carried a request (clients open spares: undici does after an aborted
+  // stream). Node's idle sweep passes them over, so a closing server would wait on them until their
+  // timeouts.
+  const unused = new Set<Socket>();
+  fastify.server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
   // While closing (SIGTERM), requests still arriving on open connections get a 503 in the envelope,
   // with Retry-After and the connection closed: a load balancer sends the retry elsewhere.
   let closing = false;
   fastify.addHook('preClose', (done) => {
     closing = true;
+    // Connections that go idle while the server drains (a keep-alive connection after its response, one
+    // a client opened but has not used for a second, time for a request on its way to be answered 503)
+    // are closed as they do, not left to hold the shutdown until their timeouts; requests in flight finish.
+    const sweepStarted = Date.now();
+    const closeIdle = (): void => {
+      fastify.server.closeIdleConnections();
+      if (Date.now() - sweepStarted >= UNUSED_CONNECTION_GRACE_MS) for (const socket of unused) socket.destroy();
+    };
+    closeIdle();
+    const sweep = setInterval(closeIdle, 250);
+    sweep.unref();
+    fastify.server.once('close', () => clearInterval(sweep));
     done();
   });
-  fastify.addHook('onRequest', async (_request, reply) => {
+  fastify.addHook('onRequest', async (request, reply) => {
+    unused.delete(request.raw.socket);
     if (!closing) return;
     void reply.header('connection', 'close');
     throw new GatewayError('service_unavailable', 'this instance is shutting down; retry', { retryAfterSeconds: 1 });

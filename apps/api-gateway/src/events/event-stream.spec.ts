@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildSessionStatusWebhook } from '@wagw/contracts';
@@ -174,15 +175,21 @@ describe('the event stream (SSE) on two gateway replicas', { timeout: 60_000 }, 
     for (const stream of open) stream.close();
   });
 
-  it('a stopping gateway ends its streams instead of waiting on them', async () => {
+  it('a stopping gateway ends its streams, and the connections clients left unused, instead of waiting on them', async () => {
     const tenant = await createTestTenant(db);
     const stream = await openEventStream(streamUrl(1), tenant.apiKey);
     expect(stream.status).toBe(200);
     const stopping = gateways[1]!;
+    // A connection that never carries a request, as clients open spares (undici does after an aborted
+    // stream): Node's own idle sweep would leave the shutdown waiting on it.
+    const spare = connect(Number(new URL(stopping.url).port), '127.0.0.1');
+    await new Promise((connected) => spare.once('connect', connected));
+    spare.on('error', () => undefined);
     const started = Date.now();
     stopping.child.kill('SIGTERM');
     await stopping.exited;
     expect(Date.now() - started).toBeLessThan(5_000);
+    spare.destroy();
     gateways.splice(1, 1);
   });
 });
