@@ -38,6 +38,7 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
   let base: string;
   const cspViolations: string[] = [];
   let sinkFailing = false;
+  let revokeOutboxId = '';
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -60,11 +61,11 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await system.stop();
   });
 
-  async function checkPage(name: string): Promise<void> {
-    const violations = await seriousAccessibilityViolations(page);
+  async function checkPage(name: string, on: Page = page): Promise<void> {
+    const violations = await seriousAccessibilityViolations(on);
     expect(violations.map((violation) => `${violation.id}: ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`), `${name}: axe`).toEqual([]);
-    expect(await unreachableByKeyboard(page), `${name}: keyboard`).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    expect(await unreachableByKeyboard(on), `${name}: keyboard`).toEqual([]);
+    await on.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   }
 
   const status = async (token: string): Promise<number> => (await fetch(`${base}/api/v1/org`, { headers: { authorization: `Bearer ${token}` } })).status;
@@ -86,6 +87,7 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     const again = await context.newPage();
     await again.goto(signInLink);
     await again.getByText('Your sign-in is no longer valid').waitFor();
+    await checkPage('sign-in', again);
     await again.close();
     const response = await page.request.get(`${base}/dashboard/`);
     expect(response.headers()['content-security-policy']).toContain("script-src 'self'");
@@ -99,6 +101,19 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await expect.poll(async () => (await page.getByTestId('secret').textContent()) ?? '').toMatch(/^whsec_/);
     await page.getByRole('link', { name: sink.url('/hook') }).waitFor();
     await checkPage('webhooks');
+
+    // Edit its events, rotate its secret (shown once), and put the events back.
+    await page.getByRole('link', { name: sink.url('/hook') }).click();
+    await page.getByRole('checkbox', { name: 'session.status' }).uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    const endpointId = page.url().split('/').pop() ?? '';
+    await expect.poll(async () => (await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events']).toEqual(['message.revoked', 'message.received']);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('button', { name: 'Yes, rotate secret' }).click();
+    await expect.poll(async () => (await page.getByTestId('secret').textContent()) ?? '').toMatch(/^whsec_/);
+    await page.getByRole('checkbox', { name: 'session.status' }).check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => ((await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events'] as string[]).length).toBe(3);
   });
 
   it('creates a session and links it by scanning the QR drawn on the page; connected shows without a reload', async () => {
@@ -111,6 +126,25 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await system.emulator.scanQr(qr, phone);
     await expect.poll(async () => page.getByTestId('session-status').textContent(), { timeout: 30_000 }).toBe('connected');
     await expect.poll(() => page.getByTestId('qr').count()).toBe(0);
+  });
+
+  it('links a second session by pairing code, and the list shows both with their status live', async () => {
+    const secondPhone = '15555000003';
+    system.emulator.createAccount({ phone: secondPhone, pushName: 'Sales desk' });
+    await page.getByRole('link', { name: '← Sessions' }).click();
+    await page.getByLabel('New session').fill('sales');
+    await page.getByRole('button', { name: 'Create and link' }).click();
+    await page.getByLabel(/Or link with a code/).fill(secondPhone);
+    await page.getByRole('button', { name: 'Get a pairing code' }).click();
+    const code = ((await page.locator('.pairing-code').textContent({ timeout: 30_000 })) ?? '').trim();
+    expect(code).toMatch(/^[A-Z0-9]{4}-?[A-Z0-9]{4}$/);
+    await system.emulator.enterPairingCode(secondPhone, code);
+    await expect.poll(async () => page.getByTestId('session-status').textContent(), { timeout: 30_000 }).toBe('connected');
+    await page.getByRole('link', { name: '← Sessions' }).click();
+    for (const name of ['support', 'sales']) await expect.poll(async () => page.locator('tr', { has: page.getByRole('link', { name }) }).locator('.badge').textContent()).toBe('connected');
+    await checkPage('sessions');
+    await page.getByRole('link', { name: 'support' }).click();
+    await page.getByTestId('session-status').waitFor();
   });
 
   it('sends a text from the page, the friend decrypts it; revokes it from the page, the friend gets the REVOKE', async () => {
@@ -131,6 +165,7 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await revoked.waitFor();
     const revokeId = (await revoked.locator('dt:text-is("waMessageId") + dd').textContent())?.trim() ?? '';
     expect(await revoked.locator('dt:text-is("status") + dd').textContent()).toBe('sent');
+    revokeOutboxId = (await revoked.locator('dt:text-is("outboxId") + dd').textContent())?.trim() ?? '';
     await system.waitFor(async () => system.emulator.received(friend).find((message) => message.id === revokeId), 'the friend to get the REVOKE');
     await expect.poll(() => row.textContent()).toContain('revoked');
   });
@@ -183,6 +218,11 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await page.locator('.chart canvas').first().waitFor();
     await checkPage('usage');
     await page.getByRole('link', { name: 'Operations' }).click();
+    await page.getByLabel('outboxId').fill(revokeOutboxId);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    const found = page.getByRole('status');
+    await expect.poll(async () => found.locator('dt:text-is("Kind") + dd').textContent()).toBe('revoke');
+    expect(await found.locator('dt:text-is("Status") + dd').textContent()).toBe('sent');
     await checkPage('operations');
   });
 

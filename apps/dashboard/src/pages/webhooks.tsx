@@ -232,7 +232,7 @@ export function WebhookPage({ id }: { id: string }) {
         <a href={href('webhooks')}>← Webhooks</a>
       </p>
       <Section title={`Endpoint ${endpoint.data.url}`}>
-        <EndpointSettings key={endpoint.data.updatedAt} endpoint={endpoint.data} />
+        <EndpointSettings key={endpoint.data.id} endpoint={endpoint.data} />
       </Section>
       <Deliveries endpoint={endpoint.data} />
     </>
