@@ -20,6 +20,15 @@ const boundaries = (depConstraints) => [
   'error',
   { enforceBuildableLibDependency: false, allow: [], banTransitiveDependencies: false, depConstraints },
 ];
+/** The rules every production file follows, server (Node) and dashboard (browser) alike. */
+const productionRules = {
+  '@nx/enforce-module-boundaries': boundaries(productionConstraints),
+  '@typescript-eslint/no-explicit-any': 'error',
+  '@typescript-eslint/no-floating-promises': 'error',
+  '@typescript-eslint/switch-exhaustiveness-check': 'error',
+  '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+  '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+};
 const testFiles = ['**/*.spec.ts', '**/*.test.ts', '**/*.fixture.ts', '**/test/**/*.ts'];
 
 export default tseslint.config(
@@ -30,14 +39,7 @@ export default tseslint.config(
     extends: [tseslint.configs.recommended],
     plugins: { '@nx': nx },
     languageOptions: { parserOptions: { project: ['./tsconfig.eslint.json'], tsconfigRootDir: import.meta.dirname } },
-    rules: {
-      '@nx/enforce-module-boundaries': boundaries(productionConstraints),
-      '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-    },
+    rules: productionRules,
   },
   {
     // The dashboard runs in browsers (DOM types, Preact's JSX): its own TypeScript project.
@@ -45,14 +47,7 @@ export default tseslint.config(
     extends: [tseslint.configs.recommended],
     plugins: { '@nx': nx },
     languageOptions: { parserOptions: { project: ['./apps/dashboard/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
-    rules: {
-      '@nx/enforce-module-boundaries': boundaries(productionConstraints),
-      '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-    },
+    rules: productionRules,
   },
   {
     files: testFiles,

@@ -5,7 +5,7 @@ import { PNG } from 'pngjs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CAPABILITIES } from '@wagw/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, seriousAccessibilityViolations, unreachableByKeyboard, WebhookSink, type TestTenant } from '@wagw/testing';
+import { createTestTenant, launchChromium, seriousAccessibilityViolations, startTestJwks, unreachableByKeyboard, WebhookSink, type TestJwks, type TestTenant } from '@wagw/testing';
 import { E2eSystem } from './harness.js';
 
 // jsqr is CommonJS with a default export: under Node's ESM loading, the module object is the function.
@@ -32,6 +32,7 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
   const phone = '15555000001';
   const friend = '15555000002';
   let tenant: TestTenant;
+  let jwks: TestJwks;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -43,11 +44,12 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     browser = await launchChromium();
-    await Promise.all([system.start(), sink.start()]);
+    jwks = await startTestJwks();
+    await Promise.all([system.start({ gatewayEnv: { AUTH_JWKS_URL: jwks.url, AUTH_JWT_ISSUER: jwks.issuer, AUTH_JWT_AUDIENCE: jwks.audience } }), sink.start()]);
     sink.answer = () => ({ status: sinkFailing ? 500 : 200 });
     system.emulator.createAccount({ phone, pushName: 'Support desk' });
     system.emulator.createAccount({ phone: friend, pushName: 'Friend' });
-    tenant = await system.tenant();
+    tenant = await createTestTenant(system.db, jwks);
     base = `http://127.0.0.1:${system.gateway.port}`;
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     page = await context.newPage();
@@ -59,6 +61,7 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await browser?.close();
     await sink.stop();
     await system.stop();
+    await jwks?.close();
   });
 
   async function checkPage(name: string, on: Page = page): Promise<void> {
@@ -241,6 +244,45 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await readerPage.getByRole('link', { name: 'support' }).click();
     await readerPage.getByText('Your sign-in is no longer valid').waitFor();
     await readerPage.close();
+  });
+
+  it('starts, stops, logs out and deletes a session from its buttons, each destructive one confirmed', async () => {
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    const row = page.locator('tr', { has: page.getByRole('link', { name: 'sales' }) });
+    const badge = row.locator('.badge');
+    await row.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => badge.textContent(), { timeout: 20_000 }).toBe('stopped');
+    await row.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => badge.textContent(), { timeout: 30_000 }).toBe('connected');
+    await row.getByRole('button', { name: 'Log out' }).click();
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    expect(await badge.textContent()).toBe('connected');
+    await row.getByRole('button', { name: 'Log out' }).click();
+    await row.getByRole('button', { name: 'Yes, log out' }).click();
+    await expect.poll(() => badge.textContent(), { timeout: 20_000 }).toBe('logged_out');
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: 'Yes, delete' }).click();
+    await expect.poll(() => page.getByRole('link', { name: 'sales' }).count(), { timeout: 20_000 }).toBe(0);
+    await page.getByRole('link', { name: 'support' }).waitFor();
+  });
+
+  it('signs in with a login JWT: a member sends, and sees no key or webhook management', async () => {
+    const memberPage = await context.newPage();
+    await memberPage.goto(`${base}/dashboard/`);
+    await memberPage.getByLabel('API key or login JWT').fill(await tenant.loginJwt('member'));
+    await memberPage.getByRole('button', { name: 'Sign in' }).click();
+    await memberPage.getByRole('link', { name: 'support' }).click();
+    await memberPage.getByLabel('Message').waitFor();
+    expect(await memberPage.getByRole('link', { name: 'API keys' }).count()).toBe(0);
+    expect(await memberPage.getByRole('link', { name: 'Webhooks' }).count()).toBe(0);
+    expect(await memberPage.getByRole('button', { name: 'Stop' }).count()).toBe(0);
+    await memberPage.getByLabel('To (phone number or JID)').fill(friend);
+    await memberPage.getByLabel('Message').fill('from a member');
+    await memberPage.getByRole('button', { name: 'Send' }).click();
+    const sent = memberPage.getByTestId('send-result');
+    const messageId = ((await sent.locator('dt:text-is("waMessageId") + dd').textContent()) ?? '').trim();
+    await system.waitFor(async () => system.emulator.received(friend).find((message) => message.id === messageId), 'the friend to decrypt the member\'s text');
+    await memberPage.close();
   });
 
   it("signing out revokes the tab's own key", async () => {

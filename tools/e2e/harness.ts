@@ -32,13 +32,15 @@ export class E2eSystem {
   private workerEnv: Record<string, string> = {};
   private dispatcherEnv: Record<string, string> = {};
 
-  async start(options: { workers?: string[]; commandTimeoutMs?: number; leaseTtlMs?: number; workerEnv?: Record<string, string>; dispatcherEnv?: Record<string, string> } = {}): Promise<void> {
+  async start(
+    options: { workers?: string[]; commandTimeoutMs?: number; leaseTtlMs?: number; gatewayEnv?: Record<string, string>; workerEnv?: Record<string, string>; dispatcherEnv?: Record<string, string> } = {},
+  ): Promise<void> {
     this.databaseUrl = await createIsolatedDatabase('e2e');
     this.db = createDbClient({ databaseUrl: this.databaseUrl, poolSize: 2 });
     this.redisUrl = await createIsolatedRedisUrl();
     await this.emulator.start();
     this.workerEnv = { SESSION_LEASE_TTL_MS: String(options.leaseTtlMs ?? 15_000), ...(options.workerEnv ?? {}) };
-    this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: String(options.commandTimeoutMs ?? 10_000), WEBHOOK_SECRET_KEY: E2E_WEBHOOK_SECRET_KEY });
+    this.gateway = await this.spawnApp('api-gateway', { COMMAND_TIMEOUT_MS: String(options.commandTimeoutMs ?? 10_000), WEBHOOK_SECRET_KEY: E2E_WEBHOOK_SECRET_KEY, ...(options.gatewayEnv ?? {}) });
     for (const workerId of options.workers ?? ['worker-a']) await this.startWorker(workerId);
     this.dispatcherEnv = {
       WEBHOOK_SECRET_KEY: E2E_WEBHOOK_SECRET_KEY,

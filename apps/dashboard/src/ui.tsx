@@ -86,3 +86,18 @@ export function Section({ title, children, actions }: { title: string; children:
     </section>
   );
 }
+
+/** A form whose submit runs `onSubmit` in the page (no navigation): every form of the dashboard. */
+export function ActionForm({ onSubmit, class: className, children }: { onSubmit: () => void; class?: string; children: ComponentChildren }) {
+  return (
+    <form
+      class={className}
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}

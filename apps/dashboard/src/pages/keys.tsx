@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, queryClient, unwrap, useOrganization, type Schemas } from '../api';
-import { ConfirmButton, ErrorText, SecretOnce, Section, Time } from '../ui';
+import { ActionForm, ConfirmButton, ErrorText, SecretOnce, Section, Time } from '../ui';
 
 type Capability = Schemas['CreateApiKeyRequest']['capabilities'][number];
 
@@ -16,13 +16,7 @@ function CreateKey({ held }: { held: readonly Capability[] }) {
     },
   });
   return (
-    <form
-      class="stacked-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        create.mutate();
-      }}
-    >
+    <ActionForm class="stacked-form" onSubmit={() => create.mutate()}>
       <label>
         Name
         <input name="name" required maxLength={100} value={name} onInput={(event) => setName(event.currentTarget.value)} />
@@ -47,7 +41,7 @@ function CreateKey({ held }: { held: readonly Capability[] }) {
       </button>
       {create.data ? <SecretOnce label={`Key "${create.data.name}":`} value={create.data.key} /> : null}
       <ErrorText error={create.error} />
-    </form>
+    </ActionForm>
   );
 }
 

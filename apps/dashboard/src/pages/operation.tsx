@@ -1,7 +1,7 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, unwrap } from '../api';
-import { ErrorText, Section, Time } from '../ui';
+import { ActionForm, ErrorText, Section, Time } from '../ui';
 
 /** What became of a send or revoke answered 202 or 504: looked up by its `outboxId`. */
 export function OperationPage() {
@@ -9,19 +9,13 @@ export function OperationPage() {
   const lookup = useMutation({ mutationFn: () => unwrap(client().GET('/api/v1/operations/{operation}', { params: { path: { operation: id.trim() } } })) });
   return (
     <Section title="Look up an operation">
-      <form
-        class="inline-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          lookup.mutate();
-        }}
-      >
+      <ActionForm class="inline-form" onSubmit={() => lookup.mutate()}>
         <label>
           outboxId
           <input name="outboxId" required value={id} onInput={(event) => setId(event.currentTarget.value)} />
         </label>
         <button type="submit">Look up</button>
-      </form>
+      </ActionForm>
       <ErrorText error={lookup.error} />
       {lookup.data ? (
         <div role="status">

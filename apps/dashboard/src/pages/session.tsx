@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { ApiError, client, queryClient, unwrap, useCan, type Schemas } from '../api';
 import { href } from '../router';
-import { ErrorText, Section, StatusBadge, Time } from '../ui';
+import { ActionForm, ErrorText, Section, StatusBadge, Time } from '../ui';
 import { SessionActions } from './sessions';
 
 type Session = Schemas['Session'];
@@ -29,12 +29,7 @@ function LinkPanel({ session }: { session: Session }) {
           {qr.data ? <img data-testid="qr" src={qr.data.pngDataUrl} width={264} height={264} alt="QR code to scan with WhatsApp: Settings, Linked devices, Link a device" /> : <div class="qr-placeholder">{waiting ? 'Waiting for a QR code…' : 'Loading…'}</div>}
           <figcaption>On the phone: WhatsApp → Settings → Linked devices → Link a device, and scan.</figcaption>
         </figure>
-        <form
-          onSubmit={(event) => {
-            event.preventDefault();
-            pairing.mutate();
-          }}
-        >
+        <ActionForm onSubmit={() => pairing.mutate()}>
           <label>
             Or link with a code: phone number (digits, with country code)
             <input name="phone" inputMode="numeric" pattern="[0-9]{6,20}" value={phone} onInput={(event) => setPhone(event.currentTarget.value)} />
@@ -48,7 +43,7 @@ function LinkPanel({ session }: { session: Session }) {
             </p>
           ) : null}
           <ErrorText error={pairing.error} />
-        </form>
+        </ActionForm>
       </div>
     </Section>
   );
@@ -89,13 +84,7 @@ function SendForm({ session }: { session: Session }) {
     },
   });
   return (
-    <form
-      class="send-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        send.mutate();
-      }}
-    >
+    <ActionForm class="send-form" onSubmit={() => send.mutate()}>
       <label>
         To (phone number or JID)
         <input name="chat" required value={chat} placeholder="15551234567" onInput={(event) => setChat(event.currentTarget.value)} />
@@ -110,7 +99,7 @@ function SendForm({ session }: { session: Session }) {
       {session.status !== 'connected' ? <p class="muted">The session must be connected to send.</p> : null}
       {send.data ? <SendResultView title="Sent" result={send.data} /> : null}
       <ErrorText error={send.error} />
-    </form>
+    </ActionForm>
   );
 }
 

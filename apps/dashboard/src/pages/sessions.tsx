@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, queryClient, unwrap, useCan, type Schemas } from '../api';
 import { href } from '../router';
-import { ConfirmButton, ErrorText, Section, StatusBadge, Time } from '../ui';
+import { ActionForm, ConfirmButton, ErrorText, Section, StatusBadge, Time } from '../ui';
 
 type Session = Schemas['Session'];
 
@@ -58,13 +58,7 @@ function CreateSession() {
     },
   });
   return (
-    <form
-      class="inline-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        create.mutate();
-      }}
-    >
+    <ActionForm class="inline-form" onSubmit={() => create.mutate()}>
       <label>
         New session
         <input name="name" required maxLength={100} value={name} placeholder="e.g. support" onInput={(event) => setName(event.currentTarget.value)} />
@@ -73,7 +67,7 @@ function CreateSession() {
         Create and link
       </button>
       <ErrorText error={create.error} />
-    </form>
+    </ActionForm>
   );
 }
 

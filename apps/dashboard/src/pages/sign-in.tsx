@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { signIn } from '../credentials';
+import { ActionForm } from '../ui';
 
 /** An API key (`wagw_…`) or a login JWT from the organization's own frontend. */
 export function SignInPage({ onSignedIn, expired }: { onSignedIn: () => void; expired: boolean }) {
@@ -12,9 +13,8 @@ export function SignInPage({ onSignedIn, expired }: { onSignedIn: () => void; ex
           Your sign-in is no longer valid: sign in again.
         </p>
       ) : null}
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
+      <ActionForm
+        onSubmit={() => {
           signIn(token);
           onSignedIn();
         }}
@@ -24,7 +24,7 @@ export function SignInPage({ onSignedIn, expired }: { onSignedIn: () => void; ex
           <input name="token" type="password" autoComplete="off" required value={token} onInput={(event) => setToken(event.currentTarget.value)} />
         </label>
         <button type="submit">Sign in</button>
-      </form>
+      </ActionForm>
       <p class="muted">
         <code>npm start</code> prints a sign-in link for the first organization. The token stays in this tab only.
       </p>

@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, queryClient, unwrap, type Schemas } from '../api';
 import { href } from '../router';
-import { ConfirmButton, ErrorText, SecretOnce, Section, StatusBadge, Time } from '../ui';
+import { ActionForm, ConfirmButton, ErrorText, SecretOnce, Section, StatusBadge, Time } from '../ui';
 
 type Endpoint = Schemas['WebhookEndpoint'];
 type EventType = Schemas['CreateWebhookEndpointRequest']['events'][number];
@@ -37,13 +37,7 @@ function CreateEndpoint() {
     },
   });
   return (
-    <form
-      class="stacked-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        create.mutate();
-      }}
-    >
+    <ActionForm class="stacked-form" onSubmit={() => create.mutate()}>
       <label>
         URL (https)
         <input name="url" type="url" required value={url} onInput={(event) => setUrl(event.currentTarget.value)} />
@@ -62,7 +56,7 @@ function CreateEndpoint() {
       </button>
       {create.data ? <SecretOnce label="Signing secret:" value={create.data.secret} /> : null}
       <ErrorText error={create.error} />
-    </form>
+    </ActionForm>
   );
 }
 
@@ -129,13 +123,7 @@ function EndpointSettings({ endpoint }: { endpoint: Endpoint }) {
           </dd>
         </div>
       </dl>
-      <form
-        class="stacked-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          update.mutate({ events, sessions: sessionList(sessions) });
-        }}
-      >
+      <ActionForm class="stacked-form" onSubmit={() => update.mutate({ events, sessions: sessionList(sessions) })}>
         <EventChoice chosen={events} onChange={setEvents} />
         <label>
           Only these session ids (empty: all)
@@ -144,7 +132,7 @@ function EndpointSettings({ endpoint }: { endpoint: Endpoint }) {
         <button type="submit" disabled={update.isPending || events.length === 0}>
           Save
         </button>
-      </form>
+      </ActionForm>
       <div class="actions">
         <button type="button" onClick={() => update.mutate({ enabled: !endpoint.enabled })}>
           {endpoint.enabled ? 'Disable' : 'Enable'}
