@@ -101,3 +101,23 @@ export function ActionForm({ onSubmit, class: className, children }: { onSubmit:
     </form>
   );
 }
+
+/** A table's header row; `actions` adds the column of row buttons, named for screen readers only. */
+export function TableHead({ columns, actions = false }: { columns: readonly string[]; actions?: boolean }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((column) => (
+          <th scope="col" key={column}>
+            {column}
+          </th>
+        ))}
+        {actions ? (
+          <th scope="col">
+            <span class="visually-hidden">Actions</span>
+          </th>
+        ) : null}
+      </tr>
+    </thead>
+  );
+}

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, unwrap } from '../api';
-import { ErrorText, Section, Time } from '../ui';
+import { ErrorText, Section, Time, TableHead } from '../ui';
 
 export function AuditPage() {
   const [cursors, setCursors] = useState<string[]>([]);
@@ -16,14 +16,7 @@ export function AuditPage() {
       {page.data ? (
         <>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Did</th>
-                <th scope="col">To</th>
-              </tr>
-            </thead>
+            <TableHead columns={['When', 'Who', 'Did', 'To']} />
             <tbody>
               {page.data.data.map((entry) => (
                 <tr key={entry.id}>

@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, queryClient, unwrap, useOrganization, type Schemas } from '../api';
-import { ActionForm, ConfirmButton, ErrorText, SecretOnce, Section, Time } from '../ui';
+import { ActionForm, ConfirmButton, ErrorText, SecretOnce, Section, Time, TableHead } from '../ui';
 
 type Capability = Schemas['CreateApiKeyRequest']['capabilities'][number];
 
@@ -62,19 +62,7 @@ export function KeysPage() {
         <ErrorText error={keys.error ?? revoke.error} />
         {keys.data ? (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Capabilities</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['Name', 'Prefix', 'Capabilities', 'Created', 'Last used', 'Expires']} actions />
             <tbody>
               {keys.data.data.map((key) => (
                 <tr key={key.id}>

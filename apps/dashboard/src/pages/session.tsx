@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { ApiError, client, queryClient, unwrap, useCan, type Schemas } from '../api';
 import { href } from '../router';
-import { ActionForm, ErrorText, Section, StatusBadge, Time } from '../ui';
+import { ActionForm, ErrorText, Section, StatusBadge, Time, TableHead } from '../ui';
 import { SessionActions } from './sessions';
 
 type Session = Schemas['Session'];
@@ -130,17 +130,7 @@ function Messages({ session }: { session: Session }) {
       {messages.data && messages.data.data.length === 0 ? <p class="muted">No messages yet.</p> : null}
       {messages.data && messages.data.data.length > 0 ? (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Chat</th>
-              <th scope="col">From</th>
-              <th scope="col">Text</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['When', 'Chat', 'From', 'Text']} actions />
           <tbody>
             {messages.data.data.map((message) => (
               <tr key={`${message.chat}/${message.id}`} data-message={message.id} class={message.revokedAt ? 'revoked' : ''}>

@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, queryClient, unwrap, useCan, type Schemas } from '../api';
 import { href } from '../router';
-import { ActionForm, ConfirmButton, ErrorText, Section, StatusBadge, Time } from '../ui';
+import { ActionForm, ConfirmButton, ErrorText, Section, StatusBadge, Time, TableHead } from '../ui';
 
 type Session = Schemas['Session'];
 
@@ -81,18 +81,7 @@ export function SessionsPage() {
       {sessions.data && sessions.data.data.length === 0 ? <p class="muted">No sessions yet: create one and scan its QR with WhatsApp.</p> : null}
       {sessions.data && sessions.data.data.length > 0 ? (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">WhatsApp account</th>
-              <th scope="col">Worker</th>
-              <th scope="col">Last connected</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Name', 'Status', 'WhatsApp account', 'Worker', 'Last connected']} actions />
           <tbody>
             {sessions.data.data.map((session) => (
               <tr key={session.id} data-session={session.id}>

@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'preact/hooks';
 import { client, queryClient, unwrap, type Schemas } from '../api';
 import { href } from '../router';
-import { ActionForm, ConfirmButton, ErrorText, SecretOnce, Section, StatusBadge, Time } from '../ui';
+import { ActionForm, ConfirmButton, ErrorText, SecretOnce, Section, StatusBadge, Time, TableHead } from '../ui';
 
 type Endpoint = Schemas['WebhookEndpoint'];
 type EventType = Schemas['CreateWebhookEndpointRequest']['events'][number];
@@ -69,13 +69,7 @@ export function WebhooksPage() {
         {endpoints.data && endpoints.data.data.length === 0 ? <p class="muted">No endpoints yet.</p> : null}
         {endpoints.data && endpoints.data.data.length > 0 ? (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
+            <TableHead columns={['URL', 'Events', 'State']} />
             <tbody>
               {endpoints.data.data.map((endpoint) => (
                 <tr key={endpoint.id}>
@@ -166,20 +160,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
       {deliveries.data && deliveries.data.data.length === 0 ? <p class="muted">No deliveries yet.</p> : null}
       {deliveries.data && deliveries.data.data.length > 0 ? (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last code</th>
-              <th scope="col">Latency</th>
-              <th scope="col">Next attempt</th>
-              <th scope="col">Error</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Event', 'Status', 'Attempts', 'Last code', 'Latency', 'Next attempt', 'Error']} actions />
           <tbody>
             {deliveries.data.data.map((delivery) => (
               <tr key={delivery.id} data-delivery={delivery.id} data-event={delivery.event}>
