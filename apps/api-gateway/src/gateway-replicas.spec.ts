@@ -1,39 +1,31 @@
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_KEY_ROW_REUSE_MS } from '@wagw/auth';
 import { createDbClient, type DbClient } from '@wagw/db';
-import { createIsolatedRedisUrl, createTestTenant, freePorts, spawnProcess, waitUntilServing, type RunningProcess } from '@wagw/testing';
-
-const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
+import { createIsolatedRedisUrl, createTestTenant, startGatewayProcess, type GatewayProcess } from '@wagw/testing';
 
 /** Two gateway processes (the built entry point, as production runs it) over one Redis. */
 describe('gateway replicas over one Redis: rate limits, key revocation, security headers, CORS', { timeout: 60_000 }, () => {
-  const gateways: Array<RunningProcess & { url: string }> = [];
+  const gateways: GatewayProcess[] = [];
   let db: DbClient;
 
   beforeAll(async () => {
     db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
     const redisUrl = await createIsolatedRedisUrl();
-    const ports = await freePorts(['A', 'B']);
-    for (const [name, port] of Object.entries(ports)) {
-      const running = spawnProcess(process.execPath, [join(REPO_ROOT, 'apps', 'api-gateway', 'dist', 'main.js')], {
-        PATH: process.env['PATH'] ?? '',
-        DATABASE_URL: inject('databaseUrl'),
-        REDIS_URL: redisUrl,
-        HOST: '127.0.0.1',
-        PORT: port,
-        LOG_LEVEL: 'warn',
-        // An hour-long window: the test never straddles two windows.
-        RATE_LIMIT_WINDOW_MS: '3600000',
-        RATE_LIMIT_KEY_WRITES: '5',
-        RATE_LIMIT_KEY_READS: '8',
-        RATE_LIMIT_ORG_WRITES: '8',
-        RATE_LIMIT_ORG_READS: '100',
-        ...(name === 'B' ? { CORS_ORIGINS: 'https://dashboard.example.com' } : {}),
-      });
-      const url = `http://127.0.0.1:${port}`;
-      gateways.push({ ...running, url });
-      await waitUntilServing(`${url}/readyz`, running);
+    for (const replica of ['A', 'B']) {
+      gateways.push(
+        await startGatewayProcess(
+          { databaseUrl: inject('databaseUrl'), redisUrl },
+          {
+            // An hour-long window: the test never straddles two windows.
+            RATE_LIMIT_WINDOW_MS: '3600000',
+            RATE_LIMIT_KEY_WRITES: '5',
+            RATE_LIMIT_KEY_READS: '8',
+            RATE_LIMIT_ORG_WRITES: '8',
+            RATE_LIMIT_ORG_READS: '100',
+            ...(replica === 'B' ? { CORS_ORIGINS: 'https://dashboard.example.com' } : {}),
+          },
+        ),
+      );
     }
   });
   afterAll(async () => {

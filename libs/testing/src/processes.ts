@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@wagw/embedded';
 
 export interface RunningProcess {
@@ -32,4 +33,29 @@ export async function freePorts<Name extends string>(names: readonly Name[]): Pr
   const ports = {} as Record<Name, string>;
   for (const name of names) ports[name] = String(await findFreePort());
   return ports;
+}
+
+export interface GatewayProcess extends RunningProcess {
+  url: string;
+}
+
+/**
+ * The api-gateway's built entry point as production runs it, on a free loopback port, against the given
+ * stores; resolves once it answers /readyz. `env` adds to (or overrides) the defaults.
+ */
+export async function startGatewayProcess(stores: { databaseUrl: string; redisUrl: string }, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const port = String(await findFreePort());
+  const entry = fileURLToPath(new URL('../../../apps/api-gateway/dist/main.js', import.meta.url));
+  const running = spawnProcess(process.execPath, [entry], {
+    PATH: process.env['PATH'] ?? '',
+    DATABASE_URL: stores.databaseUrl,
+    REDIS_URL: stores.redisUrl,
+    HOST: '127.0.0.1',
+    PORT: port,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilServing(`${url}/readyz`, running);
+  return { ...running, url };
 }

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildSessionStatusWebhook } from '@wagw/contracts';
 import { createDbClient, SessionsRepository, type DbClient, type SessionFence } from '@wagw/db';
-import { createIsolatedRedisUrl, createTestTenant, freePorts, openEventStream, spawnProcess, waitUntilServing, type RunningProcess, type TestTenant } from '@wagw/testing';
+import { createIsolatedRedisUrl, createTestTenant, openEventStream, startGatewayProcess, type GatewayProcess, type TestTenant } from '@wagw/testing';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
 const STREAMS_PER_ORG = 3;
 
 /**
@@ -15,7 +13,7 @@ const STREAMS_PER_ORG = 3;
  * the owner's epoch, in one statement.
  */
 describe('the event stream (SSE) on two gateway replicas', { timeout: 60_000 }, () => {
-  const gateways: Array<RunningProcess & { url: string }> = [];
+  const gateways: GatewayProcess[] = [];
   let db: DbClient;
   let sessions: SessionsRepository;
 
@@ -23,20 +21,8 @@ describe('the event stream (SSE) on two gateway replicas', { timeout: 60_000 }, 
     db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
     sessions = new SessionsRepository(db);
     const redisUrl = await createIsolatedRedisUrl();
-    const ports = await freePorts(['A', 'B']);
-    for (const port of Object.values(ports)) {
-      const running = spawnProcess(process.execPath, [join(REPO_ROOT, 'apps', 'api-gateway', 'dist', 'main.js')], {
-        PATH: process.env['PATH'] ?? '',
-        DATABASE_URL: inject('databaseUrl'),
-        REDIS_URL: redisUrl,
-        HOST: '127.0.0.1',
-        PORT: port,
-        LOG_LEVEL: 'warn',
-        EVENT_STREAMS_PER_ORG: String(STREAMS_PER_ORG),
-      });
-      const url = `http://127.0.0.1:${port}`;
-      gateways.push({ ...running, url });
-      await waitUntilServing(`${url}/readyz`, running);
+    for (let replica = 0; replica < 2; replica++) {
+      gateways.push(await startGatewayProcess({ databaseUrl: inject('databaseUrl'), redisUrl }, { EVENT_STREAMS_PER_ORG: String(STREAMS_PER_ORG) }));
     }
   });
   afterAll(async () => {

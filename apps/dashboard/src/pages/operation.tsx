@@ -19,40 +19,23 @@ export function OperationPage() {
       <ErrorText error={lookup.error} />
       {lookup.data ? (
         <div role="status">
-        <dl class="facts">
-          <div>
-            <dt>Kind</dt>
-            <dd>{lookup.data.kind}</dd>
-          </div>
-          <div>
-            <dt>Status</dt>
-            <dd>{lookup.data.status}</dd>
-          </div>
-          <div>
-            <dt>Session</dt>
-            <dd>
-              <code>{lookup.data.session}</code>
-            </dd>
-          </div>
-          <div>
-            <dt>Created</dt>
-            <dd>
-              <Time iso={lookup.data.createdAt} />
-            </dd>
-          </div>
-          <div>
-            <dt>Completed</dt>
-            <dd>
-              <Time iso={lookup.data.completedAt} />
-            </dd>
-          </div>
-          <div>
-            <dt>Result</dt>
-            <dd>
-              <code>{lookup.data.result ? JSON.stringify(lookup.data.result) : '—'}</code>
-            </dd>
-          </div>
-        </dl>
+          <dl class="facts">
+            {(
+              [
+                ['Kind', lookup.data.kind],
+                ['Status', lookup.data.status],
+                ['Session', <code>{lookup.data.session}</code>],
+                ['Created', <Time iso={lookup.data.createdAt} />],
+                ['Completed', <Time iso={lookup.data.completedAt} />],
+                ['Result', <code>{lookup.data.result ? JSON.stringify(lookup.data.result) : '—'}</code>],
+              ] as const
+            ).map(([term, value]) => (
+              <div key={term}>
+                <dt>{term}</dt>
+                <dd>{value}</dd>
+              </div>
+            ))}
+          </dl>
         </div>
       ) : null}
     </Section>
