@@ -43,7 +43,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
         logger.warn({ eventId }, 'fault injection: exiting after a revoke event commit, before publishing it');
         process.exit(137);
       }
-      await this.webhookQueues.publishEvent(eventId);
+      await this.webhookQueues.announceEvents();
     };
     const workerId = env.WORKER_ID ?? `${hostname()}-${process.pid}`;
     const leaseTransitions = new Counter({ name: 'wagw_lease_transitions_total', help: 'Session leases this worker acquired, lost or released', labelNames: ['transition'], registers: [metrics] });

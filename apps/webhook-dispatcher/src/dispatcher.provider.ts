@@ -30,8 +30,8 @@ export class DispatcherService implements OnApplicationBootstrap, BeforeApplicat
     }
     const attempts = new Counter({ name: 'wagw_webhook_attempts_total', help: 'Webhook delivery attempts by recorded outcome and attempt number', labelNames: ['outcome', 'attempt'], registers: [metrics] });
     const attemptLatency = new Histogram({ name: 'wagw_webhook_attempt_duration_seconds', help: 'Webhook delivery attempts, request to answer', labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers: [metrics] });
-    const publishLag = new Histogram({ name: 'wagw_webhook_publish_lag_seconds', help: 'From an event committed to its deliveries created (relay lag when the enqueue was lost)', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300], registers: [metrics] });
-    const relayed = new Counter({ name: 'wagw_webhook_relayed_total', help: 'Events and attempts the relay re-published because their enqueue was lost', labelNames: ['kind'], registers: [metrics] });
+    const publishLag = new Histogram({ name: 'wagw_webhook_publish_lag_seconds', help: 'From an event committed to its deliveries created', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300], registers: [metrics] });
+    const relayed = new Counter({ name: 'wagw_webhook_relayed_total', help: 'Attempts the relay re-published because their job was lost', labelNames: ['kind'], registers: [metrics] });
     const observer: DispatcherObserver = {
       attempt: (outcome, attempt, latencyMs) => {
         attempts.inc({ outcome, attempt: String(attempt) });

@@ -92,7 +92,7 @@ export class SessionLifecycleService {
     }
     await this.record(principal, 'session.deleted', session);
     const final = this.statusEvent({ ...session, meJid: null, mePushName: null }, 'logged_out', null);
-    if (await this.sessions.deleteWithEvent(session.orgId, session.id, 'logged_out', final)) await this.publish(final.id);
+    if (await this.sessions.deleteWithEvent(session.orgId, session.id, 'logged_out', final)) await this.announce();
     await this.nudgeWorkers(session.id);
   }
 
@@ -100,7 +100,7 @@ export class SessionLifecycleService {
   private async transition(session: WhatsAppSession, patch: { status: SessionStatus; lastError?: string | null; lastDisconnectedAt?: Date; shouldRun?: boolean }): Promise<boolean> {
     const event = this.statusEvent(session, patch.status, patch.lastError ?? session.lastError);
     const applied = await this.sessions.transitionWithEvent(session.orgId, session.id, session.status, patch, event);
-    if (applied) await this.publish(event.id);
+    if (applied) await this.announce();
     return applied;
   }
 
@@ -116,9 +116,9 @@ export class SessionLifecycleService {
     return { id, type: 'session.status', payload };
   }
 
-  /** A lost publish only delays the event: the dispatcher's relay picks up what was never published. */
-  private async publish(eventId: string): Promise<void> {
-    await this.webhookQueues.publishEvent(eventId).catch(() => undefined);
+  /** A lost announcement only delays the event: the dispatchers also read committed events periodically. */
+  private async announce(): Promise<void> {
+    await this.webhookQueues.announceEvents().catch(() => undefined);
   }
 
   private async current(session: WhatsAppSession): Promise<WhatsAppSession> {

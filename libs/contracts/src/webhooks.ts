@@ -9,16 +9,14 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const TEST_EVENT_TYPE = 'webhook.test';
 
 /**
- * Queues between the session workers, the gateway and the dispatcher. An events job (job id = event id)
- * asks for a committed domain event to be fanned out into deliveries; a deliveries job is one attempt of
- * one delivery (job id = `deliveryJobId`, so re-adding the same attempt is a no-op). The dispatcher parses
- * each job with these schemas before acting on it, as the workers do command jobs.
+ * Between the session workers, the gateway and the dispatcher. A message on the events channel says
+ * that domain events were committed: the dispatchers read them from Postgres (its body carries nothing
+ * they rely on). A deliveries job is one attempt of one delivery (job id = `deliveryJobId`, so re-adding
+ * the same attempt is a no-op); the dispatcher parses each job with its schema before acting on it, as
+ * the workers do command jobs.
  */
-export const WEBHOOK_EVENTS_QUEUE = 'webhook-events';
+export const EVENTS_COMMITTED_CHANNEL = 'wagw:events-committed';
 export const WEBHOOK_DELIVERIES_QUEUE = 'webhook-deliveries';
-
-export const eventJobSchema = z.strictObject({ eventId: z.uuid() });
-export type EventJobData = z.infer<typeof eventJobSchema>;
 
 export const deliveryJobSchema = z.strictObject({
   deliveryId: z.uuid(),

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { deliveryJobId, WEBHOOK_DELIVERIES_QUEUE, WEBHOOK_EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
+import { deliveryJobId, EVENTS_COMMITTED_CHANNEL, WEBHOOK_DELIVERIES_QUEUE, type DeliveryJobData } from '@wagw/contracts';
 import type { RedisConnection } from './redis-connection.js';
 
 /**
@@ -8,19 +8,24 @@ import type { RedisConnection } from './redis-connection.js';
  */
 const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: true, attempts: 8, backoff: { type: 'exponential', delay: 500 } } as const;
 
-/** The producer side of the webhook pipeline: session workers publish events, the gateway and dispatcher schedule attempts. */
+/**
+ * The producer side of the webhook pipeline: session workers and gateways announce committed events,
+ * the gateway and dispatcher schedule attempts.
+ */
 export class WebhookQueues {
-  readonly events: Queue<EventJobData>;
   readonly deliveries: Queue<DeliveryJobData>;
 
-  constructor(connection: RedisConnection) {
-    this.events = new Queue<EventJobData>(WEBHOOK_EVENTS_QUEUE, { connection, defaultJobOptions: JOB_DEFAULTS });
+  constructor(private readonly connection: RedisConnection) {
     this.deliveries = new Queue<DeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, { connection, defaultJobOptions: JOB_DEFAULTS });
   }
 
-  /** Asks for a committed event to be fanned out; publishing it twice is harmless (same job id). */
-  async publishEvent(eventId: string): Promise<void> {
-    await this.events.add('fan-out', { eventId }, { jobId: eventId });
+  /**
+   * Wakes the dispatchers after a commit of domain events: one Redis command, where a queued job per
+   * event cost about thirty. The events themselves are read from Postgres, so announcing twice, or not
+   * at all, changes only how soon they go out (see WebhookDispatcher).
+   */
+  async announceEvents(): Promise<void> {
+    await this.connection.publish(EVENTS_COMMITTED_CHANNEL, '');
   }
 
   /** Schedules attempt number `attempt` (0-based) of a delivery, at `at` or now. */
@@ -36,6 +41,6 @@ export class WebhookQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.events.close(), this.deliveries.close()]);
+    await this.deliveries.close();
   }
 }

@@ -16,8 +16,8 @@ export interface RunnerDependencies {
   /** The endpoint `socketOptions` connect to, as a session records it when linked (see whatsAppEndpointLabel). */
   endpoint: string;
   /**
-   * Hands a committed domain event to the dispatcher. Losing this call (a crash right after the
-   * commit) loses nothing: the dispatcher's relay picks up events left unpublished.
+   * Tells the dispatchers a domain event was committed. Losing this call (a crash right after the
+   * commit) loses nothing: the dispatchers also read committed events periodically.
    */
   publishEvent: (eventId: string, type: EventType) => Promise<void>;
 }
@@ -185,9 +185,9 @@ export class SessionRunner {
     return { id: this.sessionId, ...this.identity };
   }
 
-  /** After the commit: a failure here only delays the event until the relay finds it. */
+  /** After the commit: a failure here only delays the event until the dispatchers' periodic read. */
   private async publish(eventId: string, type: EventType): Promise<void> {
-    await this.deps.publishEvent(eventId, type).catch((error: unknown) => this.deps.logger.warn({ err: error, eventId }, 'publishing an event failed; the relay will pick it up'));
+    await this.deps.publishEvent(eventId, type).catch((error: unknown) => this.deps.logger.warn({ err: error, eventId }, 'announcing an event failed; the dispatchers read it periodically'));
   }
 
   private async onQr(qr: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
-import { deliveryJobSchema, eventJobSchema, WEBHOOK_DELIVERIES_QUEUE, WEBHOOK_EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from '@wagw/contracts';
+import { deliveryJobSchema, EVENTS_COMMITTED_CHANNEL, WEBHOOK_DELIVERIES_QUEUE, type DeliveryJobData } from '@wagw/contracts';
 import type { WebhookEndpointsRepository } from '@wagw/db';
 import type { DeliveredAttempt, DeliveryAttemptsRepository, DeliveryForAttempt, EventFanOutRepository } from '@wagw/db/system';
 import type { Logger } from '@wagw/observability';
@@ -24,7 +24,7 @@ export interface DispatcherSettings {
   concurrency: number;
   /** An endpoint failing without a single success for this long is disabled. */
   disableAfterMs: number;
-  /** Events and attempts this overdue are re-published by the relay (their enqueue was lost). */
+  /** Attempts this overdue are re-published by the relay (their job was lost); the fan-out also reads this often without being woken. */
   relayDelayMs: number;
   destinationPolicy: DestinationPolicy;
 }
@@ -48,11 +48,21 @@ export interface DispatcherObserver {
   attempt(outcome: 'delivered' | 'gone' | 'refused' | 'retry' | 'exhausted', attempt: number, latencyMs: number): void;
   /** An event fanned out, `lagSeconds` after it was committed. */
   fannedOut(lagSeconds: number, deliveries: number): void;
-  /** What the relay re-published because its enqueue was lost. */
-  relayed(kind: 'event' | 'delivery', count: number): void;
+  /** Attempts the relay re-published because their job was lost. */
+  relayed(kind: 'delivery', count: number): void;
 }
 
 const RELAY_BATCH = 500;
+
+/** Events one fan-out pass reads (one transaction); a full pass is followed by the next at once. */
+const FAN_OUT_BATCH = 200;
+
+/**
+ * A woken fan-out reads once more this long after its last pass. An event is read only once every
+ * transaction older than its own has finished, and the commit that unblocks it may announce nothing
+ * (a key write, an outbox insert): the second look finds it without waiting for the periodic one.
+ */
+const FAN_OUT_SECOND_LOOK_MS = 40;
 
 /**
  * How long an attempt waits in the process for its endpoint's slot before its job is put back with a
@@ -81,6 +91,10 @@ export class WebhookDispatcher {
   private readonly http: WebhookHttpClient;
   private readonly workers: Worker[] = [];
   private readonly workerConnections: RedisConnection[] = [];
+  /** A fan-out was asked for while one ran: run another after it. */
+  private fanOutWanted = false;
+  private fanningOut: Promise<void> | null = null;
+  private stopping = false;
   private relayTimer: NodeJS.Timeout | null = null;
   private relaying: Promise<void> | null = null;
   private readonly random: () => number;
@@ -120,8 +134,12 @@ export class WebhookDispatcher {
       this.workerConnections.push(redis);
       return redis;
     };
-    // Produced by libs/queue/src/webhook-queues.ts (workers publish events; gateways and this dispatcher schedule attempts).
-    const events = new Worker<EventJobData>(WEBHOOK_EVENTS_QUEUE, (job) => this.fanOut(parseJob(eventJobSchema, job.data).eventId), { connection: connection('webhook-events'), concurrency: 16 });
+    // Announced by libs/queue/src/webhook-queues.ts after each commit of events (workers and gateways);
+    // attempts are scheduled there too. An announcement lost (Redis down, a crash after the commit) only
+    // delays the events until the periodic read below.
+    const announcements = connection('webhook-events');
+    announcements.on('message', () => this.requestFanOut());
+    void announcements.subscribe(EVENTS_COMMITTED_CHANNEL).catch((error: unknown) => this.deps.logger.error({ err: error }, 'cannot subscribe to event announcements; reading events periodically only'));
     const deliveries = new Worker<DeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, (job, token) => this.attempt(job, token), {
       connection: connection('webhook-deliveries'),
       concurrency: this.settings.concurrency,
@@ -130,7 +148,7 @@ export class WebhookDispatcher {
       lockDuration: 10_000,
       stalledInterval: 5_000,
     });
-    for (const worker of [events, deliveries]) {
+    for (const worker of [deliveries]) {
       worker.on('error', (error) => this.deps.logger.error({ err: error }, 'webhook queue worker error'));
       worker.on('failed', (job, error) =>
         error instanceof UnrecoverableError ? this.deps.logger.error({ err: error, jobId: job?.id }, 'webhook job dropped') : this.deps.logger.warn({ err: error, jobId: job?.id }, 'webhook job failed; it will be retried'),
@@ -138,7 +156,9 @@ export class WebhookDispatcher {
       this.workers.push(worker);
     }
     const every = Math.max(250, Math.floor(this.settings.relayDelayMs / 2));
+    this.requestFanOut();
     this.relayTimer = setInterval(() => {
+      this.requestFanOut();
       this.relaying ??= this.relay()
         .catch((error: unknown) => this.deps.logger.error({ err: error }, 'webhook relay failed'))
         .finally(() => (this.relaying = null));
@@ -146,8 +166,10 @@ export class WebhookDispatcher {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.relayTimer) clearInterval(this.relayTimer);
     await this.relaying;
+    await this.fanningOut;
     // Close waits for attempts in flight (each bounded by the timeout), the first attempts too.
     await Promise.all(this.workers.map((worker) => worker.close()));
     await Promise.all([...this.firstAttempts]);
@@ -156,29 +178,48 @@ export class WebhookDispatcher {
     this.http.close();
   }
 
-  /** Re-publishes what was committed but never reached the queues, and attempts whose job was lost. */
+  /** Re-publishes attempts whose job was lost (a process died between a commit and an enqueue). */
   async relay(now: Date = new Date()): Promise<void> {
     const before = new Date(now.getTime() - this.settings.relayDelayMs);
-    const unpublished = await this.deps.events.listUnpublished(before, RELAY_BATCH);
-    for (const eventId of unpublished) await this.queues.publishEvent(eventId);
     const overdue = await this.deps.deliveries.listOverdue(before, RELAY_BATCH);
     for (const delivery of overdue) await this.queues.scheduleDelivery(delivery.id, delivery.attempts);
-    this.deps.observer?.relayed('event', unpublished.length);
     this.deps.observer?.relayed('delivery', overdue.length);
-    if (unpublished.length + overdue.length > 0) this.deps.logger.info({ events: unpublished.length, deliveries: overdue.length }, 'relay re-published what was left behind');
+    if (overdue.length > 0) this.deps.logger.info({ deliveries: overdue.length }, 'relay re-published attempts that were left behind');
+  }
+
+  /** Reads the committed events now (or right after the read in progress), and once more a moment later. */
+  private requestFanOut(): void {
+    if (this.stopping) return;
+    this.fanOutWanted = true;
+    this.fanningOut ??= this.fanOutWhileWanted()
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'webhook fan-out failed; the next announcement or periodic read retries it'))
+      .finally(() => (this.fanningOut = null));
+  }
+
+  private async fanOutWhileWanted(): Promise<void> {
+    let secondLook = false;
+    while (!this.stopping && (this.fanOutWanted || secondLook)) {
+      secondLook = this.fanOutWanted;
+      this.fanOutWanted = false;
+      // Another dispatcher holding the pass heard the same announcement and reads after it.
+      while (!this.stopping && (await this.fanOutPass()) === 'more') continue;
+      if (secondLook) await new Promise((resolve) => setTimeout(resolve, FAN_OUT_SECOND_LOOK_MS));
+    }
   }
 
   /**
-   * Creates an event's deliveries and makes their first attempts from here, without a queued job each
-   * (a job costs about thirty Redis commands). The event's job ends once every first attempt has
-   * started or been queued, so a burst of events waits in the events queue rather than in memory.
+   * Creates the deliveries of the next committed events and makes their first attempts from here, without
+   * a queued job each (a job costs about thirty Redis commands). The pass ends once every first attempt
+   * has started or been queued, so a burst of events waits in Postgres rather than in memory.
    */
-  private async fanOut(eventId: string): Promise<void> {
+  private async fanOutPass(): Promise<'more' | 'done'> {
     const now = new Date();
-    const { deliveryIds, createdAt } = await this.deps.events.fanOut(eventId, { now, firstAttemptAt: new Date(now.getTime() + this.firstAttemptLeaseMs) });
-    if (createdAt) this.deps.observer?.fannedOut((now.getTime() - createdAt.getTime()) / 1000, deliveryIds.length);
+    const pass = await this.deps.events.fanOutNext(FAN_OUT_BATCH, { now, firstAttemptAt: new Date(now.getTime() + this.firstAttemptLeaseMs) });
+    for (const event of pass.events) this.deps.observer?.fannedOut((now.getTime() - event.createdAt.getTime()) / 1000, event.deliveryIds.length);
+    const deliveryIds = pass.events.flatMap((event) => event.deliveryIds);
     const started = await Promise.all(deliveryIds.map((deliveryId) => this.startFirstAttempt(deliveryId)));
     await this.queues.scheduleFirstAttempts(deliveryIds.filter((_, index) => !started[index]));
+    return pass.events.length === FAN_OUT_BATCH ? 'more' : 'done';
   }
 
   /**

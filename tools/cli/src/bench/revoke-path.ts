@@ -3,7 +3,8 @@
 // → emulator and back) at concurrency 1, 16 and 64, beside two floors measured in the same run: a bare
 // Fastify route doing the same Postgres lookups plus one raw Redis round trip, and bare Baileys (one
 // socket per session, durable fenced keys, nothing else: baileys-floor.ts). Everything runs on this
-// machine: Postgres, Redis, the emulator (in this process), the gateway, one worker and the floors.
+// machine: Postgres, Redis, the emulator (in this process), the gateway, one worker, the webhook
+// dispatcher (fanning each `message.revoked` out; no endpoint is registered) and the floors.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -114,7 +115,7 @@ async function seedMessages(db: DbClient, orgId: string, sessionIds: string[], p
 }
 
 /**
- * The database and Redis work one revoke costs (gateway and worker together), measured over a short
+ * The database and Redis work one revoke costs (gateway, worker and dispatcher together), measured over a short
  * run of its own at concurrency 1.
  */
 async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promise<{ count: number }>): Promise<StoreWork> {
@@ -145,6 +146,9 @@ async function main(): Promise<void> {
       workers.push(await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: `bench-worker-${index + 1}`, WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort, `session-worker-${index + 1}`));
     }
     children.push(...workers);
+    const dispatcherPort = await findFreePort();
+    const dispatcher = await spawnApp('webhook-dispatcher', { ...common, HEALTH_PORT: String(dispatcherPort), WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'), DATABASE_POOL_SIZE: '10' }, dispatcherPort);
+    children.push(dispatcher);
     const baileysFloor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'baileys-floor.js'), [stores.databaseUrl, emulator.url, emulator.rootPublicKey.toString('hex')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(baileysFloor);
     const floorReady = askBaileysFloor(baileysFloor, null, 'ready');
@@ -224,7 +228,7 @@ async function main(): Promise<void> {
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
       for (const name of ['floor', 'baileys', 'gateway'] as const) {
         const runs: Array<LatencySummary & { errors: number }> = [];
-        const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'floor-server': floor.pid, 'baileys-floor': baileysFloor.pid };
+        const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'webhook-dispatcher': dispatcher.pid, 'floor-server': floor.pid, 'baileys-floor': baileysFloor.pid };
         const cpu = startCpuMeter(processes, 'bench (emulator and load)');
         const count = perRun[index] ?? REQUESTS;
         for (let run = 0; run < RUNS; run += 1) {
@@ -266,7 +270,7 @@ async function main(): Promise<void> {
     };
     // What a revoke costs in all of our processes, against what it costs bare Baileys with durable keys.
     const sumOf = (cpu: Record<string, number> | undefined, names: string[]): number => +names.reduce((sum, name) => sum + (cpu?.[name] ?? 0), 0).toFixed(2);
-    const ours = ['api-gateway', ...workers.map((_, n) => `session-worker-${n + 1}`), 'postgres', 'redis-server'];
+    const ours = ['api-gateway', ...workers.map((_, n) => `session-worker-${n + 1}`), 'webhook-dispatcher', 'postgres', 'redis-server'];
     const cpuPerRevoke = Object.fromEntries(
       (['c16', 'c64'] as const).map((c) => {
         const gatewayCpu = sumOf(cpuMsPerRequest[c]?.['gateway'], ours);
@@ -296,7 +300,7 @@ async function main(): Promise<void> {
     process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}\n`);
     process.stdout.write(`revokes answered sent ${delivery.all.sent}, decrypted by the peer ${delivery.all.received}, lost ${delivery.all.lost}, duplicated ${delivery.all.duplicated}, undecryptable ${delivery.all.undecryptable}\n`);
     process.stdout.write(`per revoke: ${workPerRevoke.postgresStatements} Postgres statements in ${workPerRevoke.postgresTransactions} transactions, ${workPerRevoke.redisCommands} Redis commands\n`);
-    process.stdout.write(`CPU ms per revoke (ours: gateway + worker + Postgres + Redis; floor: bare Baileys + Postgres + Redis): ${JSON.stringify(cpuPerRevoke)}\n`);
+    process.stdout.write(`CPU ms per revoke (ours: gateway + worker + dispatcher + Postgres + Redis; floor: bare Baileys + Postgres + Redis): ${JSON.stringify(cpuPerRevoke)}\n`);
     process.stdout.write(`CPU ms per request by process: ${JSON.stringify(cpuMsPerRequest)}\nwrote bench/results/revoke-path.json\n`);
     await agent.close();
     await db.$disconnect();

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const publisher = createRedisConnection(stores.redisUrl, 'bench-publisher');
     const queues = new WebhookQueues(publisher);
 
-    /** Commits `count` events (as the worker does) and publishes each; returns their commit times. */
+    /** Commits `count` events (as the worker does) and announces them; returns their commit times. */
     const commitEvents = async (count: number): Promise<Map<string, number>> => {
       const committed = new Map<string, number>();
       const rows = Array.from({ length: count }, () => {
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       await db.domainEvent.createMany({ data: rows });
       const at = performance.timeOrigin + performance.now();
       for (const row of rows) committed.set(row.id, at);
-      await Promise.all(rows.map((row) => queues.publishEvent(row.id)));
+      await queues.announceEvents();
       return committed;
     };
     const latenciesOf = (committed: Map<string, number>): number[] => {
