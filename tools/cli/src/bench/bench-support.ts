@@ -189,3 +189,20 @@ export async function storeWorkSince(db: DbClient, redis: Redis, before: StoreCo
     redisCommands: perUnit(redisAfter - before.redisCalls),
   };
 }
+
+/**
+ * Each named process's memory in MiB (Linux; 0 for one that is gone): resident (RSS), and proportional (PSS),
+ * which counts a page shared by several processes (the node binary's code, above all) once across them.
+ */
+export function residentMiB(named: Record<string, number | undefined>, measure: 'rss' | 'pss' = 'rss'): Record<string, number> {
+  const read = (pid: number | undefined): number => {
+    if (pid === undefined) return 0;
+    try {
+      const kib = measure === 'rss' ? /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] : /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+      return +(Number(kib ?? 0) / 1024).toFixed(1);
+    } catch {
+      return 0;
+    }
+  };
+  return Object.fromEntries(Object.entries(named).map(([name, pid]) => [name, read(pid)]));
+}

@@ -18,7 +18,7 @@ import { findFreePort } from '@wagw/embedded';
 import { deliveryReport, WaEmulator } from '@wagw/wa-emulator';
 import { REPO_ROOT } from '../paths.js';
 import type { FloorReply, FloorRequest } from './baileys-floor.js';
-import { machineDescription, startCpuMeter, storeCounters, storeWorkSince, type StoreWork, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
+import { machineDescription, residentMiB, startCpuMeter, storeCounters, storeWorkSince, type StoreWork, startBenchStores, waitFor, waitUntilReady, writeBenchResult } from './bench-support.js';
 import { latencySummary, median, type LatencySummary } from './stats.js';
 
 const CONCURRENCIES = [1, 16, 64];
@@ -26,12 +26,15 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const REQUESTS = Number(process.env['BENCH_REVOKES'] ?? 1_500);
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 4);
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1);
+// V8 shrinks each heap once, some 30 s after start ("memory reducer"): settled past that, the window sees the steady state.
+const IDLE_SETTLE_MS = 10_000;
+const IDLE_WINDOW_MS = 20_000;
 
 interface Target {
   baseUrl: string;
   apiKey: string;
-  /** Distinct messages to revoke, handed out one per request. */
-  next(): { session: string; mid: string };
+  /** The next request: a revoke of a distinct message, or a send. */
+  next(): { method: 'DELETE' | 'POST'; path: string; body: string };
 }
 
 /**
@@ -46,12 +49,12 @@ async function load(target: Target, concurrency: number, total: number, agent: A
   const lane = async (): Promise<void> => {
     while (issued < total) {
       issued += 1;
-      const { session, mid } = target.next();
+      const { method, path, body } = target.next();
       const begin = performance.now();
-      const response = await request(`${target.baseUrl}/api/v1/sessions/${session}/messages/${mid}`, {
-        method: 'DELETE',
+      const response = await request(`${target.baseUrl}${path}`, {
+        method,
         headers: { authorization: `Bearer ${target.apiKey}`, 'content-type': 'application/json' },
-        body: '{}',
+        body,
         dispatcher: agent,
       });
       const text = await response.body.text();
@@ -129,6 +132,33 @@ async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promi
   return work;
 }
 
+/**
+ * The whole stack with no traffic (sessions connected, nothing sent yet): CPU per second of the apps, Postgres
+ * and Redis over a window of its own, and the apps' resident memory at its end.
+ */
+async function measureIdle(processes: Record<string, number | undefined>, db: DbClient, redisUrl: string) {
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  const redis = new Redis(redisUrl);
+  const counters = await storeCounters(db, redis);
+  const cpu = startCpuMeter(processes, 'bench (emulator and load)');
+  await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+  const cpuMsPerSecond = cpu.perUnit(IDLE_WINDOW_MS / 1000);
+  const resident = residentMiB(processes);
+  const proportional = residentMiB(processes, 'pss');
+  const storeWorkPerSecond = await storeWorkSince(db, redis, counters, IDLE_WINDOW_MS / 1000);
+  await redis.quit();
+  return {
+    windowSeconds: IDLE_WINDOW_MS / 1000,
+    cpuMsPerSecond,
+    stackCpuMsPerSecond: +[...Object.keys(processes), 'postgres', 'redis-server'].reduce((sum, name) => sum + (cpuMsPerSecond[name] ?? 0), 0).toFixed(1),
+    residentMiB: resident,
+    appsResidentMiB: +Object.values(resident).reduce((sum, value) => sum + value, 0).toFixed(1),
+    proportionalMiB: proportional,
+    appsProportionalMiB: +Object.values(proportional).reduce((sum, value) => sum + value, 0).toFixed(1),
+    storeWorkPerSecond,
+  };
+}
+
 async function main(): Promise<void> {
   const stores = await startBenchStores('revoke');
   const children: ChildProcess[] = [];
@@ -137,7 +167,8 @@ async function main(): Promise<void> {
     const db = createDbClient({ databaseUrl: stores.databaseUrl, poolSize: 4 });
     await emulator.start();
     const gatewayPort = await findFreePort();
-    const common = { DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+    // MALLOC_ARENA_MAX as the Dockerfile sets it for the apps.
+    const common = { DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', MALLOC_ARENA_MAX: process.env['BENCH_MALLOC_ARENA_MAX'] ?? '2' };
     const gateway = await spawnApp('api-gateway', { ...common, PORT: String(gatewayPort), RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_ORG_READS: '0', RATE_LIMIT_ORG_WRITES: '0', DATABASE_POOL_SIZE: '20' }, gatewayPort);
     children.push(gateway);
     const workers: ChildProcess[] = [];
@@ -170,6 +201,9 @@ async function main(): Promise<void> {
       sessionIds.push(await connectSession(gatewayUrl, key.key, emulator, phone));
     }
     process.stdout.write(`${SESSIONS} sessions connected through the emulator\n`);
+    const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'webhook-dispatcher': dispatcher.pid };
+    const idleBeforeLoad = await measureIdle(processes, db, stores.redisUrl);
+    process.stdout.write(`idle: ${idleBeforeLoad.stackCpuMsPerSecond} ms/s CPU (whole stack), three apps ${idleBeforeLoad.appsResidentMiB} MiB resident, ${idleBeforeLoad.appsProportionalMiB} MiB proportional ${JSON.stringify(idleBeforeLoad.residentMiB)}\n`);
     const sessionRows = new SessionsRepository(db);
     if ((await Promise.all(sessionIds.map((id) => sessionRows.findById(org.id, id)))).some((row) => row?.status !== 'connected')) throw new Error('a session is not connected');
 
@@ -179,11 +213,17 @@ async function main(): Promise<void> {
     // Planner statistics for the freshly loaded table, as autovacuum keeps them on a live database.
     await db.$executeRawUnsafe('ANALYZE');
     let cursor = 0;
-    const next = (): { session: string; mid: string } => {
+    const next = (): { method: 'DELETE'; path: string; body: string } => {
       const target = messages[cursor % messages.length];
       cursor += 1;
       if (!target) throw new Error('no messages seeded');
-      return target;
+      return { method: 'DELETE', path: `/api/v1/sessions/${target.session}/messages/${target.mid}`, body: '{}' };
+    };
+    let sendCursor = 0;
+    const nextSend = (): { method: 'POST'; path: string; body: string } => {
+      sendCursor += 1;
+      const session = sessionIds[sendCursor % sessionIds.length] ?? '';
+      return { method: 'POST', path: `/api/v1/sessions/${session}/messages`, body: JSON.stringify({ chat: `${peer}@s.whatsapp.net`, text: `benchmark send ${sendCursor}` }) };
     };
     const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
     const peerJid = `${peer}@s.whatsapp.net`;
@@ -192,9 +232,10 @@ async function main(): Promise<void> {
       answered.push(...ran.sentIds);
       return { ...latencySummary(ran.latenciesMs, ran.wallMs), errors: ran.errors };
     };
-    const targets: Record<'gateway' | 'floor', Target> = {
+    const targets: Record<'gateway' | 'floor' | 'send', Target> = {
       gateway: { baseUrl: gatewayUrl, apiKey: key.key, next },
       floor: { baseUrl: `http://127.0.0.1:${floorPort}`, apiKey: key.key, next },
+      send: { baseUrl: gatewayUrl, apiKey: key.key, next: nextSend },
     };
 
     // Every revoke the gateway answered `sent`, by the concurrency it ran at (warm-up and store-work
@@ -222,14 +263,14 @@ async function main(): Promise<void> {
     await askBaileysFloor(baileysFloor, { type: 'pair', sessions: floorSessions }, 'paired', (index, qr) => void emulator.scanQr(qr, floorPhones[index] ?? ''));
     process.stdout.write(`${SESSIONS} bare Baileys sockets connected through the emulator\n`);
     await runBaileysFloor(16, 200, sentAt('baileys warm-up'));
+    const sumOf = (cpu: Record<string, number> | undefined, names: string[]): number => +names.reduce((sum, name) => sum + (cpu?.[name] ?? 0), 0).toFixed(2);
     // CPU per request of every process, by target and concurrency (c=16 and c=64).
     const cpuMsPerRequest: Record<string, Record<string, Record<string, number>>> = { c16: {}, c64: {} };
     const results: Record<string, Record<string, LatencySummary & { errors: number; runs: Array<LatencySummary & { errors: number }> }>> = { gateway: {}, floor: {}, baileys: {} };
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
       for (const name of ['floor', 'baileys', 'gateway'] as const) {
         const runs: Array<LatencySummary & { errors: number }> = [];
-        const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'webhook-dispatcher': dispatcher.pid, 'floor-server': floor.pid, 'baileys-floor': baileysFloor.pid };
-        const cpu = startCpuMeter(processes, 'bench (emulator and load)');
+        const cpu = startCpuMeter({ ...processes, 'floor-server': floor.pid, 'baileys-floor': baileysFloor.pid }, 'bench (emulator and load)');
         const count = perRun[index] ?? REQUESTS;
         for (let run = 0; run < RUNS; run += 1) {
           if (name === 'baileys') runs.push(await runBaileysFloor(concurrency, count, sentAt(`baileys c${concurrency}`)));
@@ -251,6 +292,29 @@ async function main(): Promise<void> {
         process.stdout.write(`${name.padEnd(8)} c=${String(concurrency).padEnd(3)} ${summary.throughputPerSecond.toFixed(0)}/s p50 ${summary.p50Ms.toFixed(2)} ms p99 ${summary.p99Ms.toFixed(2)} ms errors ${summary.errors}\n`);
       }
     }
+    // Sends share the path (outbox, queue, worker, Baileys): text sends at c=16, counted at the peer as revokes are.
+    await load(targets.send, 16, 200, agent, sentAt('send warm-up'));
+    const sendCpu = startCpuMeter(processes, 'bench (emulator and load)');
+    const sendRuns: Array<LatencySummary & { errors: number }> = [];
+    for (let run = 0; run < RUNS; run += 1) sendRuns.push(await load(targets.send, 16, REQUESTS, agent, sentAt('send c16')));
+    const sendCpuPerMessage = sendCpu.perUnit(sendRuns.reduce((sum, result) => sum + result.count + result.errors, 0));
+    const send = {
+      c16: {
+        throughputPerSecond: median(sendRuns.map((result) => result.throughputPerSecond)),
+        p50Ms: median(sendRuns.map((result) => result.p50Ms)),
+        p99Ms: median(sendRuns.map((result) => result.p99Ms)),
+        count: sendRuns.reduce((sum, result) => sum + result.count, 0),
+        errors: sendRuns.reduce((sum, result) => sum + result.errors, 0),
+        runs: sendRuns,
+      },
+    };
+    process.stdout.write(`send     c=16  ${send.c16.throughputPerSecond.toFixed(0)}/s p50 ${send.c16.p50Ms.toFixed(2)} ms p99 ${send.c16.p99Ms.toFixed(2)} ms errors ${send.c16.errors}\n`);
+    // Memory as the load left the heaps, with no traffic.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+    const total = (byProcess: Record<string, number>): number => +Object.values(byProcess).reduce((sum, value) => sum + value, 0).toFixed(1);
+    const idle = { ...idleBeforeLoad, residentMiBAfterLoad: residentMiB(processes), proportionalMiBAfterLoad: residentMiB(processes, 'pss') };
+    const afterLoad = { appsResidentMiBAfterLoad: total(idle.residentMiBAfterLoad), appsProportionalMiBAfterLoad: total(idle.proportionalMiBAfterLoad) };
+    process.stdout.write(`idle after the load: three apps ${afterLoad.appsResidentMiBAfterLoad} MiB resident, ${afterLoad.appsProportionalMiBAfterLoad} MiB proportional ${JSON.stringify(idle.residentMiBAfterLoad)}\n`);
     // Where the time goes: from the outbox row's creation (gateway) to its completion (worker, after
     // WhatsApp took the REVOKE and the revoke was stored with its event).
     const [breakdown] = await db.$queryRaw<Array<{ p50: number; p99: number }>>`
@@ -269,7 +333,6 @@ async function main(): Promise<void> {
       byRun: Object.fromEntries([...answeredSent].map(([label, ids]) => [label, countAtPeer(ids)])),
     };
     // What a revoke costs in all of our processes, against what it costs bare Baileys with durable keys.
-    const sumOf = (cpu: Record<string, number> | undefined, names: string[]): number => +names.reduce((sum, name) => sum + (cpu?.[name] ?? 0), 0).toFixed(2);
     const ours = ['api-gateway', ...workers.map((_, n) => `session-worker-${n + 1}`), 'webhook-dispatcher', 'postgres', 'redis-server'];
     const cpuPerRevoke = Object.fromEntries(
       (['c16', 'c64'] as const).map((c) => {
@@ -290,7 +353,9 @@ async function main(): Promise<void> {
       ratioToBaileysFloor: Object.fromEntries(CONCURRENCIES.map((c) => [`c${c}`, +((results['gateway']?.[`c${c}`]?.throughputPerSecond ?? 0) / (results['baileys']?.[`c${c}`]?.throughputPerSecond ?? 1)).toFixed(2)])),
       p50AtC1OverBaileysFloor: +((results['gateway']?.['c1']?.p50Ms ?? 0) / (results['baileys']?.['c1']?.p50Ms ?? 1)).toFixed(2),
       cpuPerRevoke,
-      targets: { cpuMsPerRevokeAtC16: 6, c1P50Ms: 8, c1P50OverBaileysFloor: 1.5, c16ThroughputPerSecond: 200, baileysFloorCpuRatio: 0.6 },
+      send: { ...send, cpuMsPerMessage: { ...sendCpuPerMessage, ours: sumOf(sendCpuPerMessage, ours) } },
+      idle: { ...idle, ...afterLoad },
+      targets: { cpuMsPerRevokeAtC16: 6, c1P50Ms: 8, c1P50OverBaileysFloor: 1.5, c16ThroughputPerSecond: 200, baileysFloorCpuRatio: 0.6, sendC16ThroughputPerSecond: 150, idleStackCpuMsPerSecond: 20, idleAppsResidentMiB: 400 },
       delivery,
       workPerRevoke,
       cpuMsPerRequest,
@@ -298,13 +363,13 @@ async function main(): Promise<void> {
     };
     writeBenchResult('revoke-path', output);
     process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}\n`);
-    process.stdout.write(`revokes answered sent ${delivery.all.sent}, decrypted by the peer ${delivery.all.received}, lost ${delivery.all.lost}, duplicated ${delivery.all.duplicated}, undecryptable ${delivery.all.undecryptable}\n`);
+    process.stdout.write(`revokes and sends answered sent ${delivery.all.sent}, decrypted by the peer ${delivery.all.received}, lost ${delivery.all.lost}, duplicated ${delivery.all.duplicated}, undecryptable ${delivery.all.undecryptable}\n`);
     process.stdout.write(`per revoke: ${workPerRevoke.postgresStatements} Postgres statements in ${workPerRevoke.postgresTransactions} transactions, ${workPerRevoke.redisCommands} Redis commands\n`);
     process.stdout.write(`CPU ms per revoke (ours: gateway + worker + dispatcher + Postgres + Redis; floor: bare Baileys + Postgres + Redis): ${JSON.stringify(cpuPerRevoke)}\n`);
     process.stdout.write(`CPU ms per request by process: ${JSON.stringify(cpuMsPerRequest)}\nwrote bench/results/revoke-path.json\n`);
     await agent.close();
     await db.$disconnect();
-    if (delivery.all.lost > 0 || delivery.all.duplicated > 0 || delivery.all.undecryptable > 0) throw new Error(`revokes answered sent did not all reach the peer exactly once: ${JSON.stringify(delivery.all)}`);
+    if (delivery.all.lost > 0 || delivery.all.duplicated > 0 || delivery.all.undecryptable > 0) throw new Error(`revokes and sends answered sent did not all reach the peer exactly once: ${JSON.stringify(delivery.all)}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));
