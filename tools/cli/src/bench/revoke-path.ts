@@ -26,8 +26,9 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const REQUESTS = Number(process.env['BENCH_REVOKES'] ?? 1_500);
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 4);
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1);
-// V8 shrinks each heap once, some 30 s after start ("memory reducer"): settled past that, the window sees the steady state.
-const IDLE_SETTLE_MS = 10_000;
+// V8 shrinks each heap once, some 30 s after the process started ("memory reducer", tens of ms of CPU):
+// the idle window opens after that, so it sees the steady state.
+const IDLE_SETTLE_MS = 30_000;
 const IDLE_WINDOW_MS = 20_000;
 
 interface Target {
@@ -132,6 +133,16 @@ async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promi
   return work;
 }
 
+/** Each app's V8 heap in MiB, used and committed, as its /metrics reports it (prom-client's default metrics). */
+async function v8Heaps(ports: Record<string, number>): Promise<Record<string, { usedMiB: number; totalMiB: number }>> {
+  const read = async (port: number) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const mib = (metric: string): number => +(Number(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20).toFixed(1);
+    return { usedMiB: mib('nodejs_heap_size_used_bytes'), totalMiB: mib('nodejs_heap_size_total_bytes') };
+  };
+  return Object.fromEntries(await Promise.all(Object.entries(ports).map(async ([name, port]) => [name, await read(port)] as const)));
+}
+
 /**
  * The whole stack with no traffic (sessions connected, nothing sent yet): CPU per second of the apps, Postgres
  * and Redis over a window of its own, and the apps' resident memory at its end.
@@ -172,12 +183,16 @@ async function main(): Promise<void> {
     const gateway = await spawnApp('api-gateway', { ...common, PORT: String(gatewayPort), RATE_LIMIT_KEY_READS: '0', RATE_LIMIT_KEY_WRITES: '0', RATE_LIMIT_ORG_READS: '0', RATE_LIMIT_ORG_WRITES: '0', DATABASE_POOL_SIZE: '20' }, gatewayPort);
     children.push(gateway);
     const workers: ChildProcess[] = [];
+    // Where each app answers /metrics, for its V8 heap figures.
+    const metricsPorts: Record<string, number> = { 'api-gateway': gatewayPort };
     for (let index = 0; index < WORKERS; index += 1) {
       const workerPort = await findFreePort();
+      metricsPorts[`session-worker-${index + 1}`] = workerPort;
       workers.push(await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: `bench-worker-${index + 1}`, WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort, `session-worker-${index + 1}`));
     }
     children.push(...workers);
     const dispatcherPort = await findFreePort();
+    metricsPorts['webhook-dispatcher'] = dispatcherPort;
     const dispatcher = await spawnApp('webhook-dispatcher', { ...common, HEALTH_PORT: String(dispatcherPort), WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'), DATABASE_POOL_SIZE: '10' }, dispatcherPort);
     children.push(dispatcher);
     const baileysFloor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'baileys-floor.js'), [stores.databaseUrl, emulator.url, emulator.rootPublicKey.toString('hex')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -312,9 +327,9 @@ async function main(): Promise<void> {
     // Memory as the load left the heaps, with no traffic.
     await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
     const total = (byProcess: Record<string, number>): number => +Object.values(byProcess).reduce((sum, value) => sum + value, 0).toFixed(1);
-    const idle = { ...idleBeforeLoad, residentMiBAfterLoad: residentMiB(processes), proportionalMiBAfterLoad: residentMiB(processes, 'pss') };
+    const idle = { ...idleBeforeLoad, residentMiBAfterLoad: residentMiB(processes), proportionalMiBAfterLoad: residentMiB(processes, 'pss'), v8HeapAfterLoad: await v8Heaps(metricsPorts) };
     const afterLoad = { appsResidentMiBAfterLoad: total(idle.residentMiBAfterLoad), appsProportionalMiBAfterLoad: total(idle.proportionalMiBAfterLoad) };
-    process.stdout.write(`idle after the load: three apps ${afterLoad.appsResidentMiBAfterLoad} MiB resident, ${afterLoad.appsProportionalMiBAfterLoad} MiB proportional ${JSON.stringify(idle.residentMiBAfterLoad)}\n`);
+    process.stdout.write(`idle after the load: three apps ${afterLoad.appsResidentMiBAfterLoad} MiB resident, ${afterLoad.appsProportionalMiBAfterLoad} MiB proportional ${JSON.stringify(idle.residentMiBAfterLoad)}; V8 heaps ${JSON.stringify(idle.v8HeapAfterLoad)}\n`);
     // Where the time goes: from the outbox row's creation (gateway) to its completion (worker, after
     // WhatsApp took the REVOKE and the revoke was stored with its event).
     const [breakdown] = await db.$queryRaw<Array<{ p50: number; p99: number }>>`
