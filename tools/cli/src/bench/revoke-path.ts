@@ -133,6 +133,11 @@ async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promi
   return work;
 }
 
+/** The sum over the processes, to one decimal. */
+function total(byProcess: Record<string, number>): number {
+  return +Object.values(byProcess).reduce((sum, value) => sum + value, 0).toFixed(1);
+}
+
 /** Each app's V8 heap in MiB, used and committed, as its /metrics reports it (prom-client's default metrics). */
 async function v8Heaps(ports: Record<string, number>): Promise<Record<string, { usedMiB: number; totalMiB: number }>> {
   const read = async (port: number) => {
@@ -163,9 +168,9 @@ async function measureIdle(processes: Record<string, number | undefined>, db: Db
     cpuMsPerSecond,
     stackCpuMsPerSecond: +[...Object.keys(processes), 'postgres', 'redis-server'].reduce((sum, name) => sum + (cpuMsPerSecond[name] ?? 0), 0).toFixed(1),
     residentMiB: resident,
-    appsResidentMiB: +Object.values(resident).reduce((sum, value) => sum + value, 0).toFixed(1),
+    appsResidentMiB: total(resident),
     proportionalMiB: proportional,
-    appsProportionalMiB: +Object.values(proportional).reduce((sum, value) => sum + value, 0).toFixed(1),
+    appsProportionalMiB: total(proportional),
     storeWorkPerSecond,
   };
 }
@@ -326,7 +331,6 @@ async function main(): Promise<void> {
     process.stdout.write(`send     c=16  ${send.c16.throughputPerSecond.toFixed(0)}/s p50 ${send.c16.p50Ms.toFixed(2)} ms p99 ${send.c16.p99Ms.toFixed(2)} ms errors ${send.c16.errors}\n`);
     // Memory as the load left the heaps, with no traffic.
     await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
-    const total = (byProcess: Record<string, number>): number => +Object.values(byProcess).reduce((sum, value) => sum + value, 0).toFixed(1);
     const idle = { ...idleBeforeLoad, residentMiBAfterLoad: residentMiB(processes), proportionalMiBAfterLoad: residentMiB(processes, 'pss'), v8HeapAfterLoad: await v8Heaps(metricsPorts) };
     const afterLoad = { appsResidentMiBAfterLoad: total(idle.residentMiBAfterLoad), appsProportionalMiBAfterLoad: total(idle.proportionalMiBAfterLoad) };
     process.stdout.write(`idle after the load: three apps ${afterLoad.appsResidentMiBAfterLoad} MiB resident, ${afterLoad.appsProportionalMiBAfterLoad} MiB proportional ${JSON.stringify(idle.residentMiBAfterLoad)}; V8 heaps ${JSON.stringify(idle.v8HeapAfterLoad)}\n`);
