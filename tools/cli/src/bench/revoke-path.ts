@@ -133,6 +133,19 @@ async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promi
   return work;
 }
 
+/** Medians over the runs of one series, with their counts summed and each run kept. */
+function summarize(runs: Array<LatencySummary & { errors: number }>) {
+  return {
+    throughputPerSecond: median(runs.map((result) => result.throughputPerSecond)),
+    p50Ms: median(runs.map((result) => result.p50Ms)),
+    p95Ms: median(runs.map((result) => result.p95Ms)),
+    p99Ms: median(runs.map((result) => result.p99Ms)),
+    count: runs.reduce((sum, result) => sum + result.count, 0),
+    errors: runs.reduce((sum, result) => sum + result.errors, 0),
+    runs,
+  };
+}
+
 /** The sum over the processes, to one decimal. */
 function total(byProcess: Record<string, number>): number {
   return +Object.values(byProcess).reduce((sum, value) => sum + value, 0).toFixed(1);
@@ -299,15 +312,7 @@ async function main(): Promise<void> {
         const completed = runs.reduce((sum, result) => sum + result.count + result.errors, 0);
         const byConcurrency = cpuMsPerRequest[`c${concurrency}`];
         if (byConcurrency) byConcurrency[name] = cpu.perUnit(completed);
-        const summary = {
-          throughputPerSecond: median(runs.map((result) => result.throughputPerSecond)),
-          p50Ms: median(runs.map((result) => result.p50Ms)),
-          p95Ms: median(runs.map((result) => result.p95Ms)),
-          p99Ms: median(runs.map((result) => result.p99Ms)),
-          count: runs.reduce((sum, result) => sum + result.count, 0),
-          errors: runs.reduce((sum, result) => sum + result.errors, 0),
-          runs,
-        };
+        const summary = summarize(runs);
         (results[name] ??= {})[`c${concurrency}`] = summary;
         process.stdout.write(`${name.padEnd(8)} c=${String(concurrency).padEnd(3)} ${summary.throughputPerSecond.toFixed(0)}/s p50 ${summary.p50Ms.toFixed(2)} ms p99 ${summary.p99Ms.toFixed(2)} ms errors ${summary.errors}\n`);
       }
@@ -318,16 +323,7 @@ async function main(): Promise<void> {
     const sendRuns: Array<LatencySummary & { errors: number }> = [];
     for (let run = 0; run < RUNS; run += 1) sendRuns.push(await load(targets.send, 16, REQUESTS, agent, sentAt('send c16')));
     const sendCpuPerMessage = sendCpu.perUnit(sendRuns.reduce((sum, result) => sum + result.count + result.errors, 0));
-    const send = {
-      c16: {
-        throughputPerSecond: median(sendRuns.map((result) => result.throughputPerSecond)),
-        p50Ms: median(sendRuns.map((result) => result.p50Ms)),
-        p99Ms: median(sendRuns.map((result) => result.p99Ms)),
-        count: sendRuns.reduce((sum, result) => sum + result.count, 0),
-        errors: sendRuns.reduce((sum, result) => sum + result.errors, 0),
-        runs: sendRuns,
-      },
-    };
+    const send = { c16: summarize(sendRuns) };
     process.stdout.write(`send     c=16  ${send.c16.throughputPerSecond.toFixed(0)}/s p50 ${send.c16.p50Ms.toFixed(2)} ms p99 ${send.c16.p99Ms.toFixed(2)} ms errors ${send.c16.errors}\n`);
     // Memory as the load left the heaps, with no traffic.
     await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
