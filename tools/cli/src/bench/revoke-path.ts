@@ -29,6 +29,7 @@ const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1);
 // V8 shrinks each heap once, some 30 s after the process started ("memory reducer", tens of ms of CPU):
 // the idle window opens after that, so it sees the steady state.
 const IDLE_SETTLE_MS = 30_000;
+const HEAP_SNAPSHOT = process.env['BENCH_HEAP_SNAPSHOT'] === '1';
 const IDLE_WINDOW_MS = 20_000;
 
 interface Target {
@@ -85,8 +86,22 @@ function askBaileysFloor<Type extends FloorReply['type']>(child: ChildProcess, r
 function spawnApp(name: string, env: Record<string, string>, port: number, profileName = name): Promise<ChildProcess> {
   // BENCH_PROFILE=1 writes a V8 CPU profile of each app to bench/profiles/ when it exits.
   const execArgv = process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(REPO_ROOT, 'bench', 'profiles')}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
+  // BENCH_HEAP_SNAPSHOT=1 lets the benchmark ask each app for a V8 heap snapshot after the load (SIGUSR2).
+  if (HEAP_SNAPSHOT) execArgv.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${join(REPO_ROOT, 'bench', 'profiles')}`);
   const child = fork(join(REPO_ROOT, 'apps', name, 'dist', 'main.js'), [], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
   return waitUntilReady(`http://127.0.0.1:${port}/readyz`).then(() => child);
+}
+
+/** Asks each app for a V8 heap snapshot (into bench/profiles/), one at a time: an app answers /metrics again once its snapshot is written. */
+async function writeHeapSnapshots(processes: Record<string, number | undefined>, metricsPorts: Record<string, number>, when: string): Promise<void> {
+  for (const [name, pid] of Object.entries(processes)) {
+    const port = metricsPorts[name];
+    if (pid === undefined || port === undefined) continue;
+    process.kill(pid, 'SIGUSR2');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await fetch(`http://127.0.0.1:${port}/metrics`);
+    process.stdout.write(`heap snapshot of ${name} ${when} written to bench/profiles/ (pid ${pid})\n`);
+  }
 }
 
 /** Creates, starts and pairs a session through the API, the emulator's phone scanning its QR. */
@@ -236,6 +251,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${SESSIONS} sessions connected through the emulator\n`);
     const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'webhook-dispatcher': dispatcher.pid };
     const idleBeforeLoad = await measureIdle(processes, db, stores.redisUrl);
+    if (HEAP_SNAPSHOT) await writeHeapSnapshots(processes, metricsPorts, 'at rest');
     process.stdout.write(`idle: ${idleBeforeLoad.stackCpuMsPerSecond} ms/s CPU (whole stack), three apps ${idleBeforeLoad.appsResidentMiB} MiB resident, ${idleBeforeLoad.appsProportionalMiB} MiB proportional ${JSON.stringify(idleBeforeLoad.residentMiB)}\n`);
     const sessionRows = new SessionsRepository(db);
     if ((await Promise.all(sessionIds.map((id) => sessionRows.findById(org.id, id)))).some((row) => row?.status !== 'connected')) throw new Error('a session is not connected');
@@ -330,6 +346,7 @@ async function main(): Promise<void> {
     const idle = { ...idleBeforeLoad, residentMiBAfterLoad: residentMiB(processes), proportionalMiBAfterLoad: residentMiB(processes, 'pss'), v8HeapAfterLoad: await v8Heaps(metricsPorts) };
     const afterLoad = { appsResidentMiBAfterLoad: total(idle.residentMiBAfterLoad), appsProportionalMiBAfterLoad: total(idle.proportionalMiBAfterLoad) };
     process.stdout.write(`idle after the load: three apps ${afterLoad.appsResidentMiBAfterLoad} MiB resident, ${afterLoad.appsProportionalMiBAfterLoad} MiB proportional ${JSON.stringify(idle.residentMiBAfterLoad)}; V8 heaps ${JSON.stringify(idle.v8HeapAfterLoad)}\n`);
+    if (HEAP_SNAPSHOT) await writeHeapSnapshots(processes, metricsPorts, 'after the load');
     // Where the time goes: from the outbox row's creation (gateway) to its completion (worker, after
     // WhatsApp took the REVOKE and the revoke was stored with its event).
     const [breakdown] = await db.$queryRaw<Array<{ p50: number; p99: number }>>`
