@@ -29,7 +29,7 @@ function verifiedBy(secret: string, hit: ReceivedWebhook): boolean {
 }
 
 async function subscribe(system: E2eSystem, tenant: TestTenant, url: string): Promise<{ id: string; secret: string }> {
-  const created = await system.api('/api/v1/webhooks', { method: 'POST', token: tenant.apiKey, body: { url, events: ['message.revoked', 'message.received', 'session.status'] } });
+  const created = await system.api('/api/v1/webhooks', { method: 'POST', token: tenant.apiKey, body: { url, events: ['message.revoked', 'message.received', 'message.ack', 'session.status'] } });
   if (created.status !== 201) throw new Error(`subscribing failed: ${JSON.stringify(created.body)}`);
   return { id: created.body['id'] as string, secret: created.body['secret'] as string };
 }
@@ -105,6 +105,8 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     const mine = () => events('message.revoked').filter((entry) => entry.body.data.payload.before?.id === mid);
     const delivered = await system.waitFor(async () => mine()[0], 'message.revoked for our revoke');
     expect(delivered.body.data.payload.before?.body).toBe('sent by mistake');
+    // Its ack from our store: the server took it, nobody receipted it.
+    expect(delivered.body.data.payload.before).toMatchObject({ ack: 1, ackName: 'SERVER' });
     expect(validateBody(delivered.body), JSON.stringify(validateBody.errors)).toBe(true);
     // One event, one delivery, however the revoke is reported back. Give a duplicate time to show.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -112,6 +114,27 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     // The dispatcher's metrics count first attempts delivered and each event's publish lag.
     expect(await system.metric(system.webhookDispatcher, 'wagw_webhook_attempts_total', { app: 'webhook-dispatcher', outcome: 'delivered', attempt: '1' })).toBeGreaterThanOrEqual(3);
     expect(await system.metric(system.webhookDispatcher, 'wagw_webhook_publish_lag_seconds_count')).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a peer's delivery and read receipts become one signed message.ack each and the stored ack; a late or repeated receipt adds none", async () => {
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'your order shipped' } });
+    const mid = sent.body['waMessageId'] as string;
+    await system.waitFor(async () => system.emulator.received(peer).find((message) => message.id === mid), 'the peer to get the message');
+    const acks = () => events('message.ack').filter((entry) => entry.body.data.payload['id'] === mid);
+    system.emulator.peerReceipt({ from: peer, to: phone, messageIds: [mid], type: 'delivery' });
+    await system.waitFor(async () => acks()[0], 'message.ack DEVICE');
+    system.emulator.peerReceipt({ from: peer, to: phone, messageIds: [mid], type: 'read' });
+    system.emulator.peerReceipt({ from: peer, to: phone, messageIds: [mid], type: 'delivery' });
+    system.emulator.peerReceipt({ from: peer, to: phone, messageIds: [mid], type: 'read' });
+    await system.waitFor(async () => acks()[1], 'message.ack READ');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(acks().map((entry) => [entry.body.data.payload['ack'], entry.body.data.payload['ackName']])).toEqual([[2, 'DEVICE'], [3, 'READ']]);
+    const read = acks()[1];
+    expect(read?.body.data.payload).toMatchObject({ fromMe: true, body: 'your order shipped', to: `${peer}@s.whatsapp.net` });
+    expect(read && verifiedBy(subscription.secret, read.hit)).toBe(true);
+    expect(read?.hit.headers).toMatchObject({ 'x-instanceid': sessionId, 'webhook-id': read?.body.data.id });
+    const stored = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { token: tenant.apiKey });
+    expect(stored.body).toMatchObject({ ack: 3, ackName: 'READ' });
   });
 
   it('an admin revoke of a member\'s group message is delivered with every key of the reference', async () => {

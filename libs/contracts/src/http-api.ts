@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CAPABILITIES, ROLES } from './capabilities.js';
 import { ERROR_STATUS } from './errors.js';
 import { SESSION_STATUSES } from './sessions.js';
-import { EVENT_TYPES } from './webhooks.js';
+import { ACK_NAMES, EVENT_TYPES } from './webhooks.js';
 
 /**
  * The shapes the REST API answers with, as schemas: the OpenAPI document is generated from them, and
@@ -81,7 +81,8 @@ export const messageViewSchema = z
     type: z.string(),
     text: z.string().nullable().meta({ description: 'Null once the message is revoked.' }),
     timestamp: z.number().int(),
-    ack: z.number().int(),
+    ack: z.number().int().meta({ description: 'How far it got, as WAHA numbers it: -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played.' }),
+    ackName: z.enum(ACK_NAMES),
     revokedAt: timestamp.nullable(),
   })
   .register(apiSchemas, { id: 'Message' });

@@ -2,8 +2,21 @@ import { z } from 'zod';
 import type { SessionStatus } from './sessions.js';
 
 /** Domain events a session produces; subscribers choose which to receive. Do not rename. */
-export const EVENT_TYPES = ['message.revoked', 'message.received', 'session.status'] as const;
+export const EVENT_TYPES = ['message.revoked', 'message.received', 'message.ack', 'session.status'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * How far a message got, numbered and named as WAHA does (`ack` / `ackName`): the server took it, it
+ * reached the recipient's device, it was read, a voice note was played. Acks only grow.
+ */
+export const MESSAGE_ACKS = { ERROR: -1, PENDING: 0, SERVER: 1, DEVICE: 2, READ: 3, PLAYED: 4 } as const;
+export type AckName = keyof typeof MESSAGE_ACKS;
+/** The names in the order of their numbers (ERROR is -1). */
+export const ACK_NAMES = ['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'] as const satisfies readonly AckName[];
+
+export function ackName(ack: number): AckName {
+  return ACK_NAMES[ack - MESSAGE_ACKS.ERROR] ?? 'PENDING';
+}
 
 /** Sent by `POST /api/v1/webhooks/{id}/test` to that endpoint only; not subscribable. */
 export const TEST_EVENT_TYPE = 'webhook.test';
@@ -108,6 +121,9 @@ export interface MessageRevokedWebhook {
 
 /** `message.received`: a message someone else sent to the session (in the same message shape). */
 export type MessageReceivedWebhook = WebhookEnvelope<'message.received', WebhookMessage>;
+
+/** `message.ack`: one of our messages got further (delivered, read, played), once per step, in the same message shape. */
+export type MessageAckWebhook = WebhookEnvelope<'message.ack', WebhookMessage>;
 
 /** `session.status`: the session's status changed (`lastError` says why it dropped, when it did). */
 export type SessionStatusWebhook = WebhookEnvelope<'session.status', { status: SessionStatus; lastError: string | null }>;

@@ -687,7 +687,7 @@ export interface components {
         CreateWebhookEndpointRequest: {
             /** @description http(s) only; private, loopback and metadata addresses are refused when connecting. */
             url: string;
-            events: ("message.revoked" | "message.received" | "session.status")[];
+            events: ("message.revoked" | "message.received" | "message.ack" | "session.status")[];
             /** @description Only events of these sessions; omitted or empty means all. */
             sessions?: string[];
             description?: string;
@@ -717,7 +717,10 @@ export interface components {
             /** @description Null once the message is revoked. */
             text: string | null;
             timestamp: number;
+            /** @description How far it got, as WAHA numbers it: -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played. */
             ack: number;
+            /** @enum {string} */
+            ackName: "ERROR" | "PENDING" | "SERVER" | "DEVICE" | "READ" | "PLAYED";
             revokedAt: string | null;
         };
         MessagePage: {
@@ -909,7 +912,7 @@ export interface components {
         };
         UpdateWebhookEndpointRequest: {
             url?: string;
-            events?: ("message.revoked" | "message.received" | "session.status")[];
+            events?: ("message.revoked" | "message.received" | "message.ack" | "session.status")[];
             sessions?: string[];
             description?: string | null;
             enabled?: boolean;
@@ -943,6 +946,7 @@ export interface components {
              * @description The event type.
              * @example message.revoked
              * @example message.received
+             * @example message.ack
              * @example session.status
              * @example webhook.test
              */
@@ -3193,7 +3197,7 @@ export interface operations {
     "events.stream": {
         parameters: {
             query?: {
-                /** @description Comma-separated event types to receive (message.revoked, message.received, session.status); default: all of them. */
+                /** @description Comma-separated event types to receive (message.revoked, message.received, message.ack, session.status); default: all of them. */
                 types?: string;
                 /** @description Comma-separated session ids; default: every session of the organization. */
                 sessions?: string;

@@ -50,4 +50,38 @@ describe('MessageRecorder (real Postgres)', () => {
     expect(await db.domainEvent.count({ where: { orgId, type: 'message.received' } })).toBe(1);
     expect(await db.storedMessage.count({ where: { orgId, sessionId, waMessageId: 'IN-1' } })).toBe(1);
   });
+
+  const ackEvents = async (waMessageId: string): Promise<Array<{ ack: number; ackName: string }>> =>
+    (await db.domainEvent.findMany({ where: { orgId, type: 'message.ack' }, orderBy: { id: 'asc' } }))
+      .map((event) => (event.payload as { data: { payload: { id: string; ack: number; ackName: string } } }).data.payload)
+      .filter((payload) => payload.id === waMessageId)
+      .map(({ ack, ackName }) => ({ ack, ackName }));
+
+  it('raises the stored ack with one message.ack per step: a repeated or late receipt changes nothing', async () => {
+    await recorder.recordOwn(stored('ACK-A'));
+    await recorder.recordInbound([
+      { kind: 'ack', chat: CHAT, id: 'ACK-A', ack: 2 },
+      { kind: 'ack', chat: CHAT, id: 'ACK-A', ack: 2 },
+      { kind: 'ack', chat: CHAT, id: 'ACK-A', ack: 3 },
+      // The delivery receipt of another device, after the read.
+      { kind: 'ack', chat: CHAT, id: 'ACK-A', ack: 2 },
+    ]);
+    expect(await ackEvents('ACK-A')).toEqual([{ ack: 2, ackName: 'DEVICE' }, { ack: 3, ackName: 'READ' }]);
+    expect((await db.storedMessage.findFirst({ where: { orgId, sessionId, waMessageId: 'ACK-A' } }))?.ack).toBe(3);
+    expect(published.filter((entry) => entry.type === 'message.ack')).toHaveLength(2);
+  });
+
+  it('holds a receipt that overtook the commit of its message, and applies it once the message is stored', async () => {
+    await recorder.recordAck('ACK-EARLY', 3);
+    expect(await ackEvents('ACK-EARLY')).toEqual([]);
+    await recorder.recordSent(stored('ACK-EARLY'), { outboxId: '00000000-0000-7000-8000-000000000000', result: {}, waMessageId: 'ACK-EARLY' });
+    expect(await ackEvents('ACK-EARLY')).toEqual([{ ack: 3, ackName: 'READ' }]);
+    expect((await db.storedMessage.findFirst({ where: { orgId, sessionId, waMessageId: 'ACK-EARLY' } }))?.ack).toBe(3);
+  });
+
+  it('takes no receipt for a message someone else sent', async () => {
+    await recorder.recordInbound([{ kind: 'received', message: stored('IN-ACK', { fromMe: false, raw: { key: { id: 'IN-ACK', remoteJid: CHAT, fromMe: false } } }) }]);
+    await recorder.recordAck('IN-ACK', 3);
+    expect(await ackEvents('IN-ACK')).toEqual([]);
+  });
 });

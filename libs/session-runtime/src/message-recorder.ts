@@ -1,7 +1,10 @@
 import type { EventSession, EventType } from '@wagw/contracts';
 import type { MessagesRepository, NewStoredMessage, RevokeOutcome, SentOutcome, SessionFence } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
-import { buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
+import { buildMessageAckWebhook, buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
+
+/** Receipts held for messages not stored yet, at most this many (the oldest go first). */
+const EARLY_ACKS_CAPACITY = 1_000;
 
 export interface RecorderDependencies {
   messages: MessagesRepository;
@@ -21,6 +24,11 @@ export class MessageRecorder {
    * the repeats find it recorded and skip the database. Bounded: one forgotten is checked there again.
    */
   private readonly recordedRevokes = new RecentIds(2_000);
+  /**
+   * Receipts that came before the message they are for was stored (WhatsApp can deliver a message and
+   * send its receipt while our send is still committing), by message id: applied once it is.
+   */
+  private readonly earlyAcks = new Map<string, number>();
 
   constructor(
     /** The session at this runner's epoch: every row written carries it, and a stale one writes nothing. */
@@ -38,11 +46,41 @@ export class MessageRecorder {
   /** A message this session's phone sent: stored, no event. */
   async recordOwn(message: NewStoredMessage): Promise<void> {
     await this.deps.messages.store(this.fence, message);
+    await this.applyEarlyAck(message.waMessageId);
   }
 
   /** A message our send command sent: stored with its operation's outcome, in one commit; answers whether the outcome was recorded. */
   async recordSent(message: NewStoredMessage, outcome: SentOutcome): Promise<boolean> {
-    return this.deps.messages.storeSent(this.fence, message, outcome);
+    const recorded = await this.deps.messages.storeSent(this.fence, message, outcome);
+    await this.applyEarlyAck(message.waMessageId);
+    return recorded;
+  }
+
+  /**
+   * A receipt for one of our messages: its stored ack raised, with one `message.ack` event per step. One
+   * for a message not stored yet is held until it is (checked again once held, so that a commit between
+   * the lookup and the hold is not missed).
+   */
+  async recordAck(waMessageId: string, ack: number): Promise<void> {
+    const recorded = await this.writeAck(waMessageId, ack);
+    if (recorded !== 'not_stored') return;
+    this.earlyAcks.set(waMessageId, Math.max(ack, this.earlyAcks.get(waMessageId) ?? ack));
+    if (this.earlyAcks.size > EARLY_ACKS_CAPACITY) this.earlyAcks.delete(this.earlyAcks.keys().next().value ?? '');
+    await this.applyEarlyAck(waMessageId);
+  }
+
+  private async applyEarlyAck(waMessageId: string): Promise<void> {
+    if (this.earlyAcks.size === 0) return;
+    const ack = this.earlyAcks.get(waMessageId);
+    if (ack === undefined) return;
+    if ((await this.writeAck(waMessageId, ack)) !== 'not_stored') this.earlyAcks.delete(waMessageId);
+  }
+
+  private async writeAck(waMessageId: string, ack: number): Promise<'not_stored' | 'done'> {
+    const recorded = await this.deps.messages.recordAck(this.fence, waMessageId, ack, (eventId, message) => buildMessageAckWebhook({ eventId, session: this.session(), message }));
+    if (recorded === 'not_stored') return recorded;
+    if (recorded) await this.deps.publish(recorded.eventId, 'message.ack');
+    return 'done';
   }
 
   /**
@@ -57,7 +95,7 @@ export class MessageRecorder {
     const session = this.session();
     const revokedBy = revoke.fromMe ? session.meJid : revoke.author;
     const recorded = await this.deps.messages.recordRevoke(this.fence, fields, { waMessageId: target, chatJid: fields.chatJid, revokedBy }, (eventId, original) =>
-      buildMessageRevokedWebhook({ eventId, session, revokeRaw: fields.raw, originalRaw: original?.raw ?? null }),
+      buildMessageRevokedWebhook({ eventId, session, revoke: fields, original }),
       new Date(),
       outcome,
     );
@@ -74,6 +112,7 @@ export class MessageRecorder {
         if (event.kind === 'revoke') await this.recordRevoke(event);
         else if (event.kind === 'received') await this.recordReceived(event.message);
         else if (event.kind === 'own') await this.recordOwn(event.message);
+        else if (event.kind === 'ack') await this.recordAck(event.id, event.ack);
         else if (!this.recordedRevokes.has(`original:${event.id}`)) await this.deps.messages.markRevoked(this.fence, event.chat, event.id, event.by).catch(() => undefined);
       } catch (error) {
         this.deps.logger.error({ err: error, sessionId: this.fence.sessionId }, 'storing a message failed');
@@ -83,7 +122,7 @@ export class MessageRecorder {
 
   /** A message someone else sent: stored, with its `message.received` event, once. */
   private async recordReceived(fields: NewStoredMessage): Promise<void> {
-    const recorded = await this.deps.messages.storeReceived(this.fence, fields, (eventId) => buildMessageReceivedWebhook({ eventId, session: this.session(), raw: fields.raw }));
+    const recorded = await this.deps.messages.storeReceived(this.fence, fields, (eventId) => buildMessageReceivedWebhook({ eventId, session: this.session(), message: fields }));
     if (recorded) await this.deps.publish(recorded.eventId, 'message.received');
   }
 }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DisconnectReason } from '@whiskeysockets/baileys';
+import { DisconnectReason, proto } from '@whiskeysockets/baileys';
 import { createControlApi, listenControlApi } from './control-api.js';
 import { trustEmulatorRootKey } from './trust.js';
 import { WaEmulator } from './wa-emulator.js';
@@ -57,10 +57,19 @@ describe('emulator control API (HTTP)', () => {
     const sent = await call('POST', '/accounts/15557770002/messages', { to: '15557770001', text: 'from the control API' });
     await gateway.waitFor(() => gateway.upserts.some((upsert) => upsert.messages.some((message) => message.key.id === sent.body['id'])) || undefined, 'the message');
 
-    await gateway.socket.sendMessage('15557770002@s.whatsapp.net', { text: 'reply' });
+    const reply = await gateway.socket.sendMessage('15557770002@s.whatsapp.net', { text: 'reply' });
     await expect
-      .poll(async () => ((await call('GET', '/accounts/15557770002/received')).body['messages'] as unknown[]).length)
-      .toBeGreaterThan(0);
+      .poll(async () => ((await call('GET', '/accounts/15557770002/received')).body['messages'] as Array<{ id: string }>).some((message) => message.id === reply?.key.id))
+      .toBe(true);
+    // The peer's phone reads it: Baileys reports the read as a status update of the reply.
+    expect((await call('POST', '/accounts/15557770002/receipts', { to: '15557770001', messageIds: [reply?.key.id], type: 'read' })).status).toBe(201);
+    const read = proto.WebMessageInfo.Status.READ;
+    await gateway.waitFor(
+      () =>
+        gateway.updates.some((update) => update.key.id === reply?.key.id && update.update.status === read) ||
+        gateway.upserts.some((upsert) => upsert.messages.some((message) => message.key.id === reply?.key.id && message.status === read)),
+      'the read receipt',
+    );
 
     const renamed = await call('POST', '/accounts/15557770001/push-name', { pushName: 'Front Desk' });
     expect(renamed.body['pushName']).toBe('Front Desk');
@@ -77,6 +86,8 @@ describe('emulator control API (HTTP)', () => {
     });
     expect((await call('POST', '/accounts/15550009999/scan', { qr: 'nonsense' })).body).toMatchObject({ error: { code: 'conflict' } });
     expect((await call('GET', '/nope')).status).toBe(404);
+    expect((await call('POST', '/accounts/15557770002/receipts', { to: '15557770001', messageIds: ['X'], type: 'seen' })).body).toMatchObject({ error: { code: 'validation_failed', message: '"type" must be delivery, read or played' } });
+    expect((await call('POST', '/accounts/15557770002/receipts', { to: '15557770001', messageIds: [] })).status).toBe(400);
     const malformed = await fetch(`${base}/accounts`, { method: 'POST', body: '{' });
     expect(malformed.status).toBe(400);
   });

@@ -51,7 +51,7 @@ async function readBody(request: IncomingMessage): Promise<Body> {
 
 /**
  * The emulator's control surface over HTTP, for the local demo and for people poking at it with curl:
- * accounts, scanning a QR, typing a pairing code, peers writing and revoking, groups, what peers
+ * accounts, scanning a QR, typing a pairing code, peers writing, revoking and receipting, groups, what peers
  * received, live sockets and failure injection.
  */
 export function createControlApi(emulator: WaEmulator): Server {
@@ -104,6 +104,14 @@ export function createControlApi(emulator: WaEmulator): Server {
     ['POST', /^\/accounts\/(\d+)\/revoke$/, async ([phone = ''], body) => ({
       id: await emulator.peerRevoke({ from: phone, to: text(body, 'to'), messageId: text(body, 'messageId') }),
     })],
+    ['POST', /^\/accounts\/(\d+)\/receipts$/, ([phone = ''], body) => {
+      const type = body['type'] ?? 'delivery';
+      if (type !== 'delivery' && type !== 'read' && type !== 'played') throw new ControlError(400, 'validation_failed', '"type" must be delivery, read or played');
+      const messageIds = strings(body, 'messageIds');
+      if (messageIds.length === 0) throw new ControlError(400, 'validation_failed', '"messageIds" must name at least one message');
+      emulator.peerReceipt({ from: phone, to: text(body, 'to'), messageIds, type });
+      return { phone, to: text(body, 'to'), messageIds, type };
+    }],
     ['POST', /^\/accounts\/(\d+)\/push-name$/, async ([phone = ''], body) => {
       await emulator.setPushName(phone, text(body, 'pushName'));
       return accountView(phone);

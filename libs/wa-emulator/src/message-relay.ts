@@ -19,6 +19,9 @@ export interface ReceivedMessage {
   message: proto.IMessage;
 }
 
+/** What a phone's receipt says: the message reached it, was read, or (a voice note) was played. */
+export type ReceiptType = 'delivery' | 'read' | 'played';
+
 /** A stanza a simulated device could not decrypt (e.g. a Signal counter its sender had used already). */
 export interface UndecryptableMessage {
   to: { phone: string; deviceId: number };
@@ -84,6 +87,25 @@ export class MessageRelay {
     };
     await this.deliverFromPeer(options.from, options.to, id, message, { edit: '7' });
     return id;
+  }
+
+  /**
+   * A simulated account's phone receipts messages a linked client of `to` sent it, as WhatsApp relays
+   * receipts: one `<receipt>` naming the first id, the rest in its `<list>`, to every linked device of
+   * the sender (queued for one that is offline).
+   */
+  peerReceipt(options: { from: string; to: string; messageIds: string[]; type: ReceiptType }): void {
+    const [first, ...rest] = options.messageIds;
+    if (first === undefined) throw new Error('a receipt needs at least one message id');
+    const sender = this.directory.account(options.from);
+    const recipients = [...this.directory.account(options.to).companions.values()].filter((device) => !device.loggedOut);
+    if (recipients.length === 0) throw new Error(`account ${options.to} has no linked device`);
+    const stanza = node(
+      'receipt',
+      { from: pnJid(sender.phone), id: first, t: String(Math.floor(Date.now() / 1000)), ...(options.type === 'delivery' ? {} : { type: options.type }) },
+      rest.length === 0 ? undefined : [node('list', {}, rest.map((id) => node('item', { id })))],
+    );
+    for (const device of recipients) this.deliverToLinked(device, stanza);
   }
 
   /** A member's phone writes to a group: every linked client of the other members gets it. */

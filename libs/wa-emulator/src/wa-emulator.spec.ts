@@ -126,6 +126,25 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     expect(revoked.message.protocolMessage?.key?.id).toBe(sentId);
   });
 
+  it("relays a peer phone's receipts: delivered, then read for two messages in one stanza, each one reported by Baileys", async () => {
+    const { gateway, phone, peer } = await pairedGatewayAndPeer();
+    const first = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'one' });
+    const second = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'two' });
+    const ids = [first?.key.id ?? '', second?.key.id ?? ''];
+    const { Status } = proto.WebMessageInfo;
+    // Baileys folds a status into its own upsert of the message when both are in one event-buffer flush.
+    const statusOf = (id: string, status: number): boolean =>
+      gateway.updates.some((update) => update.key.id === id && update.key.fromMe === true && update.update.status === status) ||
+      gateway.upserts.some((upsert) => upsert.messages.some((message) => message.key.id === id && message.status === status));
+    // A phone receipts what it received.
+    await gateway.waitFor(() => ids.every((id) => emulator.received(peer).some((message) => message.id === id)) || undefined, 'the peer to get both');
+
+    emulator.peerReceipt({ from: peer, to: phone, messageIds: [ids[0] ?? ''], type: 'delivery' });
+    await gateway.waitFor(() => statusOf(ids[0] ?? '', Status.DELIVERY_ACK) || undefined, 'the delivery receipt');
+    emulator.peerReceipt({ from: peer, to: phone, messageIds: ids, type: 'read' });
+    await gateway.waitFor(() => ids.every((id) => statusOf(id, Status.READ)) || undefined, 'both read');
+  });
+
   it('delivers a message sent twice with one id only once, as WhatsApp does', async () => {
     const { gateway, peer } = await pairedGatewayAndPeer();
     await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'once' }, { messageId: '3EB0DEDUPTEST00000001' });

@@ -9,11 +9,11 @@ import { createCertificateAuthority, type CertificateAuthority, type KeyPair } f
 import { EmulatorDirectory, type SimulatedGroup } from './directory.js';
 import { EmulatorConnection } from './emulator-connection.js';
 import { IqHandlers } from './iq-handlers.js';
-import { MessageRelay, type ReceivedMessage, type UndecryptableMessage } from './message-relay.js';
+import { MessageRelay, type ReceiptType, type ReceivedMessage, type UndecryptableMessage } from './message-relay.js';
 import { Pairing } from './pairing.js';
 
 export type { GroupRole, SimulatedGroup } from './directory.js';
-export type { ReceivedMessage, UndecryptableMessage } from './message-relay.js';
+export type { ReceiptType, ReceivedMessage, UndecryptableMessage } from './message-relay.js';
 
 export interface EmulatorEvents {
   log: [entry: { event: string; [key: string]: unknown }];
@@ -122,6 +122,11 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   /** A simulated account revokes (deletes for everyone) a message it sent earlier. */
   peerRevoke(options: { from: string; to: string; messageId: string }): Promise<string> {
     return this.relay.peerRevoke(options);
+  }
+
+  /** A simulated account's phone receipts messages `to`'s linked client sent it: delivered, read or played. */
+  peerReceipt(options: { from: string; to: string; messageIds: string[]; type: ReceiptType }): void {
+    this.relay.peerReceipt(options);
   }
 
   /** A member's phone writes to a group: every linked client of the other members gets it. */

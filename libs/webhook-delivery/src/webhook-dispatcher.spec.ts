@@ -71,7 +71,7 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
   /** A committed `message.revoked` event, announced as a session worker announces it (unless `announce` is false). */
   async function revokedEvent(orgId: string, options: { announce?: boolean; publishedAt?: Date } = {}): Promise<string> {
     const id = randomUUID();
-    const payload = buildMessageRevokedWebhook({ eventId: id, session, revokeRaw: revoke, originalRaw: original });
+    const payload = buildMessageRevokedWebhook({ eventId: id, session, revoke: { raw: revoke, ack: 2 }, original: { raw: original, ack: 2 } });
     await db.domainEvent.create({ data: { id, orgId, type: 'message.revoked', payload: JSON.parse(JSON.stringify(payload)) as object, publishedAt: options.publishedAt ?? null } });
     if (options.announce !== false) await queues.announceEvents();
     return id;
@@ -137,7 +137,7 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
   });
 
   it('the seed check itself fails on a delivery missing x-userId, x-instanceId or payload.before', () => {
-    const body = buildMessageRevokedWebhook({ eventId: 'e', session, revokeRaw: revoke, originalRaw: original });
+    const body = buildMessageRevokedWebhook({ eventId: 'e', session, revoke: { raw: revoke, ack: 2 }, original: { raw: original, ack: 2 } });
     const headers = { 'content-type': 'application/json', 'x-userid': 'u', 'x-instanceid': 'i', 'webhook-id': 'e', 'webhook-timestamp': '1', 'webhook-signature': 'v1,AAAA' };
     const hit = (h: object, b: object): ReceivedWebhook => ({ path: '/', headers: h as ReceivedWebhook['headers'], body: JSON.stringify(b), receivedAt: 0 });
     expect(conformsToSeed(hit(headers, body))).toBe(true);

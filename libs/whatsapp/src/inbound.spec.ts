@@ -29,8 +29,17 @@ describe('classifyUpsert', () => {
 });
 
 describe('classifyUpdate', () => {
-  it('reports only the "revoked" stub of a stored message', () => {
+  it('reports the "revoked" stub of a stored message', () => {
     expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { messageStubType: proto.WebMessageInfo.StubType.REVOKE })).toEqual({ kind: 'original_revoked', chat: peer, id: 'X', by: peer });
-    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: proto.WebMessageInfo.Status.READ })).toBeNull();
+  });
+
+  it("reports a receipt for our own message on WAHA's ack scale, and nothing for a peer's message or below DEVICE", () => {
+    const { Status } = proto.WebMessageInfo;
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: Status.DELIVERY_ACK })).toEqual({ kind: 'ack', chat: peer, id: 'X', ack: 2 });
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: Status.READ })).toMatchObject({ ack: 3 });
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: Status.PLAYED })).toMatchObject({ ack: 4 });
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: false }, { status: Status.READ })).toBeNull();
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: Status.SERVER_ACK })).toBeNull();
+    expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: Status.ERROR })).toBeNull();
   });
 });

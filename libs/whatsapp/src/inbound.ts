@@ -1,6 +1,7 @@
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
+import { MESSAGE_ACKS } from '@wagw/contracts';
 import type { NewStoredMessage } from '@wagw/db';
-import { innerMessage, messageTypeOf, toStoredMessage } from './message-mapping.js';
+import { ackOfStatus, innerMessage, messageTypeOf, toStoredMessage } from './message-mapping.js';
 
 /**
  * What a session hears from WhatsApp and what it sent, in our own terms: nothing outside this library
@@ -14,7 +15,9 @@ export type InboundEvent =
   /** Our own message (sent here or from the phone): stored, no event. */
   | { kind: 'own'; message: NewStoredMessage }
   /** WhatsApp says a stored message was revoked, without the revoke itself (Baileys' update form). */
-  | { kind: 'original_revoked'; chat: string; id: string; by: string };
+  | { kind: 'original_revoked'; chat: string; id: string; by: string }
+  /** One of our messages got further (a receipt: delivered, read, played): `ack` on our scale (MESSAGE_ACKS). */
+  | { kind: 'ack'; chat: string; id: string; ack: number };
 
 /** A message we sent, once WhatsApp acknowledged it. */
 export interface SentMessage {
@@ -45,15 +48,22 @@ export function classifyUpsert(message: WAMessage, me: string | null): InboundEv
   return messageTypeOf(innerMessage(message.message)) === 'unknown' ? null : { kind: 'received', message: stored };
 }
 
-/** A `messages.update` entry as an event: only "this message was revoked" matters to us. */
+/**
+ * A `messages.update` entry as an event: a revoke of the original, or a receipt for one of our messages
+ * (Baileys reports a 1:1 chat's receipts so; a group's come per member, as `message-receipt.update`).
+ */
 export function classifyUpdate(key: WAMessageKey, update: Partial<WAMessage>): InboundEvent | null {
-  if (update.messageStubType !== STUB_REVOKE || !key.id || !key.remoteJid) return null;
-  return { kind: 'original_revoked', chat: key.remoteJid, id: key.id, by: key.participant || key.remoteJid };
+  if (!key.id || !key.remoteJid) return null;
+  if (update.messageStubType === STUB_REVOKE) return { kind: 'original_revoked', chat: key.remoteJid, id: key.id, by: key.participant || key.remoteJid };
+  if (key.fromMe !== true || typeof update.status !== 'number') return null;
+  const ack = ackOfStatus(update.status);
+  return ack > MESSAGE_ACKS.SERVER ? { kind: 'ack', chat: key.remoteJid, id: key.id, ack } : null;
 }
 
 /** A sent Baileys message as we report it. */
 export function toSentMessage(message: WAMessage, me: string | null): SentMessage {
-  const stored = toStoredMessage(message, me);
+  // Reported once WhatsApp's server acknowledged it.
+  const stored = { ...toStoredMessage(message, me), ack: MESSAGE_ACKS.SERVER };
   return { waMessageId: stored.waMessageId, timestamp: stored.timestamp, message: stored };
 }
 

@@ -1,4 +1,5 @@
 import { BufferJSON, proto, type WAMessage } from '@whiskeysockets/baileys';
+import { MESSAGE_ACKS } from '@wagw/contracts';
 import type { NewStoredMessage } from '@wagw/db';
 
 const WRAPPERS = ['ephemeralMessage', 'viewOnceMessage', 'viewOnceMessageV2', 'documentWithCaptionMessage', 'editedMessage'] as const;
@@ -32,6 +33,11 @@ export function textOf(message: proto.IMessage | null): string | null {
   );
 }
 
+/** Baileys' message status (ERROR 0 … PLAYED 5) on our ack scale (ERROR -1 … PLAYED 4, as WAHA numbers it). */
+export function ackOfStatus(status: number): number {
+  return Math.min(MESSAGE_ACKS.PLAYED, Math.max(MESSAGE_ACKS.ERROR, status - 1));
+}
+
 function toSeconds(value: WAMessage['messageTimestamp']): number {
   if (value === null || value === undefined) return Math.floor(Date.now() / 1000);
   return typeof value === 'number' ? value : Number(value.toString());
@@ -50,7 +56,8 @@ export function toStoredMessage(message: WAMessage, me: string | null): NewStore
     messageType: messageTypeOf(content),
     text: textOf(content),
     timestamp: toSeconds(message.messageTimestamp),
-    ack: message.status ?? 0,
+    // A message someone sent us reached this device; our own carries the status Baileys gave it.
+    ack: fromMe ? ackOfStatus(message.status ?? proto.WebMessageInfo.Status.PENDING) : MESSAGE_ACKS.DEVICE,
     // The whole WebMessageInfo, as JSON.
     raw: JSON.parse(
       JSON.stringify(

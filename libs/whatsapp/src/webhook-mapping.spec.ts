@@ -21,7 +21,7 @@ const session = { id: '0190f5c2-7a8b-7c3d-9e1f-2a3b4c5d6e7f', createdBy: 'user-1
 
 describe('message.revoked webhook body', () => {
   it('matches the seed: before from our store, after is the revoke, _data raw, protocol type as a name', () => {
-    const body = buildMessageRevokedWebhook({ eventId: 'evt-1', session, revokeRaw: revoke, originalRaw: original });
+    const body = buildMessageRevokedWebhook({ eventId: 'evt-1', session, revoke: { raw: revoke, ack: 2 }, original: { raw: original, ack: 2 } });
     expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
     expect(body).toMatchObject({
       event: 'message.revoked',
@@ -42,20 +42,21 @@ describe('message.revoked webhook body', () => {
   });
 
   it('sends before as {} when we never saw the original', () => {
-    const body = buildMessageRevokedWebhook({ eventId: 'evt-2', session, revokeRaw: revoke, originalRaw: null });
+    const body = buildMessageRevokedWebhook({ eventId: 'evt-2', session, revoke: { raw: revoke, ack: 2 }, original: null });
     expect(validate(body)).toBe(true);
     expect(body.data.payload.before).toEqual({});
   });
 
   it('the schema refuses a body without payload.before, or with an unknown field', () => {
-    const body = buildMessageRevokedWebhook({ eventId: 'evt-3', session, revokeRaw: revoke, originalRaw: original });
+    const body = buildMessageRevokedWebhook({ eventId: 'evt-3', session, revoke: { raw: revoke, ack: 2 }, original: { raw: original, ack: 2 } });
     const { before: _dropped, ...payloadWithoutBefore } = body.data.payload;
     expect(validate({ ...body, data: { ...body.data, payload: payloadWithoutBefore } })).toBe(false);
     expect(validate({ ...body, data: { ...body.data, extra: 1 } })).toBe(false);
   });
 
-  it('maps our own messages from us to the chat', () => {
-    const mine = toWebhookMessage({ ...original, key: { ...original.key, fromMe: true }, status: 2 }, session.meJid);
-    expect(mine).toMatchObject({ from: session.meJid, to: '15550002222@s.whatsapp.net', ack: 2, ackName: 'SERVER' });
+  it('maps our own messages from us to the chat, with the ack from our store named as WAHA names it', () => {
+    const mine = toWebhookMessage({ ...original, key: { ...original.key, fromMe: true } }, 1, session.meJid);
+    expect(mine).toMatchObject({ from: session.meJid, to: '15550002222@s.whatsapp.net', ack: 1, ackName: 'SERVER' });
+    expect(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'].map((_, index) => toWebhookMessage(original, index - 1, session.meJid).ackName)).toEqual(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED']);
   });
 });

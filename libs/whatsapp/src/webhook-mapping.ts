@@ -1,8 +1,7 @@
 import { BufferJSON, proto } from '@whiskeysockets/baileys';
-import { webhookEnvelope, type EventSession, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
+import { ackName, webhookEnvelope, type EventSession, type MessageAckWebhook, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
 import { innerMessage, textOf } from './message-mapping.js';
 
-const ACK_NAMES = ['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'] as const;
 const MEDIA_TYPES = ['imageMessage', 'videoMessage', 'audioMessage', 'documentMessage', 'stickerMessage'] as const;
 
 interface StoredRaw {
@@ -11,7 +10,6 @@ interface StoredRaw {
   messageTimestamp?: unknown;
   pushName?: string | null;
   broadcast?: boolean | null;
-  status?: unknown;
 }
 
 /** Protobuf uint64 fields arrive as numbers, strings or `{low, high}` objects depending on the path. */
@@ -46,14 +44,12 @@ export function toWebhookRaw(storedRaw: unknown): WebhookRawMessage {
   };
 }
 
-/** A stored message in the webhook's message shape (`payload.after` / `payload.before`). */
-export function toWebhookMessage(storedRaw: unknown, me: string): WebhookMessage {
+/** A stored message (its `raw` and `ack`) in the webhook's message shape (`payload.after` / `payload.before`). */
+export function toWebhookMessage(storedRaw: unknown, ack: number, me: string): WebhookMessage {
   const data = toWebhookRaw(storedRaw);
   const content = innerMessage(proto.Message.fromObject(data.message));
   const chat = data.key.remoteJid;
   const fromMe = data.key.fromMe;
-  const status = (storedRaw as StoredRaw | null)?.status;
-  const ack = typeof status === 'number' ? status : typeof status === 'string' ? Math.max(0, ACK_NAMES.indexOf(status as (typeof ACK_NAMES)[number])) : fromMe ? 1 : 3;
   return {
     id: data.key.id,
     timestamp: data.messageTimestamp,
@@ -65,7 +61,7 @@ export function toWebhookMessage(storedRaw: unknown, me: string): WebhookMessage
     hasMedia: MEDIA_TYPES.some((type) => content?.[type] != null),
     media: {},
     ack,
-    ackName: ACK_NAMES[ack] ?? 'PENDING',
+    ackName: ackName(ack),
     replyTo: content?.extendedTextMessage?.contextInfo?.stanzaId ?? '',
     _data: data,
   };
@@ -75,21 +71,32 @@ export interface RevokedEventInput {
   eventId: string;
   session: EventSession;
   /** The revoke (protocol message) as stored. */
-  revokeRaw: unknown;
+  revoke: StoredForWebhook;
   /** The original as stored, or null when we never saw it. */
-  originalRaw: unknown;
+  original: StoredForWebhook | null;
+}
+
+/** What a webhook shows of a stored message. */
+export interface StoredForWebhook {
+  raw: unknown;
+  ack: number;
 }
 
 /** The `message.revoked` body exactly as the webhook reference describes it. */
 export function buildMessageRevokedWebhook(input: RevokedEventInput): MessageRevokedWebhook {
   const me = input.session.meJid;
   return webhookEnvelope('message.revoked', input.eventId, input.session, {
-    after: toWebhookMessage(input.revokeRaw, me),
-    before: input.originalRaw === null ? {} : toWebhookMessage(input.originalRaw, me),
-    _data: toWebhookRaw(input.revokeRaw),
+    after: toWebhookMessage(input.revoke.raw, input.revoke.ack, me),
+    before: input.original === null ? {} : toWebhookMessage(input.original.raw, input.original.ack, me),
+    _data: toWebhookRaw(input.revoke.raw),
   });
 }
 
-export function buildMessageReceivedWebhook(input: { eventId: string; session: EventSession; raw: unknown }): MessageReceivedWebhook {
-  return webhookEnvelope('message.received', input.eventId, input.session, toWebhookMessage(input.raw, input.session.meJid));
+export function buildMessageReceivedWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook }): MessageReceivedWebhook {
+  return webhookEnvelope('message.received', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid));
+}
+
+/** `message.ack`: the stored message with the ack it just reached. */
+export function buildMessageAckWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook }): MessageAckWebhook {
+  return webhookEnvelope('message.ack', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid));
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, R
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiHeader } from '@nestjs/swagger';
-import { GatewayError, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, sendResultSchema, type MessageView, type Page, type Principal, type SendResult } from '@wagw/contracts';
+import { ackName, GatewayError, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, sendResultSchema, type MessageView, type Page, type Principal, type SendResult } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { MessagesRepository, type StoredMessage } from '@wagw/db';
@@ -55,6 +55,7 @@ function toMessageView(message: StoredMessage): MessageView {
     text: message.revokedAt ? null : message.text,
     timestamp: Number(message.timestamp),
     ack: message.ack,
+    ackName: ackName(message.ack),
     revokedAt: message.revokedAt?.toISOString() ?? null,
   };
 }

@@ -34,7 +34,7 @@ export interface RevokeOutcome extends SentOutcome {
 
 /**
  * The fenced insert of a message, for a statement that has a `fence` CTE. A message stored before
- * keeps its first copy: `takeNewerAck` updates its ack (our own messages, whose ack grows), otherwise
+ * keeps its first copy: `take newer ack` raises its ack (our own messages, whose ack only grows), otherwise
  * nothing is written and nothing returned (a message or revoke recorded once).
  */
 function messageInsert(fence: SessionFence, message: NewStoredMessage, now: Date, onConflict: 'take newer ack' | 'keep first'): Prisma.Sql {
@@ -43,7 +43,7 @@ function messageInsert(fence: SessionFence, message: NewStoredMessage, now: Date
     SELECT ${uuidV7(now.getTime())}::uuid, ${fence.orgId}::uuid, ${fence.sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
            ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
      WHERE EXISTS (SELECT 1 FROM fence)
-    ${onConflict === 'take newer ack' ? Prisma.sql`ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = EXCLUDED.ack` : Prisma.sql`ON CONFLICT DO NOTHING`}`;
+    ${onConflict === 'take newer ack' ? Prisma.sql`ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = GREATEST(messages.ack, EXCLUDED.ack)` : Prisma.sql`ON CONFLICT DO NOTHING`}`;
 }
 
 /** The operation finished as sent (none when `outcome` is undefined), once the CTE named `gate` returned a row. */
@@ -62,7 +62,14 @@ export interface RevokedOriginal {
   waMessageId: string;
   chatJid: string;
   raw: unknown;
+  ack: number;
   revoked: boolean;
+}
+
+/** One of our messages as its `message.ack` event describes it, at the ack it reached. */
+export interface AckedMessage {
+  raw: unknown;
+  ack: number;
 }
 
 export class MessagesRepository {
@@ -137,6 +144,36 @@ export class MessagesRepository {
     return result?.inserted === true ? { eventId } : null;
   }
 
+  /**
+   * Raises one of our messages to `ack` and writes its `message.ack` event in the same statement, as the
+   * worker holding `fence`: once per step, since acks only grow (a delivery receipt after the read one,
+   * or a receipt seen again, changes nothing and answers null). Found by id, not by chat: a receipt may
+   * name the chat by LID where the message named it by phone number. `not_stored` when we have no such
+   * message (yet: a receipt can overtake the commit of the send it is for).
+   */
+  async recordAck(fence: SessionFence, waMessageId: string, ack: number, buildEvent: (eventId: string, message: AckedMessage) => object, now: Date = new Date()): Promise<{ eventId: string } | null | 'not_stored'> {
+    const { orgId, sessionId } = fence;
+    const [stored] = await this.sql.rows<{ id: string; raw: unknown; ack: number }>(Prisma.sql`
+      SELECT id::text AS id, raw, ack FROM messages
+       WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ${waMessageId} AND from_me
+       ORDER BY created_at LIMIT 1`);
+    if (!stored) return 'not_stored';
+    if (stored.ack >= ack) return null;
+    const eventId = uuidV7(now.getTime());
+    const at = utcTimestamp(now);
+    const [result] = await this.sql.rows<{ updated: boolean }>(Prisma.sql`
+      WITH fence AS (${fenceRow(fence)}), updated AS (
+        UPDATE messages SET ack = ${ack} WHERE org_id = ${orgId}::uuid AND id = ${stored.id}::uuid AND ack < ${ack} AND EXISTS (SELECT 1 FROM fence)
+        RETURNING 1
+      ), event AS (
+        INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
+        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.ack', ${JSON.stringify(buildEvent(eventId, { raw: stored.raw, ack }))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM updated)
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM updated) AS updated`);
+    return result?.updated === true ? { eventId } : null;
+  }
+
   /** Marks a message revoked (its revoke was recorded before), as the worker holding `fence`. */
   async markRevoked(fence: SessionFence, chatJid: string, waMessageId: string, revokedBy: string | null, at: Date = new Date()): Promise<boolean> {
     const count = await this.sql.count(Prisma.sql`
@@ -169,7 +206,7 @@ export class MessagesRepository {
   ): Promise<{ eventId: string; outcomeRecorded: boolean } | null> {
     const { orgId, sessionId } = fence;
     const candidates = await this.sql.rows<RevokedOriginal>(Prisma.sql`
-      SELECT id::text AS id, wa_message_id AS "waMessageId", chat_jid AS "chatJid", raw, revoked_at IS NOT NULL AS revoked FROM messages
+      SELECT id::text AS id, wa_message_id AS "waMessageId", chat_jid AS "chatJid", raw, ack, revoked_at IS NOT NULL AS revoked FROM messages
        WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ANY(${[revoke.waMessageId, original.waMessageId]}::text[])
        ORDER BY created_at`);
     // Seen before, perhaps under the other form of the chat's JID: recorded already.
