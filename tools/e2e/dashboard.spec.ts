@@ -110,13 +110,13 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await page.getByRole('checkbox', { name: 'session.status' }).uncheck();
     await page.getByRole('button', { name: 'Save' }).click();
     const endpointId = page.url().split('/').pop() ?? '';
-    await expect.poll(async () => (await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events']).toEqual(['message.revoked', 'message.received']);
+    await expect.poll(async () => (await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events']).toEqual(['message.revoked', 'message.received', 'message.ack']);
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByRole('button', { name: 'Yes, rotate secret' }).click();
     await expect.poll(async () => (await page.getByTestId('secret').textContent()) ?? '').toMatch(/^whsec_/);
     await page.getByRole('checkbox', { name: 'session.status' }).check();
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(async () => ((await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events'] as string[]).length).toBe(3);
+    await expect.poll(async () => ((await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events'] as string[]).length).toBe(4);
   });
 
   it('creates a session and links it by scanning the QR drawn on the page; connected shows without a reload', async () => {
@@ -162,6 +162,9 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
 
     const row = page.locator(`tr[data-message="${messageId}"]`);
     await row.waitFor();
+    // The friend's phone reads it: the row follows the receipt over the event stream.
+    system.emulator.peerReceipt({ from: friend, to: phone, messageIds: [messageId], type: 'read' });
+    await expect.poll(() => row.getByTestId('message-ack').textContent()).toBe('read');
     await checkPage('session');
     await row.getByRole('button', { name: /Revoke for everyone/ }).click();
     const revoked = page.getByTestId('send-result').filter({ hasText: 'Revoked for everyone' });

@@ -137,6 +137,26 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     expect(stored.body).toMatchObject({ ack: 3, ackName: 'READ' });
   });
 
+  it("marking a peer's message read sends its author a read receipt and stores READ; an unknown message, our own or a bad body is refused", async () => {
+    const id = await system.emulator.peerSendText({ from: peer, to: phone, text: 'please confirm' });
+    await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === id), 'message.received');
+    const marked = await system.api(`/api/v1/sessions/${sessionId}/messages/${id}/read`, { method: 'POST', token: tenant.apiKey });
+    expect(marked).toMatchObject({ status: 200, body: { chat: `${peer}@s.whatsapp.net`, read: [id] } });
+    const receipt = await system.waitFor(async () => system.emulator.receiptsFor(peer).find((entry) => entry.type === 'read' && entry.messageIds.includes(id)), 'the read receipt at the peer');
+    expect(receipt.by).toBe(phone);
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${id}`, { token: tenant.apiKey })).body).toMatchObject({ ack: 3, ackName: 'READ' });
+
+    const unknown = await system.api(`/api/v1/sessions/${sessionId}/messages/3EB0000000000000000000/read`, { method: 'POST', token: tenant.apiKey });
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'mine' } });
+    const own = await system.api(`/api/v1/sessions/${sessionId}/messages/${sent.body['waMessageId'] as string}/read`, { method: 'POST', token: tenant.apiKey });
+    expect(own).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+    const bad = await system.api(`/api/v1/sessions/${sessionId}/messages/${id}/read`, { method: 'POST', token: tenant.apiKey, body: { chat: 5 } });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    // Nothing else was receipted as read.
+    expect(system.emulator.receiptsFor(peer).filter((entry) => entry.type === 'read').flatMap((entry) => entry.messageIds)).toEqual([id]);
+  });
+
   it('an admin revoke of a member\'s group message is delivered with every key of the reference', async () => {
     const member = '15553000003';
     system.emulator.createAccount({ phone: member, pushName: 'Member' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedSendResult, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
+import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedSendResult, type MarkReadResult, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import { type CommandTarget, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
@@ -115,6 +115,23 @@ export class SessionCommandsService {
     }
     const command: SessionCommand = { type: 'send_text', chat: body.chat, text: body.text, ...(body.replyTo ? { replyTo: body.replyTo } : {}) };
     return this.run(principal, session, 'send', command, idempotencyKey, respondAsync);
+  }
+
+  /**
+   * Marks a message someone sent as read: a read receipt to its author (blue ticks), found in our store
+   * first (nothing is sent for a message we do not have, or one of our own), and its stored ack READ.
+   */
+  async markRead(principal: Principal, sessionId: string, messageId: string, chat: string | undefined): Promise<MarkReadResult> {
+    const session = await this.requireSession(principal, sessionId);
+    const stored = await this.messages.find(principal.orgId, session.id, messageId, chat);
+    if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
+    if (stored.fromMe) throw new GatewayError('conflict', 'only a message someone else sent can be marked read', { message: messageId });
+    if (session.status !== 'connected') throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
+    // In a group the receipt names the member, as the message's key did (LID or phone number).
+    const participant = (stored.raw as { key?: { participant?: unknown } } | null)?.key?.participant;
+    const sender = typeof participant === 'string' && participant !== '' ? participant : undefined;
+    const command: SessionCommand = { type: 'mark_read', chat: stored.chatJid, messages: [{ id: messageId, ...(sender ? { sender } : {}) }] };
+    return (await this.dispatchControl(principal, session, command)) as MarkReadResult;
   }
 
   async operation(principal: Principal, outboxId: string): Promise<OutboxOperation> {

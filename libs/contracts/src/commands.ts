@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { sendResultSchema } from './http-api.js';
+import type { markReadResultSchema, sendResultSchema } from './http-api.js';
 import type { ErrorCode, ErrorDetails } from './errors.js';
 
 /**
@@ -30,10 +30,17 @@ export const revokeCommandSchema = z.object({
   sender: z.string().max(200).optional(),
 });
 
+/** Read receipts for messages someone sent in one chat: `sender` names the member in a group. */
+export const markReadCommandSchema = z.object({
+  type: z.literal('mark_read'),
+  chat: jid,
+  messages: z.array(z.object({ id: z.string().min(1).max(128), sender: z.string().max(200).optional() })).min(1).max(100),
+});
+
 export const pairingCodeCommandSchema = z.object({ type: z.literal('pairing_code'), phone: z.string().regex(/^\d{6,15}$/) });
 export const logoutCommandSchema = z.object({ type: z.literal('logout') });
 
-export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
+export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, markReadCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
 export type SessionCommand = z.infer<typeof sessionCommandSchema>;
 
 /** The job a gateway puts on a worker's queue. */
@@ -60,8 +67,11 @@ export type CommandJob = z.infer<typeof commandJobSchema>;
 /** The answer to a synchronous send or revoke, field for field as the API reference names it. */
 export type SendResult = z.infer<typeof sendResultSchema>;
 
+/** What a mark-read answers: the chat and the messages WhatsApp was told were read. */
+export type MarkReadResult = z.infer<typeof markReadResultSchema>;
+
 /** What a worker's job returns (BullMQ return value). */
-export type CommandOutcome = { ok: true; result: SendResult | { pairingCode: string } | { loggedOut: true } } | { ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };
+export type CommandOutcome = { ok: true; result: SendResult | { pairingCode: string } | { loggedOut: true } | MarkReadResult } | { ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };
 
 /** Redis keys shared by gateways and workers. Do not rename: live leases and QR codes sit under them. */
 export const redisKeys = {

@@ -87,6 +87,13 @@ export const messageViewSchema = z
   })
   .register(apiSchemas, { id: 'Message' });
 
+export const markReadResultSchema = z
+  .object({
+    chat: z.string().meta({ description: 'The chat the message is in.' }),
+    read: z.array(z.string()).meta({ description: 'The ids of the messages WhatsApp was told were read.' }),
+  })
+  .register(apiSchemas, { id: 'MarkReadResult', examples: [{ chat: '15551234567@s.whatsapp.net', read: ['3EB0C431C26A1916D7D3'] }] });
+
 export const operationViewSchema = z
   .object({
     id: uuid,

@@ -225,6 +225,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/{session}/messages/{mid}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a message read
+         * @description Sends WhatsApp's read receipt (blue ticks) for a message someone else sent, and sets its stored ack to `READ`. The message must be in our store; `chat` in the body picks it when the same id is in several chats.
+         *
+         *     Requires the **`send`** capability.
+         */
+        post: operations["messages.markRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operations/{operation}": {
         parameters: {
             query?: never;
@@ -706,6 +728,16 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        MarkReadRequest: {
+            /** @description The chat the message lives in, when the same id is in several. */
+            chat?: string;
+        };
+        MarkReadResult: {
+            /** @description The chat the message is in. */
+            chat: string;
+            /** @description The ids of the messages WhatsApp was told were read. */
+            read: string[];
         };
         Message: {
             /** @description The WhatsApp message id. */
@@ -2077,6 +2109,111 @@ export interface operations {
             /** @description `whatsapp_rejected` */
             502: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `session_unavailable`: no worker can take the command right now (or the command queue does not answer); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `timeout`: no answer in time; the outcome is readable by `details.outboxId`. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "messages.markRead": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The WhatsApp session id (UUID) of a session your organization owns. */
+                session: string;
+                /** @description The WhatsApp message id of a message someone sent to the session. */
+                mid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["MarkReadRequest"];
+            };
+        };
+        responses: {
+            /** @description WhatsApp was told the message was read. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarkReadResult"];
+                };
+            };
+            /** @description `validation_failed`: a field is invalid; `details.fields` names each one. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the capability this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: it does not exist, or belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `session_not_connected`: the session is not connected. `conflict`: the current state does not allow it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -105,6 +105,11 @@ export class MessageRecorder {
     return recorded?.outcomeRecorded ?? false;
   }
 
+  /** Messages someone sent in `chat` that this session marked read: their stored ack is READ (no event: the receipt is ours). */
+  async recordRead(chat: string, waMessageIds: string[]): Promise<void> {
+    await this.deps.messages.markReceivedRead(this.fence, chat, waMessageIds);
+  }
+
   /** What WhatsApp reported, in the order it came; one failure is logged and does not stop the rest. */
   async recordInbound(events: InboundEvent[]): Promise<void> {
     for (const event of events) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type EventSession, type EventType, type Lease, type SessionCommand, type SessionStatus } from '@wagw/contracts';
+import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type EventSession, type EventType, type Lease, type MarkReadResult, type SessionCommand, type SessionStatus } from '@wagw/contracts';
 import type { AuditEntry, AuthStateRepository, MessagesRepository, SessionFence, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
@@ -28,7 +28,7 @@ const QR_TTL_MS = 60_000;
 type StatusPatch = Parameters<SessionsRepository['updateAsOwner']>[1] & { status: SessionStatus };
 
 /** `outcomeRecorded`: the operation's outcome was written with the message (no separate outbox write needed). */
-export type CommandResult = { sent: SentMessage; outcomeRecorded: boolean } | { pairingCode: string } | { loggedOut: true };
+export type CommandResult = { sent: SentMessage; outcomeRecorded: boolean } | { pairingCode: string } | { loggedOut: true } | MarkReadResult;
 
 /**
  * One session this worker holds the lease of: its connection's lifecycle and the session's status (with
@@ -254,6 +254,10 @@ export class SessionRunner {
         const outcomeRecorded = await this.recorder.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null }, outcome);
         return { sent, outcomeRecorded };
       }
+      case 'mark_read':
+        await connection.markRead(command.chat, command.messages);
+        await this.recorder.recordRead(command.chat, command.messages.map((message) => message.id));
+        return { chat: command.chat, read: command.messages.map((message) => message.id) };
       case 'pairing_code':
         return { pairingCode: await connection.requestPairingCode(command.phone) };
       case 'logout':

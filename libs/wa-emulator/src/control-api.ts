@@ -116,7 +116,7 @@ export function createControlApi(emulator: WaEmulator): Server {
       await emulator.setPushName(phone, text(body, 'pushName'));
       return accountView(phone);
     }],
-    ['GET', /^\/accounts\/(\d+)\/received$/, ([phone = '']) => ({ messages: emulator.received(phone), undecryptable: emulator.undecryptable(phone) })],
+    ['GET', /^\/accounts\/(\d+)\/received$/, ([phone = '']) => ({ messages: emulator.received(phone), undecryptable: emulator.undecryptable(phone), receipts: emulator.receiptsFor(phone) })],
     ['POST', /^\/accounts\/(\d+)\/fail-next-message$/, ([phone = ''], body) => {
       const error = body['error'];
       if (typeof error !== 'number' || !Number.isInteger(error)) throw new ControlError(400, 'validation_failed', '"error" must be an error code such as 463');

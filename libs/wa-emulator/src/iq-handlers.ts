@@ -7,6 +7,16 @@ import type { Pairing } from './pairing.js';
 import { bundleToNode } from './simulated-device.js';
 
 /** What a connected client asks of the server (`<iq>`): keys, devices, groups, linking, app state. */
+/** The privacy settings every simulated account has, as WhatsApp's defaults are. */
+const PRIVACY_DEFAULTS: ReadonlyArray<[string, string]> = [
+  ['readreceipts', 'all'],
+  ['last', 'all'],
+  ['online', 'all'],
+  ['profile', 'all'],
+  ['status', 'contacts'],
+  ['groupadd', 'all'],
+];
+
 export class IqHandlers {
   constructor(
     private readonly directory: EmulatorDirectory,
@@ -47,6 +57,11 @@ export class IqHandlers {
     }
     if (xmlns === 'w:sync:app:state') {
       this.appState.onAppStateSync(connection, iq).catch((error: unknown) => this.directory.log('app-state-error', { error: String(error) }));
+      return;
+    }
+    if (xmlns === 'privacy' && iq.attrs['type'] === 'get' && first?.tag === 'privacy') {
+      // Everyone's defaults: with read receipts on, a client's read receipt goes to the sender (off, it says `read-self`).
+      connection.reply(iq, [node('privacy', {}, PRIVACY_DEFAULTS.map(([name, value]) => node('category', { name, value })))]);
       return;
     }
     if (xmlns === 'w:p' || xmlns === 'passive') {

@@ -22,6 +22,17 @@ export interface ReceivedMessage {
 /** What a phone's receipt says: the message reached it, was read, or (a voice note) was played. */
 export type ReceiptType = 'delivery' | 'read' | 'played';
 
+/** A receipt a client sent about messages of a simulated account (e.g. "read", after the gateway marked them so). */
+export interface ClientReceipt {
+  /** The account whose linked client sent it. */
+  by: string;
+  /** The account the receipt is addressed to: the messages' author. */
+  to: string;
+  /** As the client sent it: absent for a delivery receipt; `read`, `read-self`, `played`, … */
+  type: string | undefined;
+  messageIds: string[];
+}
+
 /** A stanza a simulated device could not decrypt (e.g. a Signal counter its sender had used already). */
 export interface UndecryptableMessage {
   to: { phone: string; deviceId: number };
@@ -40,6 +51,7 @@ export interface UndecryptableMessage {
 export class MessageRelay {
   private readonly inbox: ReceivedMessage[] = [];
   private readonly undecryptableInbox: UndecryptableMessage[] = [];
+  private readonly clientReceipts: ClientReceipt[] = [];
   /** The last message relayed for each socket: the next one waits for it. */
   private readonly relayQueues = new WeakMap<EmulatorConnection, Promise<void>>();
   /** Stanzas for linked devices that were offline, delivered at their next login (like WhatsApp's offline queue). */
@@ -62,6 +74,21 @@ export class MessageRelay {
   /** Stanzas the simulated devices of `phone` could not decrypt, oldest first: each one a message lost. */
   undecryptable(phone: string): UndecryptableMessage[] {
     return this.undecryptableInbox.filter((message) => message.to.phone === phone);
+  }
+
+  /** Receipts linked clients sent about messages `phone` wrote, oldest first. */
+  receiptsFor(phone: string): ClientReceipt[] {
+    return this.clientReceipts.filter((receipt) => receipt.to === phone);
+  }
+
+  /** Records a receipt a client sent about a simulated account's messages (WhatsApp would relay it to that account's phone). */
+  noteClientReceipt(connection: EmulatorConnection, stanza: BinaryNode): void {
+    const sender = this.directory.deviceOf(connection);
+    const to = this.directory.resolveJid(stanza.attrs['to'] ?? '')?.account;
+    const first = stanza.attrs['id'];
+    if (!sender || !to || first === undefined) return;
+    const listed = children(child(stanza, 'list'), 'item').map((item) => item.attrs['id'] ?? '');
+    this.clientReceipts.push({ by: sender.account.phone, to: to.phone, type: stanza.attrs['type'], messageIds: [first, ...listed] });
   }
 
   /** The next message a client sends from `phone`'s linked device is answered with `error` (e.g. 463). */

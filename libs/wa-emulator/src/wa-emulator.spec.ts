@@ -145,6 +145,15 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     await gateway.waitFor(() => ids.every((id) => statusOf(id, Status.READ)) || undefined, 'both read');
   });
 
+  it("records a client's read receipt for a peer's message, sent as `read` since the account's privacy settings share read receipts", async () => {
+    const { gateway, phone, peer } = await pairedGatewayAndPeer();
+    const id = await emulator.peerSendText({ from: peer, to: phone, text: 'did you see this?' });
+    const upserted = await gateway.waitFor(() => gateway.upserts.flatMap((upsert) => upsert.messages).find((message) => message.key.id === id), 'the message');
+    await gateway.socket.readMessages([upserted.key]);
+    const read = await gateway.waitFor(() => emulator.receiptsFor(peer).find((receipt) => receipt.type === 'read'), 'the read receipt');
+    expect(read).toEqual({ by: phone, to: peer, type: 'read', messageIds: [id] });
+  });
+
   it('delivers a message sent twice with one id only once, as WhatsApp does', async () => {
     const { gateway, peer } = await pairedGatewayAndPeer();
     await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { text: 'once' }, { messageId: '3EB0DEDUPTEST00000001' });

@@ -9,11 +9,11 @@ import { createCertificateAuthority, type CertificateAuthority, type KeyPair } f
 import { EmulatorDirectory, type SimulatedGroup } from './directory.js';
 import { EmulatorConnection } from './emulator-connection.js';
 import { IqHandlers } from './iq-handlers.js';
-import { MessageRelay, type ReceiptType, type ReceivedMessage, type UndecryptableMessage } from './message-relay.js';
+import { MessageRelay, type ClientReceipt, type ReceiptType, type ReceivedMessage, type UndecryptableMessage } from './message-relay.js';
 import { Pairing } from './pairing.js';
 
 export type { GroupRole, SimulatedGroup } from './directory.js';
-export type { ReceiptType, ReceivedMessage, UndecryptableMessage } from './message-relay.js';
+export type { ClientReceipt, ReceiptType, ReceivedMessage, UndecryptableMessage } from './message-relay.js';
 
 export interface EmulatorEvents {
   log: [entry: { event: string; [key: string]: unknown }];
@@ -134,6 +134,11 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     return this.relay.peerSendGroupText(options);
   }
 
+  /** Receipts linked clients sent about messages `phone` wrote (delivery, read, …), oldest first. */
+  receiptsFor(phone: string): ClientReceipt[] {
+    return this.relay.receiptsFor(phone);
+  }
+
   /** The next message a client sends from `phone`'s linked device is answered with `error` (e.g. 463). */
   failNextMessage(phone: string, error: number): void {
     this.relay.failNextMessage(phone, error);
@@ -243,6 +248,7 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
         return;
       case 'receipt':
         connection.noteReceipt(stanza);
+        this.relay.noteClientReceipt(connection, stanza);
         connection.send(node('ack', { id: stanza.attrs['id'] ?? '', class: stanza.tag, from: stanza.attrs['to'] ?? SERVER_JID }));
         return;
       case 'notification':

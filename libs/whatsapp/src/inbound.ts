@@ -85,3 +85,8 @@ export function revokeKey(chat: string, target: { messageId: string; sender?: st
   const fromMe = target.sender === undefined || target.sender === '';
   return { remoteJid: chat, id: target.messageId, fromMe, ...(fromMe ? {} : { participant: target.sender }) };
 }
+
+/** The key of a message someone else sent, as a read receipt names it (`sender`: its author in a group). */
+export function readKey(chat: string, message: { id: string; sender?: string | undefined }): WAMessageKey {
+  return { remoteJid: chat, id: message.id, fromMe: false, ...(message.sender ? { participant: message.sender } : {}) };
+}

@@ -1,6 +1,6 @@
 import makeWASocket, { DisconnectReason, type BinaryNode, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import { GatewayError } from '@wagw/contracts';
-import { classifyUpdate, classifyUpsert, contentFromRaw, quotableFromRaw, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
+import { classifyUpdate, classifyUpsert, contentFromRaw, quotableFromRaw, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
 import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
 
 export type TerminalReason = 'logged_out' | 'lease_lost' | 'stopped' | 'released';
@@ -266,6 +266,14 @@ export class WhatsAppConnection {
   async revoke(chat: string, target: { messageId: string; sender?: string | undefined }, messageId: string): Promise<SentMessage> {
     const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { delete: revokeKey(chat, target) }, { messageId }));
     return toSentMessage(message, this.me);
+  }
+
+  /**
+   * Tells the authors of messages someone sent in `chat` that they were read (blue ticks): read
+   * receipts, which WhatsApp sends only when the account shares them (else only our own devices hear).
+   */
+  async markRead(chat: string, messages: Array<{ id: string; sender?: string | undefined }>): Promise<void> {
+    await this.connected().readMessages(messages.map((message) => readKey(chat, message)));
   }
 
   private report(events: Array<InboundEvent | null>): void {

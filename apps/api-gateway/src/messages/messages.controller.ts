@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, R
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiHeader } from '@nestjs/swagger';
-import { ackName, GatewayError, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, sendResultSchema, type MessageView, type Page, type Principal, type SendResult } from '@wagw/contracts';
+import { ackName, GatewayError, markReadResultSchema, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, sendResultSchema, type MarkReadResult, type MessageView, type Page, type Principal, type SendResult } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService } from '@wagw/command-client';
 import { MessagesRepository, type StoredMessage } from '@wagw/db';
@@ -31,6 +31,9 @@ const sendBody = z
     replyTo: waMessageId.meta({ description: 'Quote this message (its WhatsApp id) in the reply.' }).optional(),
   })
   .register(apiRequestSchemas, { id: 'SendTextRequest', examples: [{ chat: '15551234567@s.whatsapp.net', text: 'Your order has shipped.' }] });
+const markReadBody = z
+  .strictObject({ chat: chatJid.meta({ description: 'The chat the message lives in, when the same id is in several.' }).optional() })
+  .register(apiRequestSchemas, { id: 'MarkReadRequest', examples: [{}, { chat: '15551234567@s.whatsapp.net' }] });
 const listQuery = z.strictObject({
   chat: chatJid.meta({ description: 'Only messages of this chat.' }).optional(),
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
@@ -120,6 +123,24 @@ export class MessagesController {
     void reply.status(result.mode === 'async' && !result.replayed ? 202 : 200);
     if (respondAsync) void reply.header('preference-applied', 'respond-async');
     return result;
+  }
+
+  @Post(':mid/read')
+  @HttpCode(200)
+  @ApiRoute({
+    summary: 'Mark a message read',
+    description: "Sends WhatsApp's read receipt (blue ticks) for a message someone else sent, and sets its stored ack to `READ`. The message must be in our store; `chat` in the body picks it when the same id is in several chats.",
+  })
+  @RequireCapability('send')
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiPathParam('mid', waMessageId, 'The WhatsApp message id of a message someone sent to the session.')
+  @ApiJsonBody(markReadBody, { required: false })
+  @ApiJsonResponse(200, markReadResultSchema, 'WhatsApp was told the message was read.')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'session_unavailable', 'timeout')
+  async markRead(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Param('mid') mid: string, @Body() body: unknown): Promise<MarkReadResult> {
+    const params = parseInput(z.object({ session: sessionIdParam, mid: waMessageId }), { session, mid }, 'path parameters');
+    const request = parseInput(markReadBody, body ?? {}, 'body');
+    return this.commands.markRead(principal, params.session, params.mid, request.chat);
   }
 
   @Get()

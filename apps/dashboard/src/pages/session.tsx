@@ -130,7 +130,7 @@ function Messages({ session }: { session: Session }) {
       {messages.data && messages.data.data.length === 0 ? <p class="muted">No messages yet.</p> : null}
       {messages.data && messages.data.data.length > 0 ? (
         <table>
-          <TableHead columns={['When', 'Chat', 'From', 'Text']} actions />
+          <TableHead columns={['When', 'Chat', 'From', 'Text', 'Status']} actions />
           <tbody>
             {messages.data.data.map((message) => (
               <tr key={`${message.chat}/${message.id}`} data-message={message.id} class={message.revokedAt ? 'revoked' : ''}>
@@ -140,6 +140,9 @@ function Messages({ session }: { session: Session }) {
                 <td>{message.chat}</td>
                 <td>{message.fromMe ? 'me' : (message.sender ?? message.chat)}</td>
                 <td>{message.revokedAt ? <em>revoked <Time iso={message.revokedAt} /></em> : (message.text ?? <span class="muted">({message.type})</span>)}</td>
+                <td data-testid="message-ack">
+                  <StatusBadge status={ACK_LABELS[message.ackName]} />
+                </td>
                 <td>
                   {canSend && message.fromMe && !message.revokedAt ? (
                     <button type="button" class="danger" disabled={revoke.isPending || session.status !== 'connected'} onClick={() => revoke.mutate(message)} aria-label={`Revoke for everyone: ${message.text ?? message.id}`}>
@@ -155,6 +158,9 @@ function Messages({ session }: { session: Session }) {
     </Section>
   );
 }
+
+/** A message's ack as a person says it: ours sent, delivered, read; someone else's delivered here, or read by us. */
+const ACK_LABELS: Record<Schemas['Message']['ackName'], string> = { ERROR: 'failed', PENDING: 'pending', SERVER: 'sent', DEVICE: 'delivered', READ: 'read', PLAYED: 'played' };
 
 export function SessionPage({ id }: { id: string }) {
   const session = useQuery({

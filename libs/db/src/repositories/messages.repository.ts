@@ -1,3 +1,4 @@
+import { MESSAGE_ACKS } from '@wagw/contracts';
 import { hotSql, type DbClient, type HotSql } from '../prisma-client.js';
 import { Prisma, type StoredMessage } from '../generated/client.js';
 import { auditInsertAfter, type AuditEntry } from './audit-log.repository.js';
@@ -172,6 +173,15 @@ export class MessagesRepository {
       )
       SELECT EXISTS (SELECT 1 FROM updated) AS updated`);
     return result?.updated === true ? { eventId } : null;
+  }
+
+  /** Raises messages someone sent in `chat` to READ (this session read them), as the worker holding `fence`. */
+  async markReceivedRead(fence: SessionFence, chatJid: string, waMessageIds: string[]): Promise<number> {
+    return this.sql.count(Prisma.sql`
+      WITH fence AS (${fenceRow(fence)})
+      UPDATE messages SET ack = ${MESSAGE_ACKS.READ}
+       WHERE org_id = ${fence.orgId}::uuid AND session_id = ${fence.sessionId}::uuid AND chat_jid = ${chatJid} AND wa_message_id = ANY(${waMessageIds}::text[])
+         AND NOT from_me AND ack < ${MESSAGE_ACKS.READ} AND EXISTS (SELECT 1 FROM fence)`);
   }
 
   /** Marks a message revoked (its revoke was recorded before), as the worker holding `fence`. */
