@@ -110,13 +110,13 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     await page.getByRole('checkbox', { name: 'session.status' }).uncheck();
     await page.getByRole('button', { name: 'Save' }).click();
     const endpointId = page.url().split('/').pop() ?? '';
-    await expect.poll(async () => (await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events']).toEqual(['message.revoked', 'message.received', 'message.ack']);
+    await expect.poll(async () => (await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events']).toEqual(['message.revoked', 'message.received', 'message.ack', 'message.reaction', 'message.edited']);
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByRole('button', { name: 'Yes, rotate secret' }).click();
     await expect.poll(async () => (await page.getByTestId('secret').textContent()) ?? '').toMatch(/^whsec_/);
     await page.getByRole('checkbox', { name: 'session.status' }).check();
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(async () => ((await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events'] as string[]).length).toBe(4);
+    await expect.poll(async () => ((await system.api(`/api/v1/webhooks/${endpointId}`, { token: tenant.apiKey })).body['events'] as string[]).length).toBe(6);
   });
 
   it('creates a session and links it by scanning the QR drawn on the page; connected shows without a reload', async () => {

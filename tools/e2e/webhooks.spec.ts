@@ -29,7 +29,7 @@ function verifiedBy(secret: string, hit: ReceivedWebhook): boolean {
 }
 
 async function subscribe(system: E2eSystem, tenant: TestTenant, url: string): Promise<{ id: string; secret: string }> {
-  const created = await system.api('/api/v1/webhooks', { method: 'POST', token: tenant.apiKey, body: { url, events: ['message.revoked', 'message.received', 'message.ack', 'session.status'] } });
+  const created = await system.api('/api/v1/webhooks', { method: 'POST', token: tenant.apiKey, body: { url, events: ['message.revoked', 'message.received', 'message.ack', 'message.reaction', 'message.edited', 'session.status'] } });
   if (created.status !== 201) throw new Error(`subscribing failed: ${JSON.stringify(created.body)}`);
   return { id: created.body['id'] as string, secret: created.body['secret'] as string };
 }
@@ -155,6 +155,58 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     // Nothing else was receipted as read.
     expect(system.emulator.receiptsFor(peer).filter((entry) => entry.type === 'read').flatMap((entry) => entry.messageIds)).toEqual([id]);
+  });
+
+  it("reacts through the API and takes the reaction back, each seen by the peer; the peer's reaction to our message is one message.reaction", async () => {
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'rate us' } });
+    const mid = sent.body['waMessageId'] as string;
+    const reactionsAtPeer = () => system.emulator.received(peer).flatMap((entry) => (entry.message.reactionMessage?.key?.id === mid ? [entry.message.reactionMessage.text ?? ''] : []));
+    const reacted = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}/reaction`, { method: 'PUT', token: tenant.apiKey, body: { emoji: '👍' } });
+    expect(reacted).toMatchObject({ status: 200, body: { status: 'sent', mode: 'sync' } });
+    await system.waitFor(async () => (reactionsAtPeer().includes('👍') ? true : undefined), 'the peer to see the reaction');
+    const removed = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}/reaction`, { method: 'PUT', token: tenant.apiKey, body: { emoji: '' } });
+    expect(removed.status).toBe(200);
+    await system.waitFor(async () => (reactionsAtPeer().at(-1) === '' ? true : undefined), 'the peer to see it taken back');
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}/reaction`, { method: 'PUT', token: tenant.apiKey, body: { emoji: 'x'.repeat(17) } })).status).toBe(400);
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/3EB0000000000000000001/reaction`, { method: 'PUT', token: tenant.apiKey, body: { emoji: '👍' } })).status).toBe(404);
+
+    await system.emulator.peerReact({ from: peer, to: phone, messageId: mid, emoji: '❤️' });
+    const mine = () => events('message.reaction').filter((entry) => (entry.body.data.payload['reaction'] as { messageId?: string } | undefined)?.messageId === mid);
+    const delivered = await system.waitFor(async () => mine()[0], 'message.reaction');
+    expect(delivered.body.data.payload).toMatchObject({ fromMe: false, from: `${peer}@s.whatsapp.net`, reaction: { text: '❤️', messageId: mid } });
+    expect(verifiedBy(subscription.secret, delivered.hit)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(mine()).toHaveLength(1);
+    // A reaction is no message of its own.
+    expect(events('message.received').filter((entry) => entry.body.data.payload['id'] === delivered.body.data.payload['id'])).toEqual([]);
+  });
+
+  it('edits our text through the API (the peer sees the edit, our store the new text, one message.edited); a replay sends nothing; a peer\'s edit arrives once', async () => {
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'teh order shipped' } });
+    const mid = sent.body['waMessageId'] as string;
+    const editsAtPeer = () => system.emulator.received(peer).filter((entry) => entry.message.protocolMessage?.key?.id === mid && entry.edit === '1');
+    const edited = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'PATCH', token: tenant.apiKey, body: { text: 'the order shipped' }, headers: { 'idempotency-key': `edit-${mid}` } });
+    expect(edited).toMatchObject({ status: 200, body: { status: 'sent', replayed: false } });
+    const atPeer = await system.waitFor(async () => editsAtPeer()[0], 'the peer to get the edit');
+    const newText = atPeer.message.protocolMessage?.editedMessage;
+    expect(newText?.conversation ?? newText?.extendedTextMessage?.text).toBe('the order shipped');
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { token: tenant.apiKey })).body).toMatchObject({ text: 'the order shipped' });
+    const ours = await system.waitFor(async () => events('message.edited').find((entry) => entry.body.data.payload['editedMessageId'] === mid), 'message.edited for our edit');
+    expect(ours.body.data.payload).toMatchObject({ fromMe: true, body: 'the order shipped' });
+
+    const replayed = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'PATCH', token: tenant.apiKey, body: { text: 'the order shipped' }, headers: { 'idempotency-key': `edit-${mid}` } });
+    expect(replayed).toMatchObject({ status: 200, body: { replayed: true, waMessageId: edited.body['waMessageId'] } });
+
+    const theirs = await system.emulator.peerSendText({ from: peer, to: phone, text: 'see you at 5' });
+    await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === theirs), 'message.received');
+    expect(await system.api(`/api/v1/sessions/${sessionId}/messages/${theirs}`, { method: 'PATCH', token: tenant.apiKey, body: { text: 'nope' } })).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+    await system.emulator.peerEdit({ from: peer, to: phone, messageId: theirs, text: 'see you at 6' });
+    const peerEdit = await system.waitFor(async () => events('message.edited').find((entry) => entry.body.data.payload['editedMessageId'] === theirs), 'message.edited for the peer\'s edit');
+    expect(peerEdit.body.data.payload).toMatchObject({ fromMe: false, body: 'see you at 6' });
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${theirs}`, { token: tenant.apiKey })).body).toMatchObject({ text: 'see you at 6' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(editsAtPeer()).toHaveLength(1);
+    expect(events('message.edited').filter((entry) => [mid, theirs].includes(entry.body.data.payload['editedMessageId'] as string))).toHaveLength(2);
   });
 
   it('an admin revoke of a member\'s group message is delivered with every key of the reference', async () => {

@@ -6,6 +6,11 @@ import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
 
+/** WhatsApp's window for editing a sent message. */
+const EDIT_WINDOW_S = 15 * 60;
+/** The stored types WhatsApp lets an author edit. */
+const EDITABLE_TYPES: ReadonlySet<string> = new Set(['conversation', 'extendedTextMessage']);
+
 /** How long a queued (asynchronous) command may wait for its worker before it is dropped as expired. */
 const ASYNC_DEADLINE_MS = 5 * 60_000;
 
@@ -115,6 +120,39 @@ export class SessionCommandsService {
     }
     const command: SessionCommand = { type: 'send_text', chat: body.chat, text: body.text, ...(body.replyTo ? { replyTo: body.replyTo } : {}) };
     return this.run(principal, session, 'send', command, idempotencyKey, respondAsync);
+  }
+
+  /**
+   * Reacts to a stored message of the session (an empty emoji takes our reaction back): an outbox
+   * operation like a send, answering its `SendResult`.
+   */
+  react(principal: Principal, sessionId: string, messageId: string, body: { emoji: string; chat?: string | undefined }, idempotencyKey: string | null): Promise<SendResult> {
+    return this.timed('send', async () => {
+      const [session, stored] = await Promise.all([this.requireTarget(principal, sessionId), this.messages.findForCommand(principal.orgId, sessionId, messageId, body.chat)]);
+      if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
+      const key = (stored.raw as { key?: { fromMe?: unknown; participant?: unknown } } | null)?.key;
+      const sender = typeof key?.participant === 'string' && key.participant !== '' ? key.participant : undefined;
+      const command: SessionCommand = { type: 'react', chat: stored.chatJid, target: { id: messageId, fromMe: key?.fromMe === true, ...(sender ? { sender } : {}) }, emoji: body.emoji };
+      return this.run(principal, session, 'send', command, idempotencyKey);
+    });
+  }
+
+  /**
+   * Replaces the text of one of our own text messages for everyone: WhatsApp takes edits within
+   * EDIT_WINDOW_S of the send, of text messages that were not revoked.
+   */
+  edit(principal: Principal, sessionId: string, messageId: string, body: { text: string; chat?: string | undefined }, idempotencyKey: string | null, now: number = Date.now()): Promise<SendResult> {
+    return this.timed('send', async () => {
+      const [session, stored] = await Promise.all([this.requireTarget(principal, sessionId), this.messages.find(principal.orgId, sessionId, messageId, body.chat)]);
+      if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
+      if (!stored.fromMe) throw new GatewayError('conflict', 'only our own messages can be edited', { message: messageId });
+      if (stored.revokedAt) throw new GatewayError('conflict', 'the message was revoked', { message: messageId });
+      if (!EDITABLE_TYPES.has(stored.messageType)) throw new GatewayError('conflict', `a ${stored.messageType} cannot be edited; only text messages can`, { message: messageId, type: stored.messageType });
+      const ageSeconds = Math.floor(now / 1000) - Number(stored.timestamp);
+      if (ageSeconds > EDIT_WINDOW_S) throw new GatewayError('conflict', `WhatsApp takes edits within ${EDIT_WINDOW_S / 60} minutes of the send; this message is ${Math.floor(ageSeconds / 60)} minutes old`, { message: messageId });
+      const command: SessionCommand = { type: 'edit', chat: stored.chatJid, messageId, text: body.text };
+      return this.run(principal, session, 'send', command, idempotencyKey);
+    });
   }
 
   /**

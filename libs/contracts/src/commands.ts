@@ -30,6 +30,22 @@ export const revokeCommandSchema = z.object({
   sender: z.string().max(200).optional(),
 });
 
+/** A reaction to a message of the chat (`emoji` empty: our reaction taken back). */
+export const reactCommandSchema = z.object({
+  type: z.literal('react'),
+  chat: jid,
+  target: z.object({ id: z.string().min(1).max(128), fromMe: z.boolean(), sender: z.string().max(200).optional() }),
+  emoji: z.string().max(16),
+});
+
+/** A new text for one of our own text messages (WhatsApp's edit). */
+export const editCommandSchema = z.object({
+  type: z.literal('edit'),
+  chat: jid,
+  messageId: z.string().min(1).max(128),
+  text: z.string().min(1).max(65_536),
+});
+
 /** Read receipts for messages someone sent in one chat: `sender` names the member in a group. */
 export const markReadCommandSchema = z.object({
   type: z.literal('mark_read'),
@@ -40,8 +56,11 @@ export const markReadCommandSchema = z.object({
 export const pairingCodeCommandSchema = z.object({ type: z.literal('pairing_code'), phone: z.string().regex(/^\d{6,15}$/) });
 export const logoutCommandSchema = z.object({ type: z.literal('logout') });
 
-export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, markReadCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
+export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, reactCommandSchema, editCommandSchema, markReadCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
 export type SessionCommand = z.infer<typeof sessionCommandSchema>;
+
+/** The commands that are outbox operations (a `SendResult`, idempotent by the operation's id); the rest are control commands. */
+export const OPERATION_COMMAND_TYPES: ReadonlySet<SessionCommand['type']> = new Set(['send_text', 'revoke', 'react', 'edit']);
 
 /** The job a gateway puts on a worker's queue. */
 export const commandJobSchema = z.object({

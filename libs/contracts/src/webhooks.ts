@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SessionStatus } from './sessions.js';
 
 /** Domain events a session produces; subscribers choose which to receive. Do not rename. */
-export const EVENT_TYPES = ['message.revoked', 'message.received', 'message.ack', 'session.status'] as const;
+export const EVENT_TYPES = ['message.revoked', 'message.received', 'message.ack', 'message.reaction', 'message.edited', 'session.status'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -124,6 +124,12 @@ export type MessageReceivedWebhook = WebhookEnvelope<'message.received', Webhook
 
 /** `message.ack`: one of our messages got further (delivered, read, played), once per step, in the same message shape. */
 export type MessageAckWebhook = WebhookEnvelope<'message.ack', WebhookMessage>;
+
+/** `message.reaction`: someone reacted to a message (`reaction.text` "" when they took it back), once per reaction. */
+export type MessageReactionWebhook = WebhookEnvelope<'message.reaction', WebhookMessage & { reaction: { text: string; messageId: string } }>;
+
+/** `message.edited`: a message's author changed its text; `body` is the new text, `editedMessageId` the message edited. */
+export type MessageEditedWebhook = WebhookEnvelope<'message.edited', WebhookMessage & { editedMessageId: string }>;
 
 /** `session.status`: the session's status changed (`lastError` says why it dropped, when it did). */
 export type SessionStatusWebhook = WebhookEnvelope<'session.status', { status: SessionStatus; lastError: string | null }>;

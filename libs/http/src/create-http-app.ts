@@ -158,7 +158,7 @@ export async function createHttpApp(module: Type | DynamicModule, options: HttpA
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.enableCors({
       origin: [...options.corsOrigins],
-      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'prefer', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'retry-after', 'preference-applied'],
       maxAge: 600,

@@ -194,7 +194,13 @@ export interface paths {
         delete: operations["messages.revoke"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit a message
+         * @description Replaces the text of one of our own text messages for everyone in the chat. WhatsApp takes edits within 15 minutes of the send (`conflict` after that, for a revoked message, or for one that is not text). Idempotent with `Idempotency-Key`.
+         *
+         *     Requires the **`send`** capability.
+         */
+        patch: operations["messages.edit"];
         trace?: never;
     };
     "/api/v1/sessions/{session}/messages": {
@@ -219,6 +225,28 @@ export interface paths {
          *     Requires the **`send`** capability.
          */
         post: operations["messages.send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{session}/messages/{mid}/reaction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * React to a message
+         * @description Sends a reaction to a stored message (ours or someone else's); `emoji: ""` takes our reaction back. An outbox operation like a send: idempotent with `Idempotency-Key`, answering a `SendResult`.
+         *
+         *     Requires the **`send`** capability.
+         */
+        put: operations["messages.react"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -709,10 +737,16 @@ export interface components {
         CreateWebhookEndpointRequest: {
             /** @description http(s) only; private, loopback and metadata addresses are refused when connecting. */
             url: string;
-            events: ("message.revoked" | "message.received" | "message.ack" | "session.status")[];
+            events: ("message.revoked" | "message.received" | "message.ack" | "message.reaction" | "message.edited" | "session.status")[];
             /** @description Only events of these sessions; omitted or empty means all. */
             sessions?: string[];
             description?: string;
+        };
+        EditMessageRequest: {
+            /** @description The new text. */
+            text: string;
+            /** @description The chat the message lives in, when the same id is in several. */
+            chat?: string;
         };
         ErrorEnvelope: {
             error: {
@@ -825,6 +859,12 @@ export interface components {
             qr: string;
             /** @description The same QR as a PNG data URL. */
             pngDataUrl: string;
+        };
+        ReactRequest: {
+            /** @description One emoji; "" takes our reaction back. */
+            emoji: string;
+            /** @description The chat the message lives in, when the same id is in several. */
+            chat?: string;
         };
         RevokeMessageRequest: {
             /** @description The JID of the chat the message lives in (e.g. "123...@s.whatsapp.net" for a direct chat or "123...@g.us" for a group). */
@@ -944,7 +984,7 @@ export interface components {
         };
         UpdateWebhookEndpointRequest: {
             url?: string;
-            events?: ("message.revoked" | "message.received" | "message.ack" | "session.status")[];
+            events?: ("message.revoked" | "message.received" | "message.ack" | "message.reaction" | "message.edited" | "session.status")[];
             sessions?: string[];
             description?: string | null;
             enabled?: boolean;
@@ -979,6 +1019,8 @@ export interface components {
              * @example message.revoked
              * @example message.received
              * @example message.ack
+             * @example message.reaction
+             * @example message.edited
              * @example session.status
              * @example webhook.test
              */
@@ -1927,6 +1969,132 @@ export interface operations {
             };
         };
     };
+    "messages.edit": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Up to 255 printable ASCII characters, scoped to your organization and kept 24 h. A retry with the same key and body returns the first outcome (`replayed: true`); with a different body, 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The WhatsApp session id (UUID) of a session your organization owns. */
+                session: string;
+                /** @description The WhatsApp message id of our message to edit. */
+                mid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description The edit was sent: a `SendResult` (its `waMessageId` is the edit's own). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendResult"];
+                };
+            };
+            /** @description `validation_failed`: a field is invalid; `details.fields` names each one. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the capability this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: it does not exist, or belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `session_not_connected`: the session is not connected. `conflict`: the current state does not allow it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `whatsapp_rejected` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `session_unavailable`: no worker can take the command right now (or the command queue does not answer); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `timeout`: no answer in time; the outcome is readable by `details.outboxId`. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     "messages.list": {
         parameters: {
             query?: {
@@ -2034,6 +2202,132 @@ export interface operations {
             };
             /** @description Queued (`Prefer: respond-async`). */
             202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendResult"];
+                };
+            };
+            /** @description `validation_failed`: a field is invalid; `details.fields` names each one. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the capability this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: it does not exist, or belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `session_not_connected`: the session is not connected. `conflict`: the current state does not allow it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `whatsapp_rejected` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `session_unavailable`: no worker can take the command right now (or the command queue does not answer); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `timeout`: no answer in time; the outcome is readable by `details.outboxId`. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "messages.react": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Up to 255 printable ASCII characters, scoped to your organization and kept 24 h. A retry with the same key and body returns the first outcome (`replayed: true`); with a different body, 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The WhatsApp session id (UUID) of a session your organization owns. */
+                session: string;
+                /** @description The WhatsApp message id of the message to react to. */
+                mid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReactRequest"];
+            };
+        };
+        responses: {
+            /** @description The reaction was sent: a `SendResult` (its `waMessageId` is the reaction's own). */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3334,7 +3628,7 @@ export interface operations {
     "events.stream": {
         parameters: {
             query?: {
-                /** @description Comma-separated event types to receive (message.revoked, message.received, message.ack, session.status); default: all of them. */
+                /** @description Comma-separated event types to receive (message.revoked, message.received, message.ack, message.reaction, message.edited, session.status); default: all of them. */
                 types?: string;
                 /** @description Comma-separated session ids; default: every session of the organization. */
                 sessions?: string;

@@ -1,4 +1,4 @@
-import { GatewayError, messageIdFor, sentResult, storedOperationError, storedSendResult, type CommandJob, type CommandOutcome } from '@wagw/contracts';
+import { GatewayError, messageIdFor, OPERATION_COMMAND_TYPES, sentResult, storedOperationError, storedSendResult, type CommandJob, type CommandOutcome } from '@wagw/contracts';
 import type { AuditEntry, OutboxRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { SessionRunner } from './session-runner.js';
@@ -55,7 +55,7 @@ export class CommandExecutor {
   private async handleNow(job: CommandJob, now: number): Promise<CommandOutcome> {
     // A send's or revoke's command id is its outbox operation's.
     const { orgId, commandId: outboxId, sessionId, command } = job;
-    const isOperation = command.type === 'send_text' || command.type === 'revoke';
+    const isOperation = OPERATION_COMMAND_TYPES.has(command.type);
     if (now > job.deadline) {
       // Fenced on the job's epoch: a worker that lost the session must not expire what its new owner may be sending.
       if (isOperation) await this.outbox.finish({ orgId, sessionId, epoch: job.epoch }, outboxId, { status: 'expired', error: { code: 'timeout', message: 'expired before a worker ran it', details: {} } });

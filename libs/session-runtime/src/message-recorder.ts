@@ -1,7 +1,7 @@
 import type { EventSession, EventType } from '@wagw/contracts';
 import type { MessagesRepository, NewStoredMessage, RevokeOutcome, SentOutcome, SessionFence } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
-import { buildMessageAckWebhook, buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
+import { buildMessageAckWebhook, buildMessageEditedWebhook, buildMessageReactionWebhook, buildMessageReceivedWebhook, buildMessageRevokedWebhook, RecentIds, type InboundEvent } from '@wagw/whatsapp';
 
 /** Receipts held for messages not stored yet, at most this many (the oldest go first). */
 const EARLY_ACKS_CAPACITY = 1_000;
@@ -118,11 +118,27 @@ export class MessageRecorder {
         else if (event.kind === 'received') await this.recordReceived(event.message);
         else if (event.kind === 'own') await this.recordOwn(event.message);
         else if (event.kind === 'ack') await this.recordAck(event.id, event.ack);
+        else if (event.kind === 'reaction') await this.recordReaction(event);
+        else if (event.kind === 'edit') await this.recordEdit(event);
         else if (!this.recordedRevokes.has(`original:${event.id}`)) await this.deps.messages.markRevoked(this.fence, event.chat, event.id, event.by).catch(() => undefined);
       } catch (error) {
         this.deps.logger.error({ err: error, sessionId: this.fence.sessionId }, 'storing a message failed');
       }
     }
+  }
+
+  /** A reaction (someone's, or one the phone sent): stored, with its `message.reaction` event, once. */
+  async recordReaction(reaction: { message: NewStoredMessage; target: string; emoji: string }): Promise<void> {
+    const { message: fields, target, emoji } = reaction;
+    const recorded = await this.deps.messages.storeReceived(this.fence, fields, (eventId) => buildMessageReactionWebhook({ eventId, session: this.session(), message: fields, target, emoji }), new Date(), 'message.reaction');
+    if (recorded) await this.deps.publish(recorded.eventId, 'message.reaction');
+  }
+
+  /** An edit (its author's): the original's stored text replaced, with one `message.edited` event. */
+  async recordEdit(edit: { message: NewStoredMessage; target: string; text: string }): Promise<void> {
+    const { message: fields, target, text } = edit;
+    const recorded = await this.deps.messages.recordEdit(this.fence, fields, { waMessageId: target, text }, (eventId) => buildMessageEditedWebhook({ eventId, session: this.session(), message: fields, target, text }));
+    if (recorded) await this.deps.publish(recorded.eventId, 'message.edited');
   }
 
   /** A message someone else sent: stored, with its `message.received` event, once. */

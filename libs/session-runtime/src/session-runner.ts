@@ -254,6 +254,18 @@ export class SessionRunner {
         const outcomeRecorded = await this.recorder.recordRevoke({ message: sent.message, target: command.messageId, fromMe: true, author: null }, outcome);
         return { sent, outcomeRecorded };
       }
+      case 'react': {
+        const sent = await connection.react(command.chat, command.target, command.emoji, messageId);
+        if (operation === undefined) return { sent, outcomeRecorded: false };
+        const outcome = { outboxId: operation.outboxId, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
+        return { sent, outcomeRecorded: await this.recorder.recordSent(sent.message, outcome) };
+      }
+      case 'edit': {
+        const sent = await connection.edit(command.chat, command.messageId, command.text, messageId);
+        // The edit and the original's new text, with `message.edited`, in one commit; the executor then finishes the operation.
+        await this.recorder.recordEdit({ message: sent.message, target: command.messageId, text: command.text });
+        return { sent, outcomeRecorded: false };
+      }
       case 'mark_read':
         await connection.markRead(command.chat, command.messages);
         await this.recorder.recordRead(command.chat, command.messages.map((message) => message.id));

@@ -88,6 +88,8 @@ describe('emulator control API (HTTP)', () => {
     expect((await call('GET', '/nope')).status).toBe(404);
     expect((await call('POST', '/accounts/15557770002/receipts', { to: '15557770001', messageIds: ['X'], type: 'seen' })).body).toMatchObject({ error: { code: 'validation_failed', message: '"type" must be delivery, read or played' } });
     expect((await call('POST', '/accounts/15557770002/receipts', { to: '15557770001', messageIds: [] })).status).toBe(400);
+    expect((await call('POST', '/accounts/15557770002/reactions', { to: '15557770001', messageId: 'X', emoji: 5 })).body).toMatchObject({ error: { code: 'validation_failed' } });
+    expect((await call('POST', '/accounts/15557770002/edits', { to: '15557770001', messageId: 'X' })).body).toMatchObject({ error: { code: 'validation_failed', message: '"text" must be a non-empty string' } });
     const malformed = await fetch(`${base}/accounts`, { method: 'POST', body: '{' });
     expect(malformed.status).toBe(400);
   });

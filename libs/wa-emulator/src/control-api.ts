@@ -104,6 +104,14 @@ export function createControlApi(emulator: WaEmulator): Server {
     ['POST', /^\/accounts\/(\d+)\/revoke$/, async ([phone = ''], body) => ({
       id: await emulator.peerRevoke({ from: phone, to: text(body, 'to'), messageId: text(body, 'messageId') }),
     })],
+    ['POST', /^\/accounts\/(\d+)\/reactions$/, async ([phone = ''], body) => {
+      const emoji = body['emoji'];
+      if (typeof emoji !== 'string' || emoji.length > 16) throw new ControlError(400, 'validation_failed', '"emoji" must be a string ("" takes the reaction back)');
+      return { id: await emulator.peerReact({ from: phone, to: text(body, 'to'), messageId: text(body, 'messageId'), emoji, fromMe: body['fromMe'] === true }) };
+    }],
+    ['POST', /^\/accounts\/(\d+)\/edits$/, async ([phone = ''], body) => ({
+      id: await emulator.peerEdit({ from: phone, to: text(body, 'to'), messageId: text(body, 'messageId'), text: text(body, 'text') }),
+    })],
     ['POST', /^\/accounts\/(\d+)\/receipts$/, ([phone = ''], body) => {
       const type = body['type'] ?? 'delivery';
       if (type !== 'delivery' && type !== 'read' && type !== 'played') throw new ControlError(400, 'validation_failed', '"type" must be delivery, read or played');

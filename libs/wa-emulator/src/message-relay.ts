@@ -103,6 +103,34 @@ export class MessageRelay {
     return id;
   }
 
+  /**
+   * A simulated account reacts to a message of the chat with `to` (`fromMe`: one the account wrote
+   * itself; else one `to`'s client sent); an empty emoji takes the reaction back. Returns the reaction's id.
+   */
+  async peerReact(options: { from: string; to: string; messageId: string; emoji: string; fromMe?: boolean }): Promise<string> {
+    const id = this.directory.newMessageId();
+    const message: proto.IMessage = {
+      reactionMessage: { key: { remoteJid: pnJid(options.to), fromMe: options.fromMe === true, id: options.messageId }, text: options.emoji, senderTimestampMs: Date.now() },
+    };
+    await this.deliverFromPeer(options.from, options.to, id, message, {});
+    return id;
+  }
+
+  /** A simulated account edits the text of a message it sent earlier (WhatsApp's `edit="1"`). Returns the edit's id. */
+  async peerEdit(options: { from: string; to: string; messageId: string; text: string }): Promise<string> {
+    const id = this.directory.newMessageId();
+    const message: proto.IMessage = {
+      protocolMessage: {
+        type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
+        key: { remoteJid: pnJid(options.to), fromMe: true, id: options.messageId },
+        editedMessage: { conversation: options.text },
+        timestampMs: Date.now(),
+      },
+    };
+    await this.deliverFromPeer(options.from, options.to, id, message, { edit: '1' });
+    return id;
+  }
+
   /** A simulated account revokes (deletes for everyone) a message it sent earlier. */
   async peerRevoke(options: { from: string; to: string; messageId: string }): Promise<string> {
     const id = this.directory.newMessageId();

@@ -119,6 +119,16 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     return this.relay.peerSendText(options);
   }
 
+  /** A simulated account reacts to a message of its chat with `to` (empty emoji: the reaction taken back). */
+  peerReact(options: { from: string; to: string; messageId: string; emoji: string; fromMe?: boolean }): Promise<string> {
+    return this.relay.peerReact(options);
+  }
+
+  /** A simulated account edits the text of a message it sent earlier. */
+  peerEdit(options: { from: string; to: string; messageId: string; text: string }): Promise<string> {
+    return this.relay.peerEdit(options);
+  }
+
   /** A simulated account revokes (deletes for everyone) a message it sent earlier. */
   peerRevoke(options: { from: string; to: string; messageId: string }): Promise<string> {
     return this.relay.peerRevoke(options);

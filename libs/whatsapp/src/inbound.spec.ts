@@ -22,6 +22,18 @@ describe('classifyUpsert', () => {
     expect(classifyUpsert(keyShare, me)).toBeNull();
   });
 
+  it('reports a reaction with what it reacts to (an empty one takes it back), not as a received message', () => {
+    const reaction = upsert(false, { reactionMessage: { key: { remoteJid: peer, fromMe: true, id: 'TARGET' }, text: '👍' } });
+    expect(classifyUpsert(reaction, me)).toMatchObject({ kind: 'reaction', target: 'TARGET', emoji: '👍' });
+    const removed = upsert(false, { reactionMessage: { key: { remoteJid: peer, fromMe: true, id: 'TARGET' }, text: '' } });
+    expect(classifyUpsert(removed, me)).toMatchObject({ kind: 'reaction', emoji: '' });
+  });
+
+  it('reports an edit with the message it edits and the new text', () => {
+    const edit = upsert(false, { protocolMessage: { type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT, key: { remoteJid: peer, fromMe: true, id: 'TARGET' }, editedMessage: { conversation: 'fixed' } } });
+    expect(classifyUpsert(edit, me)).toMatchObject({ kind: 'edit', target: 'TARGET', text: 'fixed' });
+  });
+
   it('records no sender key that came without content', () => {
     const distribution = upsert(false, { senderKeyDistributionMessage: { groupId: '1203630@g.us', axolotlSenderKeyDistributionMessage: new Uint8Array([1]) } });
     expect(classifyUpsert(distribution, me)).toBeNull();

@@ -1,7 +1,7 @@
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
 import { MESSAGE_ACKS } from '@wagw/contracts';
 import type { NewStoredMessage } from '@wagw/db';
-import { ackOfStatus, innerMessage, messageTypeOf, toStoredMessage } from './message-mapping.js';
+import { ackOfStatus, innerMessage, messageTypeOf, textOf, toStoredMessage } from './message-mapping.js';
 
 /**
  * What a session hears from WhatsApp and what it sent, in our own terms: nothing outside this library
@@ -17,7 +17,11 @@ export type InboundEvent =
   /** WhatsApp says a stored message was revoked, without the revoke itself (Baileys' update form). */
   | { kind: 'original_revoked'; chat: string; id: string; by: string }
   /** One of our messages got further (a receipt: delivered, read, played): `ack` on our scale (MESSAGE_ACKS). */
-  | { kind: 'ack'; chat: string; id: string; ack: number };
+  | { kind: 'ack'; chat: string; id: string; ack: number }
+  /** A reaction to message `target` (`emoji` empty: taken back). */
+  | { kind: 'reaction'; message: NewStoredMessage; target: string; emoji: string }
+  /** An edit of message `target`'s text, by its author. */
+  | { kind: 'edit'; message: NewStoredMessage; target: string; text: string };
 
 /** A message we sent, once WhatsApp acknowledged it. */
 export interface SentMessage {
@@ -40,6 +44,13 @@ export function classifyUpsert(message: WAMessage, me: string | null): InboundEv
     if (!target) return null;
     return { kind: 'revoke', message: stored, target, fromMe: message.key.fromMe === true, author: message.key.participant || message.key.remoteJid || null };
   }
+  if (protocol?.type === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT) {
+    const target = protocol.key?.id;
+    const text = textOf(innerMessage(protocol.editedMessage));
+    return target && text !== null ? { kind: 'edit', message: stored, target, text } : null;
+  }
+  const reaction = innerMessage(message.message)?.reactionMessage;
+  if (reaction) return reaction.key?.id ? { kind: 'reaction', message: stored, target: reaction.key.id, emoji: reaction.text ?? '' } : null;
   // Any other protocol message is traffic between devices (the phone's app-state key share, history
   // sync notices, ephemeral settings): nobody wrote it, so it is no message of the chat.
   if (!message.message || protocol) return null;
@@ -89,4 +100,9 @@ export function revokeKey(chat: string, target: { messageId: string; sender?: st
 /** The key of a message someone else sent, as a read receipt names it (`sender`: its author in a group). */
 export function readKey(chat: string, message: { id: string; sender?: string | undefined }): WAMessageKey {
   return { remoteJid: chat, id: message.id, fromMe: false, ...(message.sender ? { participant: message.sender } : {}) };
+}
+
+/** The key of a message a reaction names: ours, or (`sender` set in a group, else the chat) someone else's. */
+export function reactionKey(chat: string, target: { id: string; fromMe: boolean; sender?: string | undefined }): WAMessageKey {
+  return { remoteJid: chat, id: target.id, fromMe: target.fromMe, ...(target.sender ? { participant: target.sender } : {}) };
 }

@@ -1,5 +1,5 @@
 import { BufferJSON, proto } from '@whiskeysockets/baileys';
-import { ackName, webhookEnvelope, type EventSession, type MessageAckWebhook, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
+import { ackName, webhookEnvelope, type EventSession, type MessageAckWebhook, type MessageEditedWebhook, type MessageReactionWebhook, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
 import { innerMessage, textOf } from './message-mapping.js';
 
 const MEDIA_TYPES = ['imageMessage', 'videoMessage', 'audioMessage', 'documentMessage', 'stickerMessage'] as const;
@@ -99,4 +99,16 @@ export function buildMessageReceivedWebhook(input: { eventId: string; session: E
 /** `message.ack`: the stored message with the ack it just reached. */
 export function buildMessageAckWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook }): MessageAckWebhook {
   return webhookEnvelope('message.ack', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid));
+}
+
+/** `message.reaction`: the reaction as a message, with what it reacts to and the emoji ("" when taken back). */
+export function buildMessageReactionWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook; target: string; emoji: string }): MessageReactionWebhook {
+  const reaction = toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid);
+  return webhookEnvelope('message.reaction', input.eventId, input.session, { ...reaction, reaction: { text: input.emoji, messageId: input.target } });
+}
+
+/** `message.edited`: the edit as a message whose body is the new text, naming the message it edits. */
+export function buildMessageEditedWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook; target: string; text: string }): MessageEditedWebhook {
+  const edit = toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid);
+  return webhookEnvelope('message.edited', input.eventId, input.session, { ...edit, body: input.text, editedMessageId: input.target });
 }

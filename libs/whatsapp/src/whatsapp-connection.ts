@@ -1,6 +1,6 @@
 import makeWASocket, { DisconnectReason, type BinaryNode, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import { GatewayError } from '@wagw/contracts';
-import { classifyUpdate, classifyUpsert, contentFromRaw, quotableFromRaw, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
+import { classifyUpdate, classifyUpsert, contentFromRaw, quotableFromRaw, reactionKey, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
 import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
 
 export type TerminalReason = 'logged_out' | 'lease_lost' | 'stopped' | 'released';
@@ -265,6 +265,18 @@ export class WhatsAppConnection {
    */
   async revoke(chat: string, target: { messageId: string; sender?: string | undefined }, messageId: string): Promise<SentMessage> {
     const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { delete: revokeKey(chat, target) }, { messageId }));
+    return toSentMessage(message, this.me);
+  }
+
+  /** Reacts to a message of `chat` (an empty emoji takes our reaction back), once WhatsApp acknowledged it. */
+  async react(chat: string, target: { id: string; fromMe: boolean; sender?: string | undefined }, emoji: string, messageId: string): Promise<SentMessage> {
+    const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { react: { text: emoji, key: reactionKey(chat, target) } }, { messageId }));
+    return toSentMessage(message, this.me);
+  }
+
+  /** Replaces the text of one of our messages for everyone in the chat, once WhatsApp acknowledged the edit. */
+  async edit(chat: string, target: string, text: string, messageId: string): Promise<SentMessage> {
+    const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { text, edit: { remoteJid: chat, id: target, fromMe: true } }, { messageId }));
     return toSentMessage(message, this.me);
   }
 

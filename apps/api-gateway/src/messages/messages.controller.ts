@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiHeader } from '@nestjs/swagger';
@@ -31,6 +31,18 @@ const sendBody = z
     replyTo: waMessageId.meta({ description: 'Quote this message (its WhatsApp id) in the reply.' }).optional(),
   })
   .register(apiRequestSchemas, { id: 'SendTextRequest', examples: [{ chat: '15551234567@s.whatsapp.net', text: 'Your order has shipped.' }] });
+const reactBody = z
+  .strictObject({
+    emoji: z.string().max(16).meta({ description: 'One emoji; "" takes our reaction back.' }),
+    chat: chatJid.meta({ description: 'The chat the message lives in, when the same id is in several.' }).optional(),
+  })
+  .register(apiRequestSchemas, { id: 'ReactRequest', examples: [{ emoji: '👍' }, { emoji: '' }] });
+const editBody = z
+  .strictObject({
+    text: z.string().min(1).max(4096).meta({ description: 'The new text.' }),
+    chat: chatJid.meta({ description: 'The chat the message lives in, when the same id is in several.' }).optional(),
+  })
+  .register(apiRequestSchemas, { id: 'EditMessageRequest', examples: [{ text: 'Your order ships tomorrow.' }] });
 const markReadBody = z
   .strictObject({ chat: chatJid.meta({ description: 'The chat the message lives in, when the same id is in several.' }).optional() })
   .register(apiRequestSchemas, { id: 'MarkReadRequest', examples: [{}, { chat: '15551234567@s.whatsapp.net' }] });
@@ -123,6 +135,38 @@ export class MessagesController {
     void reply.status(result.mode === 'async' && !result.replayed ? 202 : 200);
     if (respondAsync) void reply.header('preference-applied', 'respond-async');
     return result;
+  }
+
+  @Put(':mid/reaction')
+  @HttpCode(200)
+  @ApiRoute({ summary: 'React to a message', description: 'Sends a reaction to a stored message (ours or someone else\'s); `emoji: ""` takes our reaction back. An outbox operation like a send: idempotent with `Idempotency-Key`, answering a `SendResult`.' })
+  @RequireCapability('send')
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiPathParam('mid', waMessageId, 'The WhatsApp message id of the message to react to.')
+  @ApiIdempotencyKey()
+  @ApiJsonBody(reactBody)
+  @ApiJsonResponse(200, sendResultSchema, 'The reaction was sent: a `SendResult` (its `waMessageId` is the reaction\'s own).')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout', 'whatsapp_rejected')
+  react(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Param('mid') mid: string, @Body() body: unknown, @Headers('idempotency-key') key: unknown): Promise<SendResult> {
+    const params = parseInput(z.object({ session: sessionIdParam, mid: waMessageId }), { session, mid }, 'path parameters');
+    const request = parseInput(reactBody, body, 'body');
+    return this.commands.react(principal, params.session, params.mid, request, idempotencyKeyOf(key));
+  }
+
+  @Patch(':mid')
+  @HttpCode(200)
+  @ApiRoute({ summary: 'Edit a message', description: 'Replaces the text of one of our own text messages for everyone in the chat. WhatsApp takes edits within 15 minutes of the send (`conflict` after that, for a revoked message, or for one that is not text). Idempotent with `Idempotency-Key`.' })
+  @RequireCapability('send')
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiPathParam('mid', waMessageId, 'The WhatsApp message id of our message to edit.')
+  @ApiIdempotencyKey()
+  @ApiJsonBody(editBody)
+  @ApiJsonResponse(200, sendResultSchema, 'The edit was sent: a `SendResult` (its `waMessageId` is the edit\'s own).')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout', 'whatsapp_rejected')
+  edit(@CurrentPrincipal() principal: Principal, @Param('session') session: string, @Param('mid') mid: string, @Body() body: unknown, @Headers('idempotency-key') key: unknown): Promise<SendResult> {
+    const params = parseInput(z.object({ session: sessionIdParam, mid: waMessageId }), { session, mid }, 'path parameters');
+    const request = parseInput(editBody, body, 'body');
+    return this.commands.edit(principal, params.session, params.mid, request, idempotencyKeyOf(key));
   }
 
   @Post(':mid/read')

@@ -6,7 +6,7 @@ import { ActionForm, ConfirmButton, ErrorText, SecretOnce, Section, StatusBadge,
 
 type Endpoint = Schemas['WebhookEndpoint'];
 type EventType = Schemas['CreateWebhookEndpointRequest']['events'][number];
-const EVENT_TYPES: EventType[] = ['message.revoked', 'message.received', 'message.ack', 'session.status'];
+const EVENT_TYPES: EventType[] = ['message.revoked', 'message.received', 'message.ack', 'message.reaction', 'message.edited', 'session.status'];
 
 function EventChoice({ chosen, onChange }: { chosen: EventType[]; onChange: (events: EventType[]) => void }) {
   return (

@@ -127,18 +127,25 @@ export class MessagesRepository {
   }
 
   /**
-   * Stores a message someone sent to the session and writes its `message.received` event in the same
+   * Stores a message someone sent to the session and writes its `message.received` event (or, for a
+   * reaction, `message.reaction`) in the same
    * statement, once, as the worker holding `fence`: a message seen again (offline queue replayed,
    * retry), or a stale fence, records nothing (null).
    */
-  async storeReceived(fence: SessionFence, message: NewStoredMessage, buildEvent: (eventId: string) => object, now: Date = new Date()): Promise<{ eventId: string } | null> {
+  async storeReceived(
+    fence: SessionFence,
+    message: NewStoredMessage,
+    buildEvent: (eventId: string) => object,
+    now: Date = new Date(),
+    eventType: 'message.received' | 'message.reaction' = 'message.received',
+  ): Promise<{ eventId: string } | null> {
     const { orgId, sessionId } = fence;
     const eventId = uuidV7(now.getTime());
     const at = utcTimestamp(now);
     const [result] = await this.sql.rows<{ inserted: boolean }>(Prisma.sql`
       WITH fence AS (${fenceRow(fence)}), inserted AS (${messageInsert(fence, message, now, 'keep first')} RETURNING 1), event AS (
         INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
-        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.received', ${JSON.stringify(buildEvent(eventId))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
+        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, ${eventType}, ${JSON.stringify(buildEvent(eventId))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
         RETURNING 1
       )
       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`);
@@ -173,6 +180,31 @@ export class MessagesRepository {
       )
       SELECT EXISTS (SELECT 1 FROM updated) AS updated`);
     return result?.updated === true ? { eventId } : null;
+  }
+
+  /**
+   * Records an edit once: the edit itself (WhatsApp's protocol message), the original's text replaced,
+   * and a `message.edited` event, in one statement, as the worker holding `fence`. The edit's own id is
+   * the idempotency key: seen again, it records nothing (null). Only the author's own message is
+   * edited (`fromMe` as the edit has it); one we never stored still gets its event.
+   */
+  async recordEdit(fence: SessionFence, edit: NewStoredMessage, original: { waMessageId: string; text: string }, buildEvent: (eventId: string) => object, now: Date = new Date()): Promise<{ eventId: string } | null> {
+    const { orgId, sessionId } = fence;
+    const eventId = uuidV7(now.getTime());
+    const at = utcTimestamp(now);
+    const [result] = await this.sql.rows<{ inserted: boolean }>(Prisma.sql`
+      WITH fence AS (${fenceRow(fence)}), inserted AS (${messageInsert(fence, edit, now, 'keep first')} RETURNING 1), edited AS (
+        UPDATE messages SET text = ${original.text}
+         WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ${original.waMessageId} AND from_me = ${edit.fromMe}
+           AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING 1
+      ), event AS (
+        INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
+        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.edited', ${JSON.stringify(buildEvent(eventId))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM inserted)
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`);
+    return result?.inserted === true ? { eventId } : null;
   }
 
   /** Raises messages someone sent in `chat` to READ (this session read them), as the worker holding `fence`. */
