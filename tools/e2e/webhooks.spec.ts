@@ -157,6 +157,20 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     expect(system.emulator.receiptsFor(peer).filter((entry) => entry.type === 'read').flatMap((entry) => entry.messageIds)).toEqual([id]);
   });
 
+  it('marks a chat read: one read receipt for every unread message someone sent in it, and nothing the second time', async () => {
+    const first = await system.emulator.peerSendText({ from: peer, to: phone, text: 'one more thing' });
+    const second = await system.emulator.peerSendText({ from: peer, to: phone, text: 'and another' });
+    await system.waitFor(async () => (events('message.received').filter((entry) => [first, second].includes(entry.body.data.payload['id'] as string)).length === 2 ? true : undefined), 'both received');
+    const chat = `${peer}@s.whatsapp.net`;
+    const marked = await system.api(`/api/v1/sessions/${sessionId}/chats/${chat}/read`, { method: 'POST', token: tenant.apiKey });
+    expect(marked.status).toBe(200);
+    expect(marked.body['read']).toEqual(expect.arrayContaining([first, second]));
+    const readAtPeer = () => system.emulator.receiptsFor(peer).filter((entry) => entry.type === 'read').flatMap((entry) => entry.messageIds);
+    await system.waitFor(async () => ([first, second].every((id) => readAtPeer().includes(id)) ? true : undefined), 'the read receipts at the peer');
+    expect(await system.api(`/api/v1/sessions/${sessionId}/chats/${chat}/read`, { method: 'POST', token: tenant.apiKey })).toMatchObject({ status: 200, body: { chat, read: [] } });
+    expect((await system.api(`/api/v1/sessions/${sessionId}/chats/not-a-jid/read`, { method: 'POST', token: tenant.apiKey })).status).toBe(400);
+  });
+
   it("reacts through the API and takes the reaction back, each seen by the peer; the peer's reaction to our message is one message.reaction", async () => {
     const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'rate us' } });
     const mid = sent.body['waMessageId'] as string;

@@ -6,6 +6,15 @@ import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
 
+/** At most this many messages are marked read by one chat's mark-read (WhatsApp's own batches are of that order). */
+const MARK_READ_MAX = 100;
+
+/** A stored group message's author as its key names them (LID or phone number), for a receipt or reaction; none in a 1:1 chat. */
+function participantOf(raw: unknown): string | undefined {
+  const participant = (raw as { key?: { participant?: unknown } } | null)?.key?.participant;
+  return typeof participant === 'string' && participant !== '' ? participant : undefined;
+}
+
 /** WhatsApp's window for editing a sent message. */
 const EDIT_WINDOW_S = 15 * 60;
 /** The stored types WhatsApp lets an author edit. */
@@ -123,6 +132,22 @@ export class SessionCommandsService {
   }
 
   /**
+   * Marks a chat read: read receipts for the newest MARK_READ_MAX messages someone sent in it that this
+   * session has not marked read yet (none: nothing is sent, and `read` is empty).
+   */
+  async markChatRead(principal: Principal, sessionId: string, chat: string): Promise<MarkReadResult> {
+    const session = await this.requireSession(principal, sessionId);
+    const unread = await this.messages.unreadReceived(principal.orgId, session.id, chat, MARK_READ_MAX);
+    if (unread.length === 0) return { chat, read: [] };
+    if (session.status !== 'connected') throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
+    const messages = unread.map((message) => {
+      const sender = participantOf(message.raw);
+      return { id: message.waMessageId, ...(sender ? { sender } : {}) };
+    });
+    return (await this.dispatchControl(principal, session, { type: 'mark_read', chat, messages })) as MarkReadResult;
+  }
+
+  /**
    * Reacts to a stored message of the session (an empty emoji takes our reaction back): an outbox
    * operation like a send, answering its `SendResult`.
    */
@@ -130,9 +155,9 @@ export class SessionCommandsService {
     return this.timed('send', async () => {
       const [session, stored] = await Promise.all([this.requireTarget(principal, sessionId), this.messages.findForCommand(principal.orgId, sessionId, messageId, body.chat)]);
       if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
-      const key = (stored.raw as { key?: { fromMe?: unknown; participant?: unknown } } | null)?.key;
-      const sender = typeof key?.participant === 'string' && key.participant !== '' ? key.participant : undefined;
-      const command: SessionCommand = { type: 'react', chat: stored.chatJid, target: { id: messageId, fromMe: key?.fromMe === true, ...(sender ? { sender } : {}) }, emoji: body.emoji };
+      const sender = participantOf(stored.raw);
+      const fromMe = (stored.raw as { key?: { fromMe?: unknown } } | null)?.key?.fromMe === true;
+      const command: SessionCommand = { type: 'react', chat: stored.chatJid, target: { id: messageId, fromMe, ...(sender ? { sender } : {}) }, emoji: body.emoji };
       return this.run(principal, session, 'send', command, idempotencyKey);
     });
   }
@@ -165,9 +190,7 @@ export class SessionCommandsService {
     if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
     if (stored.fromMe) throw new GatewayError('conflict', 'only a message someone else sent can be marked read', { message: messageId });
     if (session.status !== 'connected') throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
-    // In a group the receipt names the member, as the message's key did (LID or phone number).
-    const participant = (stored.raw as { key?: { participant?: unknown } } | null)?.key?.participant;
-    const sender = typeof participant === 'string' && participant !== '' ? participant : undefined;
+    const sender = participantOf(stored.raw);
     const command: SessionCommand = { type: 'mark_read', chat: stored.chatJid, messages: [{ id: messageId, ...(sender ? { sender } : {}) }] };
     return (await this.dispatchControl(principal, session, command)) as MarkReadResult;
   }

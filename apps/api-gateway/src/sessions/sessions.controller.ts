@@ -1,13 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import { GatewayError, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type Page, type Principal, type SessionView } from '@wagw/contracts';
+import { GatewayError, markReadResultSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, pairingCodeSchema, qrCodeSchema, redisKeys, sessionPageSchema, sessionViewSchema, type MarkReadResult, type Page, type Principal, type SessionView } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
 import { SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
 import { SessionsRepository } from '@wagw/db';
 import { parseInput, PathParam, ZodValidationPipe } from '@wagw/http';
 import { REDIS, type RedisConnection } from '@wagw/queue';
-import { sessionIdParam } from '../validation.js';
+import { chatJid, sessionIdParam } from '../validation.js';
 import { toSessionView } from './session-view.js';
 import { ApiAuthenticated, ApiErrors, ApiJsonBody, ApiJsonResponse, ApiNoContent, ApiPathParam, ApiQueryFrom, ApiRoute, apiRequestSchemas } from '../openapi/api-docs.js';
 
@@ -147,5 +147,17 @@ export class SessionsController {
     const request = parseInput(pairingCodeBody, body, 'body');
     if (found.status !== 'qr') throw new GatewayError('conflict', `the session is not waiting to be linked (it is ${found.status})`, { status: found.status });
     return (await this.commands.dispatchControl(principal, found, { type: 'pairing_code', phone: request.phone })) as { pairingCode: string };
+  }
+
+  @Post(':session/chats/:chat/read')
+  @HttpCode(200)
+  @ApiRoute({ summary: 'Mark a chat read', description: 'Read receipts for the newest 100 messages someone sent in the chat that were not marked read yet, and their stored ack `READ`. With none unread, nothing is sent and `read` is empty.' })
+  @RequireCapability('send')
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiPathParam('chat', chatJid, 'The chat JID, e.g. 15551234567@s.whatsapp.net or 120363025246125888@g.us.')
+  @ApiJsonResponse(200, markReadResultSchema, 'The messages WhatsApp was told were read.')
+  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'session_unavailable', 'timeout')
+  async markChatRead(@CurrentPrincipal() principal: Principal, @PathParam('session', sessionIdParam) session: string, @PathParam('chat', chatJid) chat: string): Promise<MarkReadResult> {
+    return this.commands.markChatRead(principal, session, chat);
   }
 }

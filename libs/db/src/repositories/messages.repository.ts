@@ -207,6 +207,16 @@ export class MessagesRepository {
     return result?.inserted === true ? { eventId } : null;
   }
 
+  /** The newest messages someone sent in `chat` that this session has not marked read, up to `limit`. */
+  unreadReceived(orgId: string, sessionId: string, chatJid: string, limit: number): Promise<Array<{ waMessageId: string; raw: unknown }>> {
+    if (!isUuid(sessionId)) return Promise.resolve([]);
+    return this.sql.rows<{ waMessageId: string; raw: unknown }>(Prisma.sql`
+      SELECT wa_message_id AS "waMessageId", raw FROM messages
+       WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND chat_jid = ${chatJid} AND NOT from_me AND ack < ${MESSAGE_ACKS.READ} AND revoked_at IS NULL
+         AND message_type NOT IN ('reactionMessage', 'protocolMessage')
+       ORDER BY timestamp DESC, created_at DESC LIMIT ${limit}`);
+  }
+
   /** Raises messages someone sent in `chat` to READ (this session read them), as the worker holding `fence`. */
   async markReceivedRead(fence: SessionFence, chatJid: string, waMessageIds: string[]): Promise<number> {
     return this.sql.count(Prisma.sql`
