@@ -218,6 +218,10 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     const peerEdit = await system.waitFor(async () => events('message.edited').find((entry) => entry.body.data.payload['editedMessageId'] === theirs), 'message.edited for the peer\'s edit');
     expect(peerEdit.body.data.payload).toMatchObject({ fromMe: false, body: 'see you at 6' });
     expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${theirs}`, { token: tenant.apiKey })).body).toMatchObject({ text: 'see you at 6' });
+    // Revoked after the edit: `before` shows the text as edited.
+    await system.emulator.peerRevoke({ from: peer, to: phone, messageId: theirs });
+    const revoked = await system.waitFor(async () => events('message.revoked').find((entry) => entry.body.data.payload.before?.id === theirs), 'message.revoked for the edited message');
+    expect(revoked.body.data.payload.before?.body).toBe('see you at 6');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(editsAtPeer()).toHaveLength(1);
     expect(events('message.edited').filter((entry) => [mid, theirs].includes(entry.body.data.payload['editedMessageId'] as string))).toHaveLength(2);

@@ -44,8 +44,11 @@ export function toWebhookRaw(storedRaw: unknown): WebhookRawMessage {
   };
 }
 
-/** A stored message (its `raw` and `ack`) in the webhook's message shape (`payload.after` / `payload.before`). */
-export function toWebhookMessage(storedRaw: unknown, ack: number, me: string): WebhookMessage {
+/**
+ * A stored message (its `raw`, `ack` and, once edited, its `text`) in the webhook's message shape
+ * (`payload.after` / `payload.before`).
+ */
+export function toWebhookMessage(storedRaw: unknown, ack: number, me: string, text?: string | null): WebhookMessage {
   const data = toWebhookRaw(storedRaw);
   const content = innerMessage(proto.Message.fromObject(data.message));
   const chat = data.key.remoteJid;
@@ -55,7 +58,8 @@ export function toWebhookMessage(storedRaw: unknown, ack: number, me: string): W
     timestamp: data.messageTimestamp,
     from: fromMe ? me : chat,
     fromMe,
-    body: textOf(content) ?? '',
+    // The stored text is the edited one; `raw` keeps what WhatsApp first delivered.
+    body: text ?? textOf(content) ?? '',
     to: fromMe ? chat : me,
     participant: data.key.participant ?? '',
     hasMedia: MEDIA_TYPES.some((type) => content?.[type] != null),
@@ -80,6 +84,8 @@ export interface RevokedEventInput {
 export interface StoredForWebhook {
   raw: unknown;
   ack: number;
+  /** The stored text, when it can differ from `raw`'s (an edit replaced it). */
+  text?: string | null;
 }
 
 /** The `message.revoked` body exactly as the webhook reference describes it. */
@@ -87,7 +93,7 @@ export function buildMessageRevokedWebhook(input: RevokedEventInput): MessageRev
   const me = input.session.meJid;
   return webhookEnvelope('message.revoked', input.eventId, input.session, {
     after: toWebhookMessage(input.revoke.raw, input.revoke.ack, me),
-    before: input.original === null ? {} : toWebhookMessage(input.original.raw, input.original.ack, me),
+    before: input.original === null ? {} : toWebhookMessage(input.original.raw, input.original.ack, me, input.original.text),
     _data: toWebhookRaw(input.revoke.raw),
   });
 }
@@ -98,7 +104,7 @@ export function buildMessageReceivedWebhook(input: { eventId: string; session: E
 
 /** `message.ack`: the stored message with the ack it just reached. */
 export function buildMessageAckWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook }): MessageAckWebhook {
-  return webhookEnvelope('message.ack', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid));
+  return webhookEnvelope('message.ack', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid, input.message.text));
 }
 
 /** `message.reaction`: the reaction as a message, with what it reacts to and the emoji ("" when taken back). */

@@ -64,6 +64,7 @@ export interface RevokedOriginal {
   chatJid: string;
   raw: unknown;
   ack: number;
+  text: string | null;
   revoked: boolean;
 }
 
@@ -71,6 +72,7 @@ export interface RevokedOriginal {
 export interface AckedMessage {
   raw: unknown;
   ack: number;
+  text: string | null;
 }
 
 export class MessagesRepository {
@@ -161,8 +163,8 @@ export class MessagesRepository {
    */
   async recordAck(fence: SessionFence, waMessageId: string, ack: number, buildEvent: (eventId: string, message: AckedMessage) => object, now: Date = new Date()): Promise<{ eventId: string } | null | 'not_stored'> {
     const { orgId, sessionId } = fence;
-    const [stored] = await this.sql.rows<{ id: string; raw: unknown; ack: number }>(Prisma.sql`
-      SELECT id::text AS id, raw, ack FROM messages
+    const [stored] = await this.sql.rows<{ id: string; raw: unknown; ack: number; text: string | null }>(Prisma.sql`
+      SELECT id::text AS id, raw, ack, text FROM messages
        WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ${waMessageId} AND from_me
        ORDER BY created_at LIMIT 1`);
     if (!stored) return 'not_stored';
@@ -175,7 +177,7 @@ export class MessagesRepository {
         RETURNING 1
       ), event AS (
         INSERT INTO domain_events (id, org_id, session_id, type, payload, created_at)
-        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.ack', ${JSON.stringify(buildEvent(eventId, { raw: stored.raw, ack }))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM updated)
+        SELECT ${eventId}::uuid, ${orgId}::uuid, ${sessionId}::uuid, 'message.ack', ${JSON.stringify(buildEvent(eventId, { raw: stored.raw, ack, text: stored.text }))}::jsonb, ${at}::timestamp WHERE EXISTS (SELECT 1 FROM updated)
         RETURNING 1
       )
       SELECT EXISTS (SELECT 1 FROM updated) AS updated`);
@@ -258,7 +260,7 @@ export class MessagesRepository {
   ): Promise<{ eventId: string; outcomeRecorded: boolean } | null> {
     const { orgId, sessionId } = fence;
     const candidates = await this.sql.rows<RevokedOriginal>(Prisma.sql`
-      SELECT id::text AS id, wa_message_id AS "waMessageId", chat_jid AS "chatJid", raw, ack, revoked_at IS NOT NULL AS revoked FROM messages
+      SELECT id::text AS id, wa_message_id AS "waMessageId", chat_jid AS "chatJid", raw, ack, text, revoked_at IS NOT NULL AS revoked FROM messages
        WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ANY(${[revoke.waMessageId, original.waMessageId]}::text[])
        ORDER BY created_at`);
     // Seen before, perhaps under the other form of the chat's JID: recorded already.
