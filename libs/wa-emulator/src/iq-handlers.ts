@@ -3,6 +3,7 @@ import type { AppStateServer } from './app-state-server.js';
 import { bytes, child, children, node, uintBE, type BinaryNode } from './binary-node.js';
 import type { EmulatorDirectory } from './directory.js';
 import type { EmulatorConnection } from './emulator-connection.js';
+import { MAX_MEDIA_BYTES, type MediaServer } from './media-server.js';
 import type { Pairing } from './pairing.js';
 import { bundleToNode } from './simulated-device.js';
 
@@ -22,6 +23,7 @@ export class IqHandlers {
     private readonly directory: EmulatorDirectory,
     private readonly pairing: Pairing,
     private readonly appState: AppStateServer,
+    private readonly media: MediaServer,
   ) {}
 
   handle(connection: EmulatorConnection, iq: BinaryNode): void {
@@ -57,6 +59,12 @@ export class IqHandlers {
     }
     if (xmlns === 'w:sync:app:state') {
       this.appState.onAppStateSync(connection, iq).catch((error: unknown) => this.directory.log('app-state-error', { error: String(error) }));
+      return;
+    }
+    if (xmlns === 'w:m' && first?.tag === 'media_conn') {
+      // Where to upload media, and the token that authorizes it.
+      const host = node('host', { hostname: this.media.hostname, maxContentLengthBytes: String(MAX_MEDIA_BYTES) });
+      connection.reply(iq, [node('media_conn', { auth: this.media.authToken, ttl: '3600', auth_ttl: '21600', max_buckets: '1' }, [host])]);
       return;
     }
     if (xmlns === 'privacy' && iq.attrs['type'] === 'get' && first?.tag === 'privacy') {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DisconnectReason, proto } from '@whiskeysockets/baileys';
 import { WaEmulator } from './wa-emulator.js';
@@ -152,6 +153,24 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     await gateway.socket.readMessages([upserted.key]);
     const read = await gateway.waitFor(() => emulator.receiptsFor(peer).find((receipt) => receipt.type === 'read'), 'the read receipt');
     expect(read).toEqual({ by: phone, to: peer, type: 'read', messageIds: [id] });
+  });
+
+  it('takes an image and a document Baileys encrypted and uploaded to its media host; the peer decrypts both byte for byte', async () => {
+    const { gateway, peer } = await pairedGatewayAndPeer();
+    const image = randomBytes(20_000);
+    const document = Buffer.from('%PDF-1.4 an invoice\n'.repeat(200));
+    const sentImage = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { image, mimetype: 'image/jpeg', caption: 'the photo' });
+    const sentDocument = await gateway.socket.sendMessage(`${peer}@s.whatsapp.net`, { document, mimetype: 'application/pdf', fileName: 'invoice.pdf' });
+    const arrived = async (id: string | null | undefined) => gateway.waitFor(() => emulator.received(peer).find((message) => message.id === id), `the peer to get ${id ?? ''}`);
+    const imageAtPeer = await arrived(sentImage?.key.id);
+    expect(imageAtPeer.message.imageMessage).toMatchObject({ caption: 'the photo', mimetype: 'image/jpeg' });
+    expect((await emulator.decryptMedia(imageAtPeer.message)).bytes.equals(image)).toBe(true);
+    const documentAtPeer = await arrived(sentDocument?.key.id);
+    expect(documentAtPeer.message.documentMessage).toMatchObject({ fileName: 'invoice.pdf', mimetype: 'application/pdf' });
+    expect((await emulator.decryptMedia(documentAtPeer.message)).bytes.equals(document)).toBe(true);
+    // A tampered attachment does not open.
+    const tampered = { imageMessage: { ...imageAtPeer.message.imageMessage, mediaKey: randomBytes(32) } };
+    await expect(emulator.decryptMedia(tampered)).rejects.toThrow(/MAC/);
   });
 
   it('delivers a message sent twice with one id only once, as WhatsApp does', async () => {

@@ -9,6 +9,7 @@ import { createCertificateAuthority, type CertificateAuthority, type KeyPair } f
 import { EmulatorDirectory, type SimulatedGroup } from './directory.js';
 import { EmulatorConnection } from './emulator-connection.js';
 import { IqHandlers } from './iq-handlers.js';
+import { MediaServer } from './media-server.js';
 import { MessageRelay, type ClientReceipt, type ReceiptType, type ReceivedMessage, type UndecryptableMessage } from './message-relay.js';
 import { Pairing } from './pairing.js';
 
@@ -36,11 +37,20 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   private readonly relay = new MessageRelay(this.directory, (message) => this.emit('received', message));
   private readonly pairing = new Pairing(this.directory);
   private readonly appState = new AppStateServer(this.directory, this.relay);
-  private readonly iq = new IqHandlers(this.directory, this.pairing, this.appState);
+  private readonly media = new MediaServer();
+  private readonly iq = new IqHandlers(this.directory, this.pairing, this.appState, this.media);
 
   /** The key clients must trust (`WA_CERT_DETAILS.PUBLIC_KEY`) to accept this server. */
   get rootPublicKey(): Buffer {
     return Buffer.from(this.authority.root.public);
+  }
+
+  /**
+   * The PEM certificate of the media host's own authority: a client uploading or downloading media
+   * through this emulator must trust it (and nothing should trust it otherwise).
+   */
+  get mediaCaCertificate(): string {
+    return this.media.caCertificate;
   }
 
   get url(): string {
@@ -48,6 +58,7 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   }
 
   async start(port = 0): Promise<void> {
+    await this.media.start();
     const server = new WebSocketServer({ host: '127.0.0.1', port, path: '/ws/chat' });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -72,6 +83,7 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     for (const connection of this.directory.connections) connection.drop();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = null;
+    await this.media.stop();
   }
 
   private log(event: string, details: Record<string, unknown> = {}): void {
@@ -142,6 +154,11 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   /** A member's phone writes to a group: every linked client of the other members gets it. */
   peerSendGroupText(options: { from: string; group: string; text: string; id?: string }): Promise<string> {
     return this.relay.peerSendGroupText(options);
+  }
+
+  /** The attachment of a message a simulated device received, decrypted as a phone does (hash and MAC checked). */
+  decryptMedia(message: proto.IMessage): Promise<{ type: string; bytes: Buffer }> {
+    return this.media.decrypt(message);
   }
 
   /** Receipts linked clients sent about messages `phone` wrote (delivery, read, …), oldest first. */

@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import { pino } from 'pino';
 import makeWASocket, {
   DisconnectReason,
@@ -46,6 +47,8 @@ export class TestClient {
       markOnlineOnConnect: false,
       connectTimeoutMs: 5_000,
       defaultQueryTimeoutMs: this.queryTimeoutMs,
+      // Media goes to the emulator's own HTTPS host: trust its authority (and only here).
+      fetchAgent: new Agent({ ca: this.emulator.mediaCaCertificate }),
     });
     this.socket = socket;
     socket.ev.on('creds.update', this.auth.applyCredsUpdate);
