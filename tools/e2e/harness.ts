@@ -71,7 +71,7 @@ export class E2eSystem {
   async startWorker(workerId: string, endpoint: WaEmulator | 'whatsapp' = this.emulator, env: Record<string, string> = {}): Promise<AppProcess> {
     const worker = await this.spawnApp('session-worker', {
       WORKER_ID: workerId,
-      ...(endpoint === 'whatsapp' ? {} : { WA_WEBSOCKET_URL: endpoint.url, WA_TRUST_ROOT_KEY: endpoint.rootPublicKey.toString('hex') }),
+      ...(endpoint === 'whatsapp' ? {} : { WA_WEBSOCKET_URL: endpoint.url, WA_TRUST_ROOT_KEY: endpoint.rootPublicKey.toString('hex'), WA_MEDIA_CA: endpoint.mediaCaCertificate }),
       ...this.workerEnv,
       ...env,
     });

@@ -227,6 +227,39 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     expect(events('message.edited').filter((entry) => [mid, theirs].includes(entry.body.data.payload['editedMessageId'] as string))).toHaveLength(2);
   });
 
+  it('sends an image and a document from base64 that the peer decrypts byte for byte; a mistyped or malformed one is refused with nothing sent', async () => {
+    // A real 1×1 PNG, and a PDF-looking document.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+    const pdf = Buffer.from('%PDF-1.4\n% an invoice\n'.repeat(50));
+    const send = (body: Record<string, unknown>) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, ...body } });
+    const image = await send({ image: { data: png.toString('base64'), mimetype: 'image/png', caption: 'your receipt' } });
+    expect(image).toMatchObject({ status: 200, body: { status: 'sent' } });
+    const document = await send({ document: { data: pdf.toString('base64'), mimetype: 'application/pdf', fileName: 'invoice-42.pdf' } });
+    expect(document).toMatchObject({ status: 200, body: { status: 'sent' } });
+    const atPeer = (id: unknown) => system.waitFor(async () => system.emulator.received(peer).find((entry) => entry.id === id), 'the peer to get the attachment');
+    const imageAtPeer = await atPeer(image.body['waMessageId']);
+    expect(imageAtPeer.message.imageMessage).toMatchObject({ caption: 'your receipt', mimetype: 'image/png' });
+    expect((await system.emulator.decryptMedia(imageAtPeer.message)).bytes.equals(png)).toBe(true);
+    const documentAtPeer = await atPeer(document.body['waMessageId']);
+    expect(documentAtPeer.message.documentMessage).toMatchObject({ fileName: 'invoice-42.pdf', mimetype: 'application/pdf' });
+    expect((await system.emulator.decryptMedia(documentAtPeer.message)).bytes.equals(pdf)).toBe(true);
+    // Stored as what it is, its caption as its text.
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${image.body['waMessageId'] as string}`, { token: tenant.apiKey })).body).toMatchObject({ type: 'imageMessage', text: 'your receipt' });
+
+    const operationsBefore = await system.db.outboxOperation.count({ where: { sessionId } });
+    const receivedBefore = system.emulator.received(peer).length;
+    expect(await send({ image: { data: pdf.toString('base64'), mimetype: 'image/png' } })).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type', details: { detected: 'application/pdf' } } } });
+    expect(await send({ image: { data: png.toString('base64'), mimetype: 'image/gif' } })).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
+    expect(await send({ image: { data: 'not base64!', mimetype: 'image/png' } })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    expect(await send({ text: 'both', image: { data: png.toString('base64'), mimetype: 'image/png' } })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    expect(await system.db.outboxOperation.count({ where: { sessionId } })).toBe(operationsBefore);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(system.emulator.received(peer)).toHaveLength(receivedBefore);
+    // The outbox keeps the attachment's hash, not its bytes.
+    const stored = await system.db.outboxOperation.findFirst({ where: { sessionId, waMessageId: image.body['waMessageId'] as string } });
+    expect((stored?.request as { data?: string } | undefined)?.data).toMatch(/^sha256:[0-9a-f]{64} \(\d+ bytes\)$/);
+  });
+
   it('an admin revoke of a member\'s group message is delivered with every key of the reference', async () => {
     const member = '15553000003';
     system.emulator.createAccount({ phone: member, pushName: 'Member' });

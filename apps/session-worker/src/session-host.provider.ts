@@ -34,7 +34,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
     placement: SessionPlacementRepository,
     @Inject(WORKER_METRICS) metrics: Registry,
   ) {
-    const endpointSettings = { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY };
+    const endpointSettings = { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY, mediaCaPem: env.WA_MEDIA_CA };
     const socketOptions = whatsAppEndpointOptions(endpointSettings, (message) => logger.warn(message));
     this.webhookQueues = new WebhookQueues(redis);
     const publishEvent = async (eventId: string, type: EventType): Promise<void> => {

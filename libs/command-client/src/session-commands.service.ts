@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedSendResult, type MarkReadResult, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
+import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedRequest, storedSendResult, type MarkReadResult, type MediaKind, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import { type CommandTarget, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
+import { checkMedia } from './media-check.js';
 
 /** At most this many messages are marked read by one chat's mark-read (WhatsApp's own batches are of that order). */
 const MARK_READ_MAX = 100;
@@ -26,6 +27,18 @@ const ASYNC_DEADLINE_MS = 5 * 60_000;
 export interface RevokeRequest {
   chat?: string | undefined;
   sender?: string | undefined;
+}
+
+export interface SendMediaRequest {
+  chat: string;
+  kind: MediaKind;
+  /** base64 */
+  data: string;
+  mimetype: string;
+  caption?: string | undefined;
+  fileName?: string | undefined;
+  voiceNote?: boolean | undefined;
+  replyTo?: string | undefined;
 }
 
 export interface SendTextRequest {
@@ -195,6 +208,27 @@ export class SessionCommandsService {
     return (await this.dispatchControl(principal, session, command)) as MarkReadResult;
   }
 
+  /** An attachment, checked (type sniffed from its bytes) before anything is written; then like a text send. */
+  sendMedia(principal: Principal, sessionId: string, body: SendMediaRequest, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
+    return this.timed('send', async () => {
+      const [session, quoted] = await Promise.all([this.requireTarget(principal, sessionId), body.replyTo ? this.messages.findForCommand(principal.orgId, sessionId, body.replyTo, body.chat) : null]);
+      if (body.replyTo && !quoted) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: body.replyTo });
+      await checkMedia(body.kind, body.data, body.mimetype);
+      const command: SessionCommand = {
+        type: 'send_media',
+        chat: body.chat,
+        kind: body.kind,
+        data: body.data,
+        mimetype: body.mimetype,
+        ...(body.caption ? { caption: body.caption } : {}),
+        ...(body.fileName ? { fileName: body.fileName } : {}),
+        ...(body.voiceNote ? { voiceNote: true } : {}),
+        ...(body.replyTo ? { replyTo: body.replyTo } : {}),
+      };
+      return this.run(principal, session, 'send', command, idempotencyKey, respondAsync);
+    });
+  }
+
   async operation(principal: Principal, outboxId: string): Promise<OutboxOperation> {
     // The route validates the id; a caller that did not still gets a 404, never a uuid error from SQL.
     const found = z.uuid().safeParse(outboxId).success ? await this.outbox.get(principal.orgId, outboxId) : null;
@@ -215,7 +249,7 @@ export class SessionCommandsService {
       kind,
       idempotencyKey,
       requestHash,
-      request: command,
+      request: storedRequest(command),
       deadline: new Date(Date.now() + this.timeoutMs),
     });
     // Lost a race with a concurrent request carrying the same key.

@@ -92,6 +92,8 @@ export const sessionWorkerEnvSchema = baseEnvSchema
     WA_WEBSOCKET_URL: url(['ws:', 'wss:']).optional(),
     /** Trust this root key for the endpoint's certificates; only with WA_WEBSOCKET_URL. Never in production. */
     WA_TRUST_ROOT_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters').optional(),
+    /** Trust this certificate authority (PEM) for the endpoint's media host; only with WA_WEBSOCKET_URL. Never in production. */
+    WA_MEDIA_CA: z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, 'must be a PEM certificate').optional(),
     /** End-to-end tests only: make the worker die at a chosen point, as a crash would. */
     FAULT_INJECTION: z.enum(['exit-after-revoke-commit']).optional(),
   })
@@ -101,6 +103,10 @@ export const sessionWorkerEnvSchema = baseEnvSchema
   })
   .refine((env) => env.WA_TRUST_ROOT_KEY === undefined || env.WA_WEBSOCKET_URL !== undefined, {
     path: ['WA_TRUST_ROOT_KEY'],
+    message: 'is only honoured together with WA_WEBSOCKET_URL',
+  })
+  .refine((env) => env.WA_MEDIA_CA === undefined || env.WA_WEBSOCKET_URL !== undefined, {
+    path: ['WA_MEDIA_CA'],
     message: 'is only honoured together with WA_WEBSOCKET_URL',
   });
 

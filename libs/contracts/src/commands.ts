@@ -21,6 +21,25 @@ export const sendTextCommandSchema = z.object({
   replyTo: z.string().min(1).max(128).optional(),
 });
 
+/** What a media message can be: WhatsApp's four attachment kinds. */
+export const MEDIA_KINDS = ['image', 'video', 'audio', 'document'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+
+/** An attachment, checked by the gateway (its type sniffed from its bytes), encrypted and uploaded by Baileys. */
+export const sendMediaCommandSchema = z.object({
+  type: z.literal('send_media'),
+  chat: jid,
+  kind: z.enum(MEDIA_KINDS),
+  /** The file, base64 (the outbox keeps only its hash, `storedRequest`). */
+  data: z.string().min(1),
+  mimetype: z.string().min(3).max(100),
+  caption: z.string().max(4096).optional(),
+  fileName: z.string().min(1).max(255).optional(),
+  /** Audio only: a voice note (push-to-talk) rather than an audio file. */
+  voiceNote: z.boolean().optional(),
+  replyTo: z.string().min(1).max(128).optional(),
+});
+
 export const revokeCommandSchema = z.object({
   type: z.literal('revoke'),
   chat: jid,
@@ -56,11 +75,18 @@ export const markReadCommandSchema = z.object({
 export const pairingCodeCommandSchema = z.object({ type: z.literal('pairing_code'), phone: z.string().regex(/^\d{6,15}$/) });
 export const logoutCommandSchema = z.object({ type: z.literal('logout') });
 
-export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, revokeCommandSchema, reactCommandSchema, editCommandSchema, markReadCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
+export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, sendMediaCommandSchema, revokeCommandSchema, reactCommandSchema, editCommandSchema, markReadCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
 export type SessionCommand = z.infer<typeof sessionCommandSchema>;
 
 /** The commands that are outbox operations (a `SendResult`, idempotent by the operation's id); the rest are control commands. */
-export const OPERATION_COMMAND_TYPES: ReadonlySet<SessionCommand['type']> = new Set(['send_text', 'revoke', 'react', 'edit']);
+export const OPERATION_COMMAND_TYPES: ReadonlySet<SessionCommand['type']> = new Set(['send_text', 'send_media', 'revoke', 'react', 'edit']);
+
+/** A command as its outbox row keeps it: an attachment by its hash and size, never its bytes. */
+export function storedRequest(command: SessionCommand): SessionCommand {
+  if (command.type !== 'send_media') return command;
+  const bytes = Buffer.from(command.data, 'base64');
+  return { ...command, data: `sha256:${createHash('sha256').update(bytes).digest('hex')} (${bytes.length} bytes)` };
+}
 
 /** The job a gateway puts on a worker's queue. */
 export const commandJobSchema = z.object({

@@ -241,8 +241,8 @@ export interface paths {
         get: operations["messages.list"];
         put?: never;
         /**
-         * Send a text message
-         * @description Waits until WhatsApp has taken the message (200). With `Prefer: respond-async` it answers 202 at once; the outcome is then readable by `outboxId`.
+         * Send a message: text, image, video, audio or document
+         * @description Exactly one of `text`, `image`, `video`, `audio`, `document`. An attachment is base64 in the body; images, video and audio must be of a type WhatsApp shows as such, and their bytes must be of the declared type (else 415). Waits until WhatsApp has taken the message (200). With `Prefer: respond-async` it answers 202 at once; the outcome is then readable by `outboxId`.
          *
          *     Requires the **`send`** capability.
          */
@@ -918,6 +918,58 @@ export interface components {
              */
             previousSecretValidUntil: string;
         };
+        SendMessageRequest: {
+            /** @description The chat to send to: a user or group JID. */
+            chat: string;
+            text?: string;
+            image?: {
+                /**
+                 * Format: base64
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 */
+                data: string;
+                /** @description image/jpeg, image/png or image/webp, as the bytes are. */
+                mimetype: string;
+                /** @description Shown under the attachment. */
+                caption?: string;
+            };
+            video?: {
+                /**
+                 * Format: base64
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 */
+                data: string;
+                /** @description video/mp4 or video/3gpp, as the bytes are. */
+                mimetype: string;
+                /** @description Shown under the attachment. */
+                caption?: string;
+            };
+            audio?: {
+                /**
+                 * Format: base64
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 */
+                data: string;
+                /** @description audio/ogg (a voice note wants Opus in Ogg), audio/mpeg, audio/mp4 or audio/aac, as the bytes are. */
+                mimetype: string;
+                /** @description Send it as a voice note rather than an audio file. */
+                voiceNote?: boolean;
+            };
+            document?: {
+                /**
+                 * Format: base64
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 */
+                data: string;
+                /** @description Any type; shown as a file. */
+                mimetype: string;
+                fileName: string;
+                /** @description Shown under the attachment. */
+                caption?: string;
+            };
+            /** @description Quote this message (its WhatsApp id) in the reply. */
+            replyTo?: string;
+        };
         SendResult: {
             /**
              * @description `sync` when the answer waited for WhatsApp; `async` for `Prefer: respond-async`.
@@ -937,13 +989,6 @@ export interface components {
             timestamp: number;
             /** @description The WhatsApp id of the message sent; for a revoke, of the protocol message that carried it. */
             waMessageId: string;
-        };
-        SendTextRequest: {
-            /** @description The chat to send to: a user or group JID. */
-            chat: string;
-            text: string;
-            /** @description Quote this message (its WhatsApp id) in the reply. */
-            replyTo?: string;
         };
         Session: {
             /** Format: uuid */
@@ -2310,7 +2355,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SendTextRequest"];
+                "application/json": components["schemas"]["SendMessageRequest"];
             };
         };
         responses: {
@@ -2370,6 +2415,24 @@ export interface operations {
             };
             /** @description `session_not_connected`: the session is not connected. `conflict`: the current state does not allow it. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `payload_too_large`: the body exceeds the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unsupported_media_type`: send `application/json`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

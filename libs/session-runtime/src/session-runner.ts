@@ -3,7 +3,7 @@ import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type Ev
 import type { AuditEntry, AuthStateRepository, MessagesRepository, SessionFence, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
-import { bareJid, loadPostgresAuthState, WhatsAppConnection, type BaileysLogger, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
+import { bareJid, loadPostgresAuthState, WhatsAppConnection, type BaileysLogger, type ConnectionOptions, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
 import { MessageRecorder } from './message-recorder.js';
 
 export interface RunnerDependencies {
@@ -12,7 +12,7 @@ export interface RunnerDependencies {
   authState: AuthStateRepository;
   redis: RedisConnection;
   logger: Logger;
-  socketOptions: { waWebSocketUrl?: string };
+  socketOptions: ConnectionOptions['socketOptions'];
   /** The endpoint `socketOptions` connect to, as a session records it when linked (see whatsAppEndpointLabel). */
   endpoint: string;
   /**
@@ -241,6 +241,20 @@ export class SessionRunner {
           throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
         }
         const sent = await connection.sendText(command.chat, command.text, messageId, quoted);
+        if (operation === undefined) {
+          await this.recorder.recordOwn(sent.message);
+          return { sent, outcomeRecorded: false };
+        }
+        const outcome = { outboxId: operation.outboxId, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
+        return { sent, outcomeRecorded: await this.recorder.recordSent(sent.message, outcome) };
+      }
+      case 'send_media': {
+        const quoted = command.replyTo === undefined ? undefined : await this.recorder.storedRaw(command.chat, command.replyTo);
+        if (command.replyTo !== undefined && !(quoted && typeof quoted === 'object' && 'key' in quoted)) {
+          throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
+        }
+        const media = { kind: command.kind, bytes: Buffer.from(command.data, 'base64'), mimetype: command.mimetype, caption: command.caption, fileName: command.fileName, voiceNote: command.voiceNote };
+        const sent = await connection.sendMedia(command.chat, media, messageId, quoted);
         if (operation === undefined) {
           await this.recorder.recordOwn(sent.message);
           return { sent, outcomeRecorded: false };

@@ -36,7 +36,7 @@ describe('emulator control API (HTTP)', () => {
 
   it('reports its websocket URL and root key', async () => {
     const health = await call('GET', '/health');
-    expect(health.body).toEqual({ status: 'ok', websocketUrl: emulator.url, rootPublicKey: emulator.rootPublicKey.toString('hex') });
+    expect(health.body).toEqual({ status: 'ok', websocketUrl: emulator.url, rootPublicKey: emulator.rootPublicKey.toString('hex'), mediaCaCertificate: expect.stringMatching(/^-----BEGIN CERTIFICATE-----/) });
   });
 
   it('pairs a real client through an HTTP scan, lets a peer write to it, and injects a failure', async () => {

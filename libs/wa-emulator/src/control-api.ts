@@ -78,7 +78,7 @@ export function createControlApi(emulator: WaEmulator): Server {
     };
   };
   const routes: Array<[string, RegExp, Handler]> = [
-    ['GET', /^\/health$/, () => ({ status: 'ok', websocketUrl: emulator.url, rootPublicKey: emulator.rootPublicKey.toString('hex') })],
+    ['GET', /^\/health$/, () => ({ status: 'ok', websocketUrl: emulator.url, rootPublicKey: emulator.rootPublicKey.toString('hex'), mediaCaCertificate: emulator.mediaCaCertificate })],
     ['POST', /^\/accounts$/, (_, body) => {
       const extraDevices = body['extraDevices'];
       emulator.createAccount({

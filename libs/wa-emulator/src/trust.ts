@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 
 /**
@@ -16,16 +17,28 @@ export interface WhatsAppEndpointSettings {
   websocketUrl?: string | undefined;
   /** `WA_TRUST_ROOT_KEY`: 64 hex chars; the root key the endpoint's certificates chain to. */
   trustRootKeyHex?: string | undefined;
+  /** `WA_MEDIA_CA`: the PEM authority of the endpoint's media host (the emulator's own). */
+  mediaCaPem?: string | undefined;
+}
+
+/** What Baileys needs to reach the configured endpoint: its websocket URL and, for media, an agent trusting its media host. */
+export interface WhatsAppSocketOptions {
+  waWebSocketUrl?: string;
+  fetchAgent?: Agent;
 }
 
 /**
  * The Baileys socket options for the configured endpoint. Nothing configured: real WhatsApp, untouched.
  * The settings come validated from the worker's environment (`sessionWorkerEnvSchema`: the key is 64 hex
- * characters and only honoured with a websocket URL); the root key is trusted loudly.
+ * characters, and it and the media authority are only honoured with a websocket URL); both are trusted loudly.
  */
-export function whatsAppEndpointOptions(settings: WhatsAppEndpointSettings, warn: (message: string) => void): { waWebSocketUrl?: string } {
+export function whatsAppEndpointOptions(settings: WhatsAppEndpointSettings, warn: (message: string) => void): WhatsAppSocketOptions {
   if (settings.trustRootKeyHex !== undefined) trustEmulatorRootKey(Buffer.from(settings.trustRootKeyHex, 'hex'), warn);
-  return settings.websocketUrl === undefined ? {} : { waWebSocketUrl: settings.websocketUrl };
+  if (settings.websocketUrl === undefined) return {};
+  if (settings.mediaCaPem === undefined) return { waWebSocketUrl: settings.websocketUrl };
+  // Only this agent trusts the media authority (uploads and downloads of this socket), not the process.
+  warn('MEDIA UPLOADS AND DOWNLOADS TRUST AN EMULATOR CERTIFICATE AUTHORITY (WA_MEDIA_CA)');
+  return { waWebSocketUrl: settings.websocketUrl, fetchAgent: new Agent({ ca: settings.mediaCaPem, keepAlive: true }) };
 }
 
 /**

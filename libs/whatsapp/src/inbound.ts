@@ -1,5 +1,5 @@
-import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
-import { MESSAGE_ACKS } from '@wagw/contracts';
+import { proto, type AnyMessageContent, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
+import { MESSAGE_ACKS, type MediaKind } from '@wagw/contracts';
 import type { NewStoredMessage } from '@wagw/db';
 import { ackOfStatus, innerMessage, messageTypeOf, textOf, toStoredMessage } from './message-mapping.js';
 
@@ -105,4 +105,29 @@ export function readKey(chat: string, message: { id: string; sender?: string | u
 /** The key of a message a reaction names: ours, or (`sender` set in a group, else the chat) someone else's. */
 export function reactionKey(chat: string, target: { id: string; fromMe: boolean; sender?: string | undefined }): WAMessageKey {
   return { remoteJid: chat, id: target.id, fromMe: target.fromMe, ...(target.sender ? { participant: target.sender } : {}) };
+}
+
+/** An attachment to send, in our terms. */
+export interface OutgoingMedia {
+  kind: MediaKind;
+  bytes: Buffer;
+  mimetype: string;
+  caption?: string | undefined;
+  fileName?: string | undefined;
+  voiceNote?: boolean | undefined;
+}
+
+/** An attachment as Baileys sends it. */
+export function mediaContent(media: OutgoingMedia): AnyMessageContent {
+  const caption = media.caption === undefined ? {} : { caption: media.caption };
+  switch (media.kind) {
+    case 'image':
+      return { image: media.bytes, mimetype: media.mimetype, ...caption };
+    case 'video':
+      return { video: media.bytes, mimetype: media.mimetype, ...caption };
+    case 'audio':
+      return { audio: media.bytes, mimetype: media.mimetype, ptt: media.voiceNote === true };
+    case 'document':
+      return { document: media.bytes, mimetype: media.mimetype, fileName: media.fileName ?? 'file', ...caption };
+  }
 }

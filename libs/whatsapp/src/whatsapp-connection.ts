@@ -1,6 +1,7 @@
+import type { Agent } from 'node:https';
 import makeWASocket, { DisconnectReason, type BinaryNode, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import { GatewayError } from '@wagw/contracts';
-import { classifyUpdate, classifyUpsert, contentFromRaw, quotableFromRaw, reactionKey, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
+import { classifyUpdate, classifyUpsert, contentFromRaw, mediaContent, quotableFromRaw, type OutgoingMedia, reactionKey, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
 import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
 
 export type TerminalReason = 'logged_out' | 'lease_lost' | 'stopped' | 'released';
@@ -25,8 +26,8 @@ export interface ConnectionOptions {
   auth: SessionAuthState;
   logger: BaileysLogger;
   callbacks: ConnectionCallbacks;
-  /** `waWebSocketUrl` when pointed at an emulator; empty for WhatsApp itself. */
-  socketOptions: { waWebSocketUrl?: string };
+  /** `waWebSocketUrl` (and `fetchAgent`, trusting its media host) when pointed at an emulator; empty for WhatsApp itself. */
+  socketOptions: { waWebSocketUrl?: string; fetchAgent?: Agent };
   /** A message from our store as stored (`raw`): Baileys asks for the original when a peer requests a retry. */
   storedRaw(chat: string, id: string): Promise<unknown>;
 }
@@ -256,6 +257,17 @@ export class WhatsAppConnection {
   async sendText(chat: string, text: string, messageId: string, quotedRaw?: unknown): Promise<SentMessage> {
     const quoted = quotedRaw === undefined ? null : quotableFromRaw(quotedRaw);
     const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, { text }, { messageId, ...(quoted ? { quoted } : {}) }));
+    return toSentMessage(message, this.me);
+  }
+
+  /**
+   * Sends an attachment (Baileys encrypts it and uploads it to WhatsApp's media host) and answers once
+   * WhatsApp acknowledged the message; `messageId` as for a text.
+   */
+  async sendMedia(chat: string, media: OutgoingMedia, messageId: string, quotedRaw?: unknown): Promise<SentMessage> {
+    const quoted = quotedRaw === undefined ? null : quotableFromRaw(quotedRaw);
+    const content = mediaContent(media);
+    const message = await this.sendAcknowledged(messageId, (socket) => socket.sendMessage(chat, content, { messageId, ...(quoted ? { quoted } : {}) }));
     return toSentMessage(message, this.me);
   }
 

@@ -58,7 +58,7 @@ export async function startDemo(ports: { emulator: number; control: number; sink
     emulator,
     controlUrl,
     sinkUrl: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
-    workerEnv: { WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex') },
+    workerEnv: { WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), WA_MEDIA_CA: emulator.mediaCaCertificate },
     stop: async () => {
       control.close();
       sink.close();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFreePort } from '@wagw/embedded';
@@ -20,8 +21,11 @@ describe('npm run emulator', () => {
       const rootKey = /root key:\s+([0-9a-f]{64})/.exec(output)?.[1];
       expect(rootKey).toBeDefined();
       expect(output).toContain(`WA_WEBSOCKET_URL=ws://127.0.0.1:${port}/ws/chat WA_TRUST_ROOT_KEY=${rootKey}`);
-      const health = (await (await fetch(`http://127.0.0.1:${controlPort}/health`)).json()) as { rootPublicKey: string };
+      const health = (await (await fetch(`http://127.0.0.1:${controlPort}/health`)).json()) as { rootPublicKey: string; mediaCaCertificate: string };
       expect(health.rootPublicKey).toBe(rootKey);
+      // The media host's authority, in the file the printed command reads.
+      const caFile = /WA_MEDIA_CA="\$\(cat ([^)]+)\)"/.exec(output)?.[1] ?? '';
+      expect(readFileSync(caFile, 'utf8')).toBe(health.mediaCaCertificate);
     } finally {
       child.kill('SIGINT');
     }

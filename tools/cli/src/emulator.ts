@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // `npm run emulator`: the WhatsApp emulator on its own, for the local demo and for poking at it with curl.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '@wagw/observability';
 import { createControlApi, listenControlApi, WaEmulator } from '@wagw/wa-emulator';
 
@@ -18,6 +21,9 @@ async function main(): Promise<void> {
   const control = createControlApi(emulator);
   const controlUrl = await listenControlApi(control, port('WA_EMULATOR_CONTROL_PORT', 3021));
   const rootKey = emulator.rootPublicKey.toString('hex');
+  // The media host's authority, for a worker to trust (WA_MEDIA_CA) when it sends or downloads media here.
+  const mediaCaFile = join(tmpdir(), `wa-emulator-media-ca-${process.pid}.pem`);
+  writeFileSync(mediaCaFile, emulator.mediaCaCertificate);
   process.stdout.write(
     [
       '',
@@ -25,7 +31,7 @@ async function main(): Promise<void> {
       `  websocket URL:  ${emulator.url}`,
       `  root key:       ${rootKey}`,
       `  control API:    ${controlUrl}`,
-      `  point a session worker at it: WA_WEBSOCKET_URL=${emulator.url} WA_TRUST_ROOT_KEY=${rootKey}`,
+      `  point a session worker at it: WA_WEBSOCKET_URL=${emulator.url} WA_TRUST_ROOT_KEY=${rootKey} WA_MEDIA_CA="$(cat ${mediaCaFile})"`,
       `  create a phone: curl -X POST ${controlUrl}/accounts -H 'content-type: application/json' -d '{"phone":"15550001111"}'`,
       '',
       '',

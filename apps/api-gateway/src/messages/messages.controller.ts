@@ -24,13 +24,29 @@ const revokeBody = z
       .optional(),
   })
   .register(apiRequestSchemas, { id: 'RevokeMessageRequest', examples: [{}, { chat: '120363025246125888@g.us', sender: '15551234567@s.whatsapp.net' }] });
+/** What a message sends: text, or one attachment. */
+const MESSAGE_CONTENTS = ['text', 'image', 'video', 'audio', 'document'] as const;
+const caption = z.string().max(4096).meta({ description: 'Shown under the attachment.' }).optional();
+const mediaData = z.base64().meta({ description: 'The file, base64 (the whole request within the gateway\'s body limit, BODY_LIMIT_BYTES).' });
+const mimetype = z.string().min(3).max(100);
 const sendBody = z
   .strictObject({
     chat: chatJid.meta({ description: 'The chat to send to: a user or group JID.' }),
-    text: z.string().min(1).max(4096),
+    text: z.string().min(1).max(4096).optional(),
+    image: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'image/jpeg, image/png or image/webp, as the bytes are.' }), caption }).optional(),
+    video: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'video/mp4 or video/3gpp, as the bytes are.' }), caption }).optional(),
+    audio: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'audio/ogg (a voice note wants Opus in Ogg), audio/mpeg, audio/mp4 or audio/aac, as the bytes are.' }), voiceNote: z.boolean().meta({ description: 'Send it as a voice note rather than an audio file.' }).optional() }).optional(),
+    document: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'Any type; shown as a file.' }), fileName: z.string().min(1).max(255), caption }).optional(),
     replyTo: waMessageId.meta({ description: 'Quote this message (its WhatsApp id) in the reply.' }).optional(),
   })
-  .register(apiRequestSchemas, { id: 'SendTextRequest', examples: [{ chat: '15551234567@s.whatsapp.net', text: 'Your order has shipped.' }] });
+  .refine((body) => MESSAGE_CONTENTS.filter((content) => body[content] !== undefined).length === 1, { message: `give exactly one of ${MESSAGE_CONTENTS.join(', ')}` })
+  .register(apiRequestSchemas, {
+    id: 'SendMessageRequest',
+    examples: [
+      { chat: '15551234567@s.whatsapp.net', text: 'Your order has shipped.' },
+      { chat: '15551234567@s.whatsapp.net', document: { data: 'JVBERi0xLjQK…', mimetype: 'application/pdf', fileName: 'invoice-42.pdf', caption: 'Your invoice' } },
+    ],
+  });
 const reactBody = z
   .strictObject({
     emoji: z.string().max(16).meta({ description: 'One emoji; "" takes our reaction back.' }),
@@ -109,8 +125,9 @@ export class MessagesController {
   /** Send a text and wait for WhatsApp to take it; with `Prefer: respond-async`, 202 at once. */
   @Post()
   @ApiRoute({
-    summary: 'Send a text message',
-    description: 'Waits until WhatsApp has taken the message (200). With `Prefer: respond-async` it answers 202 at once; the outcome is then readable by `outboxId`.',
+    summary: 'Send a message: text, image, video, audio or document',
+    description:
+      'Exactly one of `text`, `image`, `video`, `audio`, `document`. An attachment is base64 in the body; images, video and audio must be of a type WhatsApp shows as such, and their bytes must be of the declared type (else 415). Waits until WhatsApp has taken the message (200). With `Prefer: respond-async` it answers 202 at once; the outcome is then readable by `outboxId`.',
   })
   @RequireCapability('send')
   @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
@@ -119,7 +136,7 @@ export class MessagesController {
   @ApiJsonBody(sendBody)
   @ApiJsonResponse(200, sendResultSchema, 'Sent (or replayed from an earlier request with the same Idempotency-Key).')
   @ApiJsonResponse(202, sendResultSchema, 'Queued (`Prefer: respond-async`).')
-  @ApiErrors('not_found', 'validation_failed', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout', 'whatsapp_rejected')
+  @ApiErrors('not_found', 'validation_failed', 'payload_too_large', 'unsupported_media_type', 'session_not_connected', 'conflict', 'idempotency_key_reused', 'session_unavailable', 'timeout', 'whatsapp_rejected')
   async send(
     @CurrentPrincipal() principal: Principal,
     @PathParam('session', sessionIdParam) session: string,
@@ -131,7 +148,7 @@ export class MessagesController {
     const sessionId = session;
     const request = parseInput(sendBody, body, 'body');
     const respondAsync = typeof prefer === 'string' && /(^|[\s,;])respond-async($|[\s,;])/i.test(prefer);
-    const result = await this.commands.sendText(principal, sessionId, request, idempotencyKeyOf(key), respondAsync);
+    const result = await this.sendOne(principal, sessionId, request, idempotencyKeyOf(key), respondAsync);
     void reply.status(result.mode === 'async' && !result.replayed ? 202 : 200);
     if (respondAsync) void reply.header('preference-applied', 'respond-async');
     return result;
@@ -185,6 +202,20 @@ export class MessagesController {
     const params = parseInput(z.object({ session: sessionIdParam, mid: waMessageId }), { session, mid }, 'path parameters');
     const request = parseInput(markReadBody, body ?? {}, 'body');
     return this.commands.markRead(principal, params.session, params.mid, request.chat);
+  }
+
+  private sendOne(principal: Principal, sessionId: string, request: z.infer<typeof sendBody>, key: string | null, respondAsync: boolean): Promise<SendResult> {
+    const { chat, replyTo } = request;
+    if (request.text !== undefined) return this.commands.sendText(principal, sessionId, { chat, text: request.text, replyTo }, key, respondAsync);
+    const [kind, media] = request.image
+      ? (['image', request.image] as const)
+      : request.video
+        ? (['video', request.video] as const)
+        : request.audio
+          ? (['audio', request.audio] as const)
+          : (['document', request.document] as const);
+    if (!media) throw new GatewayError('validation_failed', `give exactly one of ${MESSAGE_CONTENTS.join(', ')}`);
+    return this.commands.sendMedia(principal, sessionId, { chat, replyTo, kind, ...media }, key, respondAsync);
   }
 
   @Get()

@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     for (let index = 0; index < WORKERS; index += 1) {
       const workerPort = await findFreePort();
       metricsPorts[`session-worker-${index + 1}`] = workerPort;
-      workers.push(await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: `bench-worker-${index + 1}`, WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), DATABASE_POOL_SIZE: '20' }, workerPort, `session-worker-${index + 1}`));
+      workers.push(await spawnApp('session-worker', { ...common, HEALTH_PORT: String(workerPort), WORKER_ID: `bench-worker-${index + 1}`, WA_WEBSOCKET_URL: emulator.url, WA_TRUST_ROOT_KEY: emulator.rootPublicKey.toString('hex'), WA_MEDIA_CA: emulator.mediaCaCertificate, DATABASE_POOL_SIZE: '20' }, workerPort, `session-worker-${index + 1}`));
     }
     children.push(...workers);
     const dispatcherPort = await findFreePort();

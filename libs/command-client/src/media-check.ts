@@ -1,0 +1,34 @@
+import { fileTypeFromBuffer } from 'file-type';
+import { GatewayError, type MediaKind } from '@wagw/contracts';
+
+/** The types WhatsApp shows inline for each kind (a document may be anything). */
+const ACCEPTED: Record<Exclude<MediaKind, 'document'>, ReadonlySet<string>> = {
+  image: new Set(['image/jpeg', 'image/png', 'image/webp']),
+  video: new Set(['video/mp4', 'video/3gpp']),
+  audio: new Set(['audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/aac', 'audio/x-m4a']),
+};
+
+/** Some sniffed types go by another name in WhatsApp's. */
+const ALIASES: Record<string, string> = { 'audio/x-m4a': 'audio/mp4', 'audio/opus': 'audio/ogg', 'video/quicktime': 'video/mp4' };
+
+const canonical = (mimetype: string): string => ALIASES[mimetype] ?? mimetype;
+
+/**
+ * Checks an attachment (base64, as the request schema checked) before anything is written: not empty,
+ * and for images, video and audio, bytes whose sniffed type is one WhatsApp shows as that kind and is
+ * the one declared. Answers the decoded size; `unsupported_media_type` (415) for a type that does not fit.
+ */
+export async function checkMedia(kind: MediaKind, data: string, declaredMimetype: string): Promise<number> {
+  const bytes = Buffer.from(data, 'base64');
+  if (bytes.length === 0) throw new GatewayError('validation_failed', `${kind}.data is empty`, { field: `${kind}.data` });
+  if (kind === 'document') return bytes.length;
+  const declared = canonical(declaredMimetype.toLowerCase());
+  if (!ACCEPTED[kind].has(declared)) {
+    throw new GatewayError('unsupported_media_type', `WhatsApp does not show ${declaredMimetype} as ${kind === 'image' ? 'an' : 'a'} ${kind}; accepted: ${[...ACCEPTED[kind]].join(', ')} (send other files as a document)`, { field: `${kind}.mimetype`, accepted: [...ACCEPTED[kind]] });
+  }
+  const sniffed = await fileTypeFromBuffer(bytes);
+  if (!sniffed || canonical(sniffed.mime) !== declared) {
+    throw new GatewayError('unsupported_media_type', `the ${kind}'s bytes are ${sniffed ? sniffed.mime : 'of no type we recognise'}, not the declared ${declaredMimetype}`, { field: `${kind}.data`, declared: declaredMimetype, detected: sniffed?.mime ?? null });
+  }
+  return bytes.length;
+}
