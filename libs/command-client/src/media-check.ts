@@ -11,7 +11,11 @@ const ACCEPTED: Record<Exclude<MediaKind, 'document'>, ReadonlySet<string>> = {
 /** Some sniffed types go by another name in WhatsApp's. */
 const ALIASES: Record<string, string> = { 'audio/x-m4a': 'audio/mp4', 'audio/opus': 'audio/ogg', 'video/quicktime': 'video/mp4' };
 
-const canonical = (mimetype: string): string => ALIASES[mimetype] ?? mimetype;
+/** A type without its parameters (`audio/ogg; codecs=opus` is `audio/ogg`), under WhatsApp's name for it. */
+function canonical(mimetype: string): string {
+  const bare = mimetype.split(';')[0]?.trim().toLowerCase() ?? '';
+  return ALIASES[bare] ?? bare;
+}
 
 /**
  * Checks an attachment (base64, as the request schema checked) before anything is written: not empty,
@@ -22,7 +26,7 @@ export async function checkMedia(kind: MediaKind, data: string, declaredMimetype
   const bytes = Buffer.from(data, 'base64');
   if (bytes.length === 0) throw new GatewayError('validation_failed', `${kind}.data is empty`, { field: `${kind}.data` });
   if (kind === 'document') return bytes.length;
-  const declared = canonical(declaredMimetype.toLowerCase());
+  const declared = canonical(declaredMimetype);
   if (!ACCEPTED[kind].has(declared)) {
     throw new GatewayError('unsupported_media_type', `WhatsApp does not show ${declaredMimetype} as ${kind === 'image' ? 'an' : 'a'} ${kind}; accepted: ${[...ACCEPTED[kind]].join(', ')} (send other files as a document)`, { field: `${kind}.mimetype`, accepted: [...ACCEPTED[kind]] });
   }
