@@ -255,6 +255,12 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     expect(await system.db.outboxOperation.count({ where: { sessionId } })).toBe(operationsBefore);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(system.emulator.received(peer)).toHaveLength(receivedBefore);
+    // Revoking a media message works, and its before describes the attachment.
+    const documentId = document.body['waMessageId'] as string;
+    expect((await system.api(`/api/v1/sessions/${sessionId}/messages/${documentId}`, { method: 'DELETE', token: tenant.apiKey, body: {} })).status).toBe(200);
+    const revoked = await system.waitFor(async () => events('message.revoked').find((entry) => entry.body.data.payload.before?.id === documentId), 'message.revoked for the document');
+    expect(revoked.body.data.payload.before).toMatchObject({ hasMedia: true, media: { mimetype: 'application/pdf', filename: 'invoice-42.pdf' } });
+    expect(validateBody(revoked.body), JSON.stringify(validateBody.errors)).toBe(true);
     // The outbox keeps the attachment's hash, not its bytes.
     const stored = await system.db.outboxOperation.findFirst({ where: { sessionId, waMessageId: image.body['waMessageId'] as string } });
     expect((stored?.request as { data?: string } | undefined)?.data).toMatch(/^sha256:[0-9a-f]{64} \(\d+ bytes\)$/);

@@ -59,4 +59,10 @@ describe('message.revoked webhook body', () => {
     expect(mine).toMatchObject({ from: session.meJid, to: '15550002222@s.whatsapp.net', ack: 1, ackName: 'SERVER' });
     expect(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'].map((_, index) => toWebhookMessage(original, index - 1, session.meJid).ackName)).toEqual(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED']);
   });
+
+  it("describes a message's attachment in media (type and file name), and none for a text", () => {
+    const document = { ...original, message: { documentMessage: { mimetype: 'application/pdf', fileName: 'invoice.pdf', caption: 'your invoice' } } };
+    expect(toWebhookMessage(document, 2, session.meJid)).toMatchObject({ hasMedia: true, body: 'your invoice', media: { url: null, mimetype: 'application/pdf', filename: 'invoice.pdf' } });
+    expect(toWebhookMessage(original, 2, session.meJid)).toMatchObject({ hasMedia: false, media: {} });
+  });
 });

@@ -53,6 +53,9 @@ export function toWebhookMessage(storedRaw: unknown, ack: number, me: string, te
   const content = innerMessage(proto.Message.fromObject(data.message));
   const chat = data.key.remoteJid;
   const fromMe = data.key.fromMe;
+  // The attachment's description; `url` stays null until the gateway serves media itself.
+  const attachmentType = MEDIA_TYPES.find((type) => content?.[type] != null);
+  const attachment = attachmentType === undefined ? undefined : (content?.[attachmentType] as { mimetype?: string | null; fileName?: string | null });
   return {
     id: data.key.id,
     timestamp: data.messageTimestamp,
@@ -62,8 +65,8 @@ export function toWebhookMessage(storedRaw: unknown, ack: number, me: string, te
     body: text ?? textOf(content) ?? '',
     to: fromMe ? chat : me,
     participant: data.key.participant ?? '',
-    hasMedia: MEDIA_TYPES.some((type) => content?.[type] != null),
-    media: {},
+    hasMedia: attachment !== undefined,
+    media: attachment === undefined ? {} : { url: null, mimetype: attachment.mimetype ?? null, filename: attachment.fileName ?? null },
     ack,
     ackName: ackName(ack),
     replyTo: content?.extendedTextMessage?.contextInfo?.stanzaId ?? '',
