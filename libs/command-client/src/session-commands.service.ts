@@ -109,6 +109,13 @@ export class SessionCommandsService {
     return session;
   }
 
+  /** The session a send goes to, and (both lookups at once) the message it replies to, which must be in `chat`. */
+  private async replyTarget(principal: Principal, sessionId: string, chat: string, replyTo: string | undefined): Promise<CommandTarget> {
+    const [session, quoted] = await Promise.all([this.requireTarget(principal, sessionId), replyTo ? this.messages.findForCommand(principal.orgId, sessionId, replyTo, chat) : null]);
+    if (replyTo && !quoted) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo });
+    return session;
+  }
+
   private requireConnected(session: CommandTarget): void {
     if (session.status !== 'connected') {
       throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
@@ -136,10 +143,7 @@ export class SessionCommandsService {
   }
 
   private async sendTextUntimed(principal: Principal, sessionId: string, body: SendTextRequest, idempotencyKey: string | null, respondAsync: boolean): Promise<SendResult> {
-    const [session, quoted] = await Promise.all([this.requireTarget(principal, sessionId), body.replyTo ? this.messages.findForCommand(principal.orgId, sessionId, body.replyTo, body.chat) : null]);
-    if (body.replyTo && !quoted) {
-      throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: body.replyTo });
-    }
+    const session = await this.replyTarget(principal, sessionId, body.chat, body.replyTo);
     const command: SessionCommand = { type: 'send_text', chat: body.chat, text: body.text, ...(body.replyTo ? { replyTo: body.replyTo } : {}) };
     return this.run(principal, session, 'send', command, idempotencyKey, respondAsync);
   }
@@ -211,8 +215,7 @@ export class SessionCommandsService {
   /** An attachment, checked (type sniffed from its bytes) before anything is written; then like a text send. */
   sendMedia(principal: Principal, sessionId: string, body: SendMediaRequest, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
     return this.timed('send', async () => {
-      const [session, quoted] = await Promise.all([this.requireTarget(principal, sessionId), body.replyTo ? this.messages.findForCommand(principal.orgId, sessionId, body.replyTo, body.chat) : null]);
-      if (body.replyTo && !quoted) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: body.replyTo });
+      const session = await this.replyTarget(principal, sessionId, body.chat, body.replyTo);
       await checkMedia(body.kind, body.data, body.mimetype);
       const command: SessionCommand = {
         type: 'send_media',

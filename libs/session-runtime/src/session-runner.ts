@@ -236,31 +236,13 @@ export class SessionRunner {
     if (!connection) throw new GatewayError('session_not_connected', 'the session is not running');
     switch (command.type) {
       case 'send_text': {
-        const quoted = command.replyTo === undefined ? undefined : await this.recorder.storedRaw(command.chat, command.replyTo);
-        if (command.replyTo !== undefined && !(quoted && typeof quoted === 'object' && 'key' in quoted)) {
-          throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
-        }
-        const sent = await connection.sendText(command.chat, command.text, messageId, quoted);
-        if (operation === undefined) {
-          await this.recorder.recordOwn(sent.message);
-          return { sent, outcomeRecorded: false };
-        }
-        const outcome = { outboxId: operation.outboxId, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
-        return { sent, outcomeRecorded: await this.recorder.recordSent(sent.message, outcome) };
+        const quoted = await this.quotedFor(command.chat, command.replyTo);
+        return this.recordSentMessage(await connection.sendText(command.chat, command.text, messageId, quoted), operation);
       }
       case 'send_media': {
-        const quoted = command.replyTo === undefined ? undefined : await this.recorder.storedRaw(command.chat, command.replyTo);
-        if (command.replyTo !== undefined && !(quoted && typeof quoted === 'object' && 'key' in quoted)) {
-          throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo: command.replyTo });
-        }
+        const quoted = await this.quotedFor(command.chat, command.replyTo);
         const media = { kind: command.kind, bytes: Buffer.from(command.data, 'base64'), mimetype: command.mimetype, caption: command.caption, fileName: command.fileName, voiceNote: command.voiceNote };
-        const sent = await connection.sendMedia(command.chat, media, messageId, quoted);
-        if (operation === undefined) {
-          await this.recorder.recordOwn(sent.message);
-          return { sent, outcomeRecorded: false };
-        }
-        const outcome = { outboxId: operation.outboxId, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
-        return { sent, outcomeRecorded: await this.recorder.recordSent(sent.message, outcome) };
+        return this.recordSentMessage(await connection.sendMedia(command.chat, media, messageId, quoted), operation);
       }
       case 'revoke': {
         const sent = await connection.revoke(command.chat, { messageId: command.messageId, sender: command.sender }, messageId);
@@ -269,10 +251,7 @@ export class SessionRunner {
         return { sent, outcomeRecorded };
       }
       case 'react': {
-        const sent = await connection.react(command.chat, command.target, command.emoji, messageId);
-        if (operation === undefined) return { sent, outcomeRecorded: false };
-        const outcome = { outboxId: operation.outboxId, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
-        return { sent, outcomeRecorded: await this.recorder.recordSent(sent.message, outcome) };
+        return this.recordSentMessage(await connection.react(command.chat, command.target, command.emoji, messageId), operation);
       }
       case 'edit': {
         const sent = await connection.edit(command.chat, command.messageId, command.text, messageId);
@@ -292,6 +271,24 @@ export class SessionRunner {
         await this.finished;
         return { loggedOut: true };
     }
+  }
+
+  /** The stored message a send replies to (none without `replyTo`); `not_found` when it is not in this chat. */
+  private async quotedFor(chat: string, replyTo: string | undefined): Promise<unknown> {
+    if (replyTo === undefined) return undefined;
+    const quoted = await this.recorder.storedRaw(chat, replyTo);
+    if (!(quoted && typeof quoted === 'object' && 'key' in quoted)) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo });
+    return quoted;
+  }
+
+  /** A message this session sent, stored with its operation's outcome in one commit (without an operation, as our own). */
+  private async recordSentMessage(sent: SentMessage, operation: { outboxId: string } | undefined): Promise<CommandResult> {
+    if (operation === undefined) {
+      await this.recorder.recordOwn(sent.message);
+      return { sent, outcomeRecorded: false };
+    }
+    const outcome = { outboxId: operation.outboxId, result: sentResult(operation.outboxId, sent), waMessageId: sent.waMessageId };
+    return { sent, outcomeRecorded: await this.recorder.recordSent(sent.message, outcome) };
   }
 
   /** Resolves once the socket is closed and the session's resulting status is written. */
