@@ -116,7 +116,7 @@ export class SessionCommandsService {
     return session;
   }
 
-  private requireConnected(session: CommandTarget): void {
+  private requireConnected(session: Pick<CommandTarget, 'id' | 'status'>): void {
     if (session.status !== 'connected') {
       throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
     }
@@ -156,7 +156,7 @@ export class SessionCommandsService {
     const session = await this.requireSession(principal, sessionId);
     const unread = await this.messages.unreadReceived(principal.orgId, session.id, chat, MARK_READ_MAX);
     if (unread.length === 0) return { chat, read: [] };
-    if (session.status !== 'connected') throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
+    this.requireConnected(session);
     const messages = unread.map((message) => {
       const sender = participantOf(message.raw);
       return { id: message.waMessageId, ...(sender ? { sender } : {}) };
@@ -206,7 +206,7 @@ export class SessionCommandsService {
     const stored = await this.messages.find(principal.orgId, session.id, messageId, chat);
     if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
     if (stored.fromMe) throw new GatewayError('conflict', 'only a message someone else sent can be marked read', { message: messageId });
-    if (session.status !== 'connected') throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
+    this.requireConnected(session);
     const sender = participantOf(stored.raw);
     const command: SessionCommand = { type: 'mark_read', chat: stored.chatJid, messages: [{ id: messageId, ...(sender ? { sender } : {}) }] };
     return (await this.dispatchControl(principal, session, command)) as MarkReadResult;
