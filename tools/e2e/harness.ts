@@ -146,6 +146,12 @@ export class E2eSystem {
     return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
 
+  /** A GET answered with bytes (a media download): the status, the headers and the body as it came. */
+  async download(path: string, token: string): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
+    const response = await fetch(`http://127.0.0.1:${this.gateway.port}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
+  }
+
   async waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,6 +226,58 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(editsAtPeer()).toHaveLength(1);
     expect(events('message.edited').filter((entry) => [mid, theirs].includes(entry.body.data.payload['editedMessageId'] as string))).toHaveLength(2);
+  });
+
+  it("receives a peer's image: stored with its metadata, announced with our media URL, downloaded once from WhatsApp and served byte for byte; another org gets 404", async () => {
+    // A real 1×1 PNG, with 2 KiB of trailing bytes so that it spans many AES blocks.
+    const png = Buffer.concat([Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64'), Buffer.alloc(2048, 7)]);
+    const sent = await system.emulator.peerSendMedia({ from: peer, to: phone, kind: 'image', bytes: png, mimetype: 'image/png', caption: 'the damage' });
+    const url = `/api/v1/sessions/${sessionId}/messages/${sent.id}/media`;
+    const received = await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === sent.id), 'message.received for the image');
+    expect(received.body.data.payload).toMatchObject({ hasMedia: true, body: 'the damage', media: { url, mimetype: 'image/png', filename: null } });
+    const view = await system.api(`/api/v1/sessions/${sessionId}/messages/${sent.id}`, { token: tenant.apiKey });
+    expect(view.body).toMatchObject({
+      type: 'imageMessage',
+      media: { kind: 'image', mimetype: 'image/png', size: png.length, fileName: null, caption: 'the damage', sha256: createHash('sha256').update(png).digest('hex'), url },
+    });
+    expect(system.emulator.mediaDownloads(sent.directPath)).toBe(0);
+
+    const first = await system.download(url, tenant.apiKey);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('image/png');
+    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(first.bytes.equals(png)).toBe(true);
+    expect(system.emulator.mediaDownloads(sent.directPath)).toBe(1);
+    // From the cache now: WhatsApp's host is not asked again, even once it has forgotten the file.
+    system.emulator.expireMedia(sent.directPath);
+    const again = await system.download(url, tenant.apiKey);
+    expect(again.status).toBe(200);
+    expect(again.bytes.equals(png)).toBe(true);
+    expect(system.emulator.mediaDownloads(sent.directPath)).toBe(1);
+
+    const stranger = await system.tenant();
+    expect(await system.api(url, { token: stranger.apiKey })).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const text = await system.emulator.peerSendText({ from: peer, to: phone, text: 'no attachment here' });
+    await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === text), 'message.received for the text');
+    expect(await system.api(`/api/v1/sessions/${sessionId}/messages/${text}/media`, { token: tenant.apiKey })).toMatchObject({ status: 404, body: { error: { code: 'not_found', message: 'the message carries no attachment' } } });
+  });
+
+  it("answers 502 media_unavailable for an attachment WhatsApp no longer has, and 409 once its sender revoked it", async () => {
+    const pdf = Buffer.from('%PDF-1.4\n% a contract\n'.repeat(40));
+    const expired = await system.emulator.peerSendMedia({ from: peer, to: phone, kind: 'document', bytes: pdf, mimetype: 'application/pdf', fileName: 'contract.pdf' });
+    await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === expired.id), 'message.received for the document');
+    system.emulator.expireMedia(expired.directPath);
+    expect(await system.api(`/api/v1/sessions/${sessionId}/messages/${expired.id}/media`, { token: tenant.apiKey })).toMatchObject({ status: 502, body: { error: { code: 'media_unavailable', details: { status: 404 } } } });
+
+    const taken = await system.emulator.peerSendMedia({ from: peer, to: phone, kind: 'document', bytes: pdf, mimetype: 'application/pdf', fileName: 'draft.pdf' });
+    await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === taken.id), 'message.received for the draft');
+    const served = await system.download(`/api/v1/sessions/${sessionId}/messages/${taken.id}/media`, tenant.apiKey);
+    expect(served.headers.get('content-disposition')).toBe(`attachment; filename="draft.pdf"; filename*=UTF-8''draft.pdf`);
+    expect(served.bytes.equals(pdf)).toBe(true);
+    await system.emulator.peerRevoke({ from: peer, to: phone, messageId: taken.id });
+    const revoked = await system.waitFor(async () => events('message.revoked').find((entry) => entry.body.data.payload.before?.id === taken.id), 'message.revoked for the draft');
+    expect(revoked.body.data.payload.before).toMatchObject({ hasMedia: true, media: { url: `/api/v1/sessions/${sessionId}/messages/${taken.id}/media`, filename: 'draft.pdf' } });
+    expect(await system.api(`/api/v1/sessions/${sessionId}/messages/${taken.id}/media`, { token: tenant.apiKey })).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
   });
 
   it('sends an image and a document from base64 that the peer decrypts byte for byte; a mistyped or malformed one is refused with nothing sent', async () => {

@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { ApiKeyAuthenticator, ApiKeysService } from '@wagw/auth';
-import { CommandDispatcher, SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
+import { CommandDispatcher, MediaDownloadsService, SessionCommandsService, SessionLifecycleService } from '@wagw/command-client';
 import type { ApiGatewayEnv } from '@wagw/config';
 import { Histogram, LATENCY_BUCKETS, type Registry } from '@wagw/observability';
 import {
@@ -9,6 +9,7 @@ import {
   AuthStateRepository,
   DomainEventsRepository,
   EventStreamRepository,
+  MediaCacheRepository,
   MessagesRepository,
   OutboxRepository,
   SessionsRepository,
@@ -52,6 +53,11 @@ export function gatewayProviders(env: ApiGatewayEnv, metrics: Registry, logger: 
       useFactory: (sessions: SessionsRepository, messages: MessagesRepository, outbox: OutboxRepository, dispatcher: CommandDispatcher, redis: RedisConnection) =>
         new SessionCommandsService(sessions, messages, outbox, dispatcher, redis, env.COMMAND_TIMEOUT_MS, (kind, outcome, seconds) => commandDuration.observe({ kind, outcome }, seconds)),
       inject: [SessionsRepository, MessagesRepository, OutboxRepository, CommandDispatcher, REDIS],
+    },
+    {
+      provide: MediaDownloadsService,
+      useFactory: (commands: SessionCommandsService, messages: MessagesRepository, cache: MediaCacheRepository) => new MediaDownloadsService(commands, messages, cache),
+      inject: [SessionCommandsService, MessagesRepository, MediaCacheRepository],
     },
     { provide: WebhookQueues, useFactory: (redis: RedisConnection) => new WebhookQueues(redis), inject: [REDIS] },
     {

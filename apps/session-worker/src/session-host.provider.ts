@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { SessionWorkerEnv } from '@wagw/config';
 import { commandQueueName, type EventType } from '@wagw/contracts';
-import { AuthStateRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
+import { AuthStateRepository, MediaCacheRepository, MessagesRepository, OutboxRepository, SessionsRepository } from '@wagw/db';
 import { DatabaseProbe, SessionPlacementRepository } from '@wagw/db/system';
 import { Counter, Gauge, type Logger, type Registry } from '@wagw/observability';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
@@ -32,6 +32,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
     authState: AuthStateRepository,
     outbox: OutboxRepository,
     placement: SessionPlacementRepository,
+    mediaCache: MediaCacheRepository,
     @Inject(WORKER_METRICS) metrics: Registry,
   ) {
     const endpointSettings = { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY, mediaCaPem: env.WA_MEDIA_CA };
@@ -62,6 +63,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       placement,
       logger,
       socketOptions,
+      media: { cache: mediaCache, maxBytes: env.MEDIA_MAX_BYTES, cacheBudgetBytes: env.MEDIA_CACHE_MAX_BYTES, timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS },
       endpoint: whatsAppEndpointLabel(endpointSettings),
       leaseTtlMs: env.SESSION_LEASE_TTL_MS,
     });

@@ -116,7 +116,8 @@ export class SessionCommandsService {
     return session;
   }
 
-  private requireConnected(session: Pick<CommandTarget, 'id' | 'status'>): void {
+  /** `session_not_connected` unless the session is connected (checked before anything is written or sent). */
+  requireConnected(session: Pick<CommandTarget, 'id' | 'status'>): void {
     if (session.status !== 'connected') {
       throw new GatewayError('session_not_connected', `the session is ${session.status}, not connected`, { session: session.id, status: session.status });
     }
@@ -298,8 +299,8 @@ export class SessionCommandsService {
     return decodeLease(await this.redis.get(redisKeys.lease(sessionId)))?.workerId ?? null;
   }
 
-  async dispatchControl(principal: Principal, session: WhatsAppSession, command: SessionCommand): Promise<unknown> {
-    const outcome = await this.dispatcher.dispatch({ commandId: crypto.randomUUID(), orgId: principal.orgId, sessionId: session.id, command }, this.timeoutMs);
+  async dispatchControl(principal: Principal, session: WhatsAppSession, command: SessionCommand, timeoutMs: number = this.timeoutMs): Promise<unknown> {
+    const outcome = await this.dispatcher.dispatch({ commandId: crypto.randomUUID(), orgId: principal.orgId, sessionId: session.id, command }, timeoutMs);
     if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, outcome.error.details);
     return outcome.result;
   }

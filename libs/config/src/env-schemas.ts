@@ -94,6 +94,12 @@ export const sessionWorkerEnvSchema = baseEnvSchema
     WA_TRUST_ROOT_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters').optional(),
     /** Trust this certificate authority (PEM) for the endpoint's media host; only with WA_WEBSOCKET_URL. Never in production. */
     WA_MEDIA_CA: z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, 'must be a PEM certificate').optional(),
+    /** The largest received attachment downloaded for `GET …/messages/{mid}/media` (413 beyond it). */
+    MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 ** 3).default(64 * 1024 ** 2),
+    /** What the shared media cache (Postgres) holds at most, over every organization; least recently read files go first. */
+    MEDIA_CACHE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 ** 4).default(512 * 1024 ** 2),
+    /** How long one download from WhatsApp's media host may take. */
+    MEDIA_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
     /** End-to-end tests only: make the worker die at a chosen point, as a crash would. */
     FAULT_INJECTION: z.enum(['exit-after-revoke-commit']).optional(),
   })
@@ -108,6 +114,10 @@ export const sessionWorkerEnvSchema = baseEnvSchema
   .refine((env) => env.WA_MEDIA_CA === undefined || env.WA_WEBSOCKET_URL !== undefined, {
     path: ['WA_MEDIA_CA'],
     message: 'is only honoured together with WA_WEBSOCKET_URL',
+  })
+  .refine((env) => env.MEDIA_MAX_BYTES <= env.MEDIA_CACHE_MAX_BYTES, {
+    path: ['MEDIA_MAX_BYTES'],
+    message: 'must not exceed MEDIA_CACHE_MAX_BYTES (a downloaded file must fit the cache)',
   });
 
 const milliseconds = z.coerce.number().int().min(0);

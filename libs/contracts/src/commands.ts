@@ -72,10 +72,17 @@ export const markReadCommandSchema = z.object({
   messages: z.array(z.object({ id: z.string().min(1).max(128), sender: z.string().max(200).optional() })).min(1).max(100),
 });
 
+/** Fetches a received attachment from WhatsApp into the media cache (the gateway serves it from there). */
+export const downloadMediaCommandSchema = z.object({
+  type: z.literal('download_media'),
+  chat: jid,
+  messageId: z.string().min(1).max(128),
+});
+
 export const pairingCodeCommandSchema = z.object({ type: z.literal('pairing_code'), phone: z.string().regex(/^\d{6,15}$/) });
 export const logoutCommandSchema = z.object({ type: z.literal('logout') });
 
-export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, sendMediaCommandSchema, revokeCommandSchema, reactCommandSchema, editCommandSchema, markReadCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
+export const sessionCommandSchema = z.discriminatedUnion('type', [sendTextCommandSchema, sendMediaCommandSchema, revokeCommandSchema, reactCommandSchema, editCommandSchema, markReadCommandSchema, downloadMediaCommandSchema, pairingCodeCommandSchema, logoutCommandSchema]);
 export type SessionCommand = z.infer<typeof sessionCommandSchema>;
 
 /** The commands that are outbox operations (a `SendResult`, idempotent by the operation's id); the rest are control commands. */
@@ -115,8 +122,13 @@ export type SendResult = z.infer<typeof sendResultSchema>;
 /** What a mark-read answers: the chat and the messages WhatsApp was told were read. */
 export type MarkReadResult = z.infer<typeof markReadResultSchema>;
 
+/** What a media download answers: the attachment is in the media cache. */
+export interface MediaCachedResult {
+  cached: { size: number; mimetype: string };
+}
+
 /** What a worker's job returns (BullMQ return value). */
-export type CommandOutcome = { ok: true; result: SendResult | { pairingCode: string } | { loggedOut: true } | MarkReadResult } | { ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };
+export type CommandOutcome = { ok: true; result: SendResult | { pairingCode: string } | { loggedOut: true } | MarkReadResult | MediaCachedResult } | { ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };
 
 /** Redis keys shared by gateways and workers. Do not rename: live leases and QR codes sit under them. */
 export const redisKeys = {

@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   timeout: 504,
   /** WhatsApp answered the message with an error ack (e.g. 463): it was not delivered. */
   whatsapp_rejected: 502,
+  /** WhatsApp's media host no longer has an attachment, or what it served failed its hash or MAC check. */
+  media_unavailable: 502,
   internal: 500,
 } as const;
 

@@ -72,6 +72,29 @@ export const qrCodeSchema = z
 
 export const pairingCodeSchema = z.object({ pairingCode: z.string() }).register(apiSchemas, { id: 'PairingCode', examples: [{ pairingCode: 'ABCD1234' }] });
 
+/** The kinds of attachment WhatsApp messages carry (a sticker is received, never sent by us). */
+export const ATTACHMENT_KINDS = ['image', 'video', 'audio', 'document', 'sticker'] as const;
+
+/** What we store of a message's attachment (`StoredMessage.media`), as WhatsApp described it. */
+export const storedMediaSchema = z.object({
+  kind: z.enum(ATTACHMENT_KINDS),
+  mimetype: z.string().nullable(),
+  size: z.number().int().nonnegative().nullable().meta({ description: 'Bytes, as the sender declared them.' }),
+  fileName: z.string().nullable(),
+  caption: z.string().nullable(),
+  sha256: z.string().nullable().meta({ description: "Hex SHA-256 of the file, as the sender declared it; the download is checked against it." }),
+});
+export type StoredMedia = z.infer<typeof storedMediaSchema>;
+
+/** The path of a message's attachment on this gateway (`GET …/messages/{mid}/media`). */
+export function mediaPath(sessionId: string, waMessageId: string): string {
+  return `/api/v1/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(waMessageId)}/media`;
+}
+
+export const messageMediaSchema = storedMediaSchema
+  .extend({ url: z.string().meta({ description: 'Where to download it: this gateway\'s media endpoint, relative to its base URL.' }) })
+  .register(apiSchemas, { id: 'MessageMedia' });
+
 export const messageViewSchema = z
   .object({
     id: z.string().meta({ description: 'The WhatsApp message id.' }),
@@ -83,6 +106,7 @@ export const messageViewSchema = z
     timestamp: z.number().int(),
     ack: z.number().int().meta({ description: 'How far it got, as WAHA numbers it: -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played.' }),
     ackName: z.enum(ACK_NAMES),
+    media: messageMediaSchema.nullable().meta({ description: 'The attachment, if the message carries one (null once revoked).' }),
     revokedAt: timestamp.nullable(),
   })
   .register(apiSchemas, { id: 'Message' });

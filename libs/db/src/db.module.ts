@@ -12,6 +12,7 @@ import { WebhookDeliveriesRepository } from './repositories/webhook-deliveries.r
 import { DomainEventsRepository } from './repositories/domain-events.repository.js';
 import { OrgDashboardRepository } from './repositories/org-dashboard.repository.js';
 import { EventStreamRepository } from './repositories/event-stream.repository.js';
+import { MediaCacheRepository } from './repositories/media-cache.repository.js';
 
 export const DB_CLIENT = Symbol('DB_CLIENT');
 
@@ -23,7 +24,7 @@ class DbShutdown implements OnApplicationShutdown {
   }
 }
 
-const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository, OrgDashboardRepository, EventStreamRepository] as const;
+const repositories = [OrganizationsRepository, ApiKeysRepository, SessionsRepository, AuditLogRepository, AuthStateRepository, MessagesRepository, OutboxRepository, WebhookEndpointsRepository, WebhookDeliveriesRepository, DomainEventsRepository, OrgDashboardRepository, EventStreamRepository, MediaCacheRepository] as const;
 
 @Global()
 @Module({})

@@ -14,6 +14,7 @@ export * from './repositories/webhook-deliveries.repository.js';
 export * from './repositories/domain-events.repository.js';
 export * from './repositories/org-dashboard.repository.js';
 export * from './repositories/event-stream.repository.js';
+export * from './repositories/media-cache.repository.js';
 export type { ApiKey, AuditLogEntry, DomainEvent, Organization, OutboxOperation, StoredMessage, WebhookDelivery, WebhookEndpoint, WhatsAppSession, DeliveryStatus } from './generated/client.js';
 export * from './repositories/auth-state.repository.js';
 export * from './repositories/session-fence.js';

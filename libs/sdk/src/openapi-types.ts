@@ -297,6 +297,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/{session}/messages/{mid}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a message's attachment
+         * @description The decrypted file of an image, video, audio, document or sticker message, with its type as `Content-Type`. The first request downloads it from WhatsApp (through the worker holding the session, which must be connected) into the gateway's media cache; later ones are served from there until it is evicted (least recently read first, MEDIA_CACHE_MAX_BYTES). The download is checked against the hashes and MAC the sender put in the message.
+         *
+         *     Requires the **`read`** capability.
+         */
+        get: operations["messages.media"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operations/{operation}": {
         parameters: {
             query?: never;
@@ -776,7 +798,7 @@ export interface components {
                  * @description Stable, machine-readable; clients switch on it.
                  * @enum {string}
                  */
-                code: "unauthorized" | "forbidden" | "not_found" | "validation_failed" | "bad_request" | "request_timeout" | "headers_too_large" | "conflict" | "session_not_connected" | "idempotency_key_reused" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "rate_limited" | "session_unavailable" | "not_configured" | "service_unavailable" | "session_moved" | "timeout" | "whatsapp_rejected" | "internal";
+                code: "unauthorized" | "forbidden" | "not_found" | "validation_failed" | "bad_request" | "request_timeout" | "headers_too_large" | "conflict" | "session_not_connected" | "idempotency_key_reused" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "rate_limited" | "session_unavailable" | "not_configured" | "service_unavailable" | "session_moved" | "timeout" | "whatsapp_rejected" | "media_unavailable" | "internal";
                 /** @description For people; may change between versions. */
                 message: string;
                 /** @description Structured context, e.g. `fields` with one message per invalid input field. */
@@ -809,7 +831,22 @@ export interface components {
             ack: number;
             /** @enum {string} */
             ackName: "ERROR" | "PENDING" | "SERVER" | "DEVICE" | "READ" | "PLAYED";
+            /** @description The attachment, if the message carries one (null once revoked). */
+            media: components["schemas"]["MessageMedia"] | null;
             revokedAt: string | null;
+        };
+        MessageMedia: {
+            /** @enum {string} */
+            kind: "image" | "video" | "audio" | "document" | "sticker";
+            mimetype: string | null;
+            /** @description Bytes, as the sender declared them. */
+            size: number | null;
+            fileName: string | null;
+            caption: string | null;
+            /** @description Hex SHA-256 of the file, as the sender declared it; the download is checked against it. */
+            sha256: string | null;
+            /** @description Where to download it: this gateway's media endpoint, relative to its base URL. */
+            url: string;
         };
         MessagePage: {
             data: components["schemas"]["Message"][];
@@ -2694,6 +2731,128 @@ export interface operations {
                 headers: {
                     /** @description Seconds until the window resets. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `session_unavailable`: no worker can take the command right now (or the command queue does not answer); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `timeout`: no answer in time; the outcome is readable by `details.outboxId`. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "messages.media": {
+        parameters: {
+            query?: {
+                /** @description The chat the message lives in, when the same id is in several. */
+                chat?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The WhatsApp session id (UUID) of a session your organization owns. */
+                session: string;
+                /** @description The WhatsApp message id of a message with an attachment. */
+                mid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with `Content-Type`, `Content-Length` and `Content-Disposition`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description `validation_failed`: a field is invalid; `details.fields` names each one. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the capability this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: it does not exist, or belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `conflict`: the current state does not allow it. `session_not_connected`: the session is not connected. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `payload_too_large`: the body exceeds the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `media_unavailable` */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

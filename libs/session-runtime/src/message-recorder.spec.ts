@@ -9,7 +9,7 @@ const CHAT = '15551230000@s.whatsapp.net';
 const ME = '15559990000@s.whatsapp.net';
 
 function stored(waMessageId: string, fields: Partial<NewStoredMessage> = {}): NewStoredMessage {
-  return { waMessageId, chatJid: CHAT, senderJid: ME, fromMe: true, messageType: 'conversation', text: 'hello', timestamp: 1_700_000_000, ack: 1, raw: { key: { id: waMessageId, remoteJid: CHAT, fromMe: true } }, ...fields };
+  return { waMessageId, chatJid: CHAT, senderJid: ME, fromMe: true, messageType: 'conversation', text: 'hello', media: null, timestamp: 1_700_000_000, ack: 1, raw: { key: { id: waMessageId, remoteJid: CHAT, fromMe: true } }, ...fields };
 }
 
 describe('MessageRecorder (real Postgres)', () => {

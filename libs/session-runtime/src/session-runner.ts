@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type EventSession, type EventType, type Lease, type MarkReadResult, type SessionCommand, type SessionStatus } from '@wagw/contracts';
-import type { AuditEntry, AuthStateRepository, MessagesRepository, SessionFence, SessionsRepository } from '@wagw/db';
+import { buildSessionStatusWebhook, GatewayError, redisKeys, sentResult, type EventSession, type EventType, type Lease, type MarkReadResult, type MediaCachedResult, type SessionCommand, type SessionStatus } from '@wagw/contracts';
+import type { AuditEntry, AuthStateRepository, MediaCacheRepository, MessagesRepository, SessionFence, SessionsRepository } from '@wagw/db';
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
 import { bareJid, loadPostgresAuthState, WhatsAppConnection, type BaileysLogger, type ConnectionOptions, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
@@ -20,6 +20,18 @@ export interface RunnerDependencies {
    * commit) loses nothing: the dispatchers also read committed events periodically.
    */
   publishEvent: (eventId: string, type: EventType) => Promise<void>;
+  /** Where downloaded attachments go and how much may be downloaded; without it, downloads answer `not_configured`. */
+  media?: MediaDownloads | undefined;
+}
+
+/** Received attachments: downloaded on request into the cache the gateways serve them from. */
+export interface MediaDownloads {
+  cache: MediaCacheRepository;
+  /** MEDIA_MAX_BYTES: the largest attachment downloaded. */
+  maxBytes: number;
+  /** MEDIA_CACHE_MAX_BYTES: what the whole cache holds, at most. */
+  cacheBudgetBytes: number;
+  timeoutMs: number;
 }
 
 const QR_TTL_MS = 60_000;
@@ -28,7 +40,7 @@ const QR_TTL_MS = 60_000;
 type StatusPatch = Parameters<SessionsRepository['updateAsOwner']>[1] & { status: SessionStatus };
 
 /** `outcomeRecorded`: the operation's outcome was written with the message (no separate outbox write needed). */
-export type CommandResult = { sent: SentMessage; outcomeRecorded: boolean } | { pairingCode: string } | { loggedOut: true } | MarkReadResult;
+export type CommandResult = { sent: SentMessage; outcomeRecorded: boolean } | { pairingCode: string } | { loggedOut: true } | MarkReadResult | MediaCachedResult;
 
 /**
  * One session this worker holds the lease of: its connection's lifecycle and the session's status (with
@@ -263,6 +275,8 @@ export class SessionRunner {
         await connection.markRead(command.chat, command.messages);
         await this.recorder.recordRead(command.chat, command.messages.map((message) => message.id));
         return { chat: command.chat, read: command.messages.map((message) => message.id) };
+      case 'download_media':
+        return this.downloadMedia(connection, command.chat, command.messageId);
       case 'pairing_code':
         return { pairingCode: await connection.requestPairingCode(command.phone) };
       case 'logout':
@@ -271,6 +285,17 @@ export class SessionRunner {
         await this.finished;
         return { loggedOut: true };
     }
+  }
+
+  /** A received attachment, downloaded, checked and decrypted into the media cache. */
+  private async downloadMedia(connection: WhatsAppConnection, chat: string, messageId: string): Promise<MediaCachedResult> {
+    const media = this.deps.media;
+    if (!media) throw new GatewayError('not_configured', 'this worker keeps no media cache');
+    const stored = await this.deps.messages.find(this.orgId, this.sessionId, messageId, chat);
+    if (!stored) throw new GatewayError('not_found', 'message not found', { message: messageId });
+    const file = await connection.downloadMedia(stored.raw, { maxBytes: media.maxBytes, timeoutMs: media.timeoutMs });
+    await media.cache.store(this.orgId, stored.id, file, media.cacheBudgetBytes);
+    return { cached: { size: file.bytes.length, mimetype: file.mimetype } };
   }
 
   /** The stored message a send replies to (none without `replyTo`); `not_found` when it is not in this chat. */

@@ -16,7 +16,9 @@ class ControlError extends Error {
 type Body = Record<string, unknown>;
 type Handler = (params: string[], body: Body) => Promise<unknown> | unknown;
 
-const MAX_BODY_BYTES = 64 * 1024;
+/** Enough for a peer's attachment (base64) in `POST /accounts/{phone}/media`. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const MEDIA_KINDS = ['image', 'video', 'audio', 'document'] as const;
 
 function text(body: Body, field: string): string {
   const value = body[field];
@@ -36,7 +38,7 @@ async function readBody(request: IncomingMessage): Promise<Body> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ControlError(413, 'payload_too_large', 'body over 64 KiB');
+    if (size > MAX_BODY_BYTES) throw new ControlError(413, 'payload_too_large', 'body over 16 MiB');
     chunks.push(chunk as Buffer);
   }
   if (chunks.length === 0) return {};
@@ -101,6 +103,15 @@ export function createControlApi(emulator: WaEmulator): Server {
     ['POST', /^\/accounts\/(\d+)\/messages$/, async ([phone = ''], body) => ({
       id: await emulator.peerSendText({ from: phone, to: text(body, 'to'), text: text(body, 'text') }),
     })],
+    ['POST', /^\/accounts\/(\d+)\/media$/, async ([phone = ''], body) => {
+      const kind = MEDIA_KINDS.find((candidate) => candidate === body['kind']);
+      if (kind === undefined) throw new ControlError(400, 'validation_failed', `"kind" must be one of ${MEDIA_KINDS.join(', ')}`);
+      const bytes = Buffer.from(text(body, 'data'), 'base64');
+      if (bytes.length === 0) throw new ControlError(400, 'validation_failed', '"data" must be the file, base64');
+      const caption = typeof body['caption'] === 'string' ? body['caption'] : undefined;
+      const fileName = typeof body['fileName'] === 'string' ? body['fileName'] : undefined;
+      return emulator.peerSendMedia({ from: phone, to: text(body, 'to'), kind, bytes, mimetype: text(body, 'mimetype'), caption, fileName });
+    }],
     ['POST', /^\/accounts\/(\d+)\/revoke$/, async ([phone = ''], body) => ({
       id: await emulator.peerRevoke({ from: phone, to: text(body, 'to'), messageId: text(body, 'messageId') }),
     })],

@@ -1,4 +1,4 @@
-import { createHash, createHmac, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getMediaKeys, type MediaType, type proto } from '@whiskeysockets/baileys';
@@ -12,10 +12,21 @@ const MEDIA_FIELDS = { imageMessage: 'image', videoMessage: 'video', audioMessag
 
 /** One media attachment of a message as WhatsApp describes it (the fields Baileys fills). */
 interface MediaFields {
+  url?: string | null;
   directPath?: string | null;
   mediaKey?: Uint8Array | null;
   fileSha256?: Uint8Array | null;
   fileEncSha256?: Uint8Array | null;
+}
+
+/** What a phone puts in its message after uploading an attachment: where it is and how to open it. */
+export interface UploadedMedia {
+  url: string;
+  directPath: string;
+  mediaKey: Buffer;
+  fileSha256: Buffer;
+  fileEncSha256: Buffer;
+  fileLength: number;
 }
 
 /**
@@ -30,6 +41,8 @@ export class MediaServer {
   private certificateAuthority = '';
   /** Encrypted files by direct path. */
   private readonly files = new Map<string, Buffer>();
+  /** How often each file was downloaded, by direct path: shows whether a client fetched it again. */
+  private readonly downloadCounts = new Map<string, number>();
   /** The `auth` token media_conn hands out; uploads without it are refused. */
   readonly authToken = randomBytes(16).toString('base64url');
 
@@ -81,6 +94,7 @@ export class MediaServer {
       }
       const file = request.method === 'GET' ? this.files.get(url.pathname) : undefined;
       if (!file) return void response.writeHead(404).end();
+      this.downloadCounts.set(url.pathname, (this.downloadCounts.get(url.pathname) ?? 0) + 1);
       response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length) }).end(file);
     });
     await new Promise<void>((resolve, reject) => {
@@ -97,6 +111,40 @@ export class MediaServer {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** How often the file at `directPath` was downloaded. */
+  downloads(directPath: string): number {
+    return this.downloadCounts.get(directPath) ?? 0;
+  }
+
+  /**
+   * An attachment as a phone sends it: encrypted under a fresh media key (AES-256-CBC, the HMAC's first
+   * 10 bytes appended), stored on this host, and described by the fields its message carries.
+   */
+  async upload(bytes: Buffer, type: MediaType): Promise<UploadedMedia> {
+    const mediaKey = randomBytes(32);
+    const { iv, cipherKey, macKey } = await getMediaKeys(mediaKey, type);
+    if (!macKey) throw new Error('no MAC key derived from the media key');
+    const cipher = createCipheriv('aes-256-cbc', cipherKey, iv);
+    const ciphertext = Buffer.concat([cipher.update(bytes), cipher.final()]);
+    const mac = createHmac('sha256', macKey).update(iv).update(ciphertext).digest().subarray(0, 10);
+    const encrypted = Buffer.concat([ciphertext, mac]);
+    const directPath = `/v/emu/${randomBytes(12).toString('hex')}.enc`;
+    this.files.set(directPath, encrypted);
+    return {
+      url: `https://${this.hostname}${directPath}`,
+      directPath,
+      mediaKey,
+      fileSha256: createHash('sha256').update(bytes).digest(),
+      fileEncSha256: createHash('sha256').update(encrypted).digest(),
+      fileLength: bytes.length,
+    };
+  }
+
+  /** Forgets an uploaded file, as WhatsApp's host does once media expires: its downloads answer 404. */
+  expire(directPath: string): void {
+    this.files.delete(directPath);
   }
 
   /**

@@ -103,6 +103,13 @@ export class MessageRelay {
     return id;
   }
 
+  /** A simulated account sends any message (e.g. an attachment it uploaded) to another account's linked clients. */
+  async peerSendMessage(options: { from: string; to: string; message: proto.IMessage; attrs?: Record<string, string> }): Promise<string> {
+    const id = this.directory.newMessageId();
+    await this.deliverFromPeer(options.from, options.to, id, options.message, options.attrs ?? {});
+    return id;
+  }
+
   /**
    * A simulated account reacts to a message of the chat with `to` (`fromMe`: one the account wrote
    * itself; else one `to`'s client sent); an empty emoji takes the reaction back. Returns the reaction's id.

@@ -1,4 +1,5 @@
 import { Agent } from 'node:https';
+import { Agent as FetchDispatcher } from 'undici';
 import { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 
 /**
@@ -24,7 +25,10 @@ export interface WhatsAppEndpointSettings {
 /** What Baileys needs to reach the configured endpoint: its websocket URL and, for media, an agent trusting its media host. */
 export interface WhatsAppSocketOptions {
   waWebSocketUrl?: string;
+  /** Uploads (Baileys' node:https requests). */
   fetchAgent?: Agent;
+  /** Downloads (Baileys fetches them with `fetch`, which takes an undici dispatcher, not an Agent). */
+  mediaDispatcher?: FetchDispatcher;
 }
 
 /**
@@ -38,7 +42,11 @@ export function whatsAppEndpointOptions(settings: WhatsAppEndpointSettings, warn
   if (settings.mediaCaPem === undefined) return { waWebSocketUrl: settings.websocketUrl };
   // Only this agent trusts the media authority (uploads and downloads of this socket), not the process.
   warn('MEDIA UPLOADS AND DOWNLOADS TRUST AN EMULATOR CERTIFICATE AUTHORITY (WA_MEDIA_CA)');
-  return { waWebSocketUrl: settings.websocketUrl, fetchAgent: new Agent({ ca: settings.mediaCaPem, keepAlive: true }) };
+  return {
+    waWebSocketUrl: settings.websocketUrl,
+    fetchAgent: new Agent({ ca: settings.mediaCaPem, keepAlive: true }),
+    mediaDispatcher: new FetchDispatcher({ connect: { ca: settings.mediaCaPem } }),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DisconnectReason, proto } from '@whiskeysockets/baileys';
+import { DisconnectReason, downloadContentFromMessage, proto } from '@whiskeysockets/baileys';
+import { Agent as FetchDispatcher } from 'undici';
 import { WaEmulator } from './wa-emulator.js';
 import { trustEmulatorRootKey } from './trust.js';
 import { TestClient } from './test/baileys-client.js';
@@ -171,6 +172,25 @@ describe('WhatsApp emulator with genuine Baileys', () => {
     // A tampered attachment does not open.
     const tampered = { imageMessage: { ...imageAtPeer.message.imageMessage, mediaKey: randomBytes(32) } };
     await expect(emulator.decryptMedia(tampered)).rejects.toThrow(/MAC/);
+  });
+
+  it("sends a peer phone's image the way WhatsApp's app does: Baileys receives it and its own downloader decrypts it byte for byte", async () => {
+    const { gateway, phone, peer } = await pairedGatewayAndPeer();
+    const image = randomBytes(30_000);
+    const sent = await emulator.peerSendMedia({ from: peer, to: phone, kind: 'image', bytes: image, mimetype: 'image/jpeg', caption: 'look' });
+    const upserted = await gateway.waitFor(() => gateway.upserts.flatMap((upsert) => upsert.messages).find((message) => message.key.id === sent.id), 'the image');
+    const received = upserted.message?.imageMessage;
+    expect(received).toMatchObject({ caption: 'look', mimetype: 'image/jpeg', directPath: sent.directPath });
+    expect(Number(received?.fileLength)).toBe(image.length);
+    const dispatcher = new FetchDispatcher({ connect: { ca: emulator.mediaCaCertificate } });
+    const stream = await downloadContentFromMessage({ mediaKey: received?.mediaKey, directPath: received?.directPath, url: received?.url }, 'image', { options: { dispatcher } as RequestInit });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    await dispatcher.close();
+    expect(Buffer.concat(chunks).equals(image)).toBe(true);
+    expect(emulator.mediaDownloads(sent.directPath)).toBe(1);
+    emulator.expireMedia(sent.directPath);
+    await expect(downloadContentFromMessage({ mediaKey: received?.mediaKey, directPath: received?.directPath, url: received?.url }, 'image', { options: { dispatcher: new FetchDispatcher({ connect: { ca: emulator.mediaCaCertificate } }) } as RequestInit })).rejects.toThrow(/Failed to fetch/);
   });
 
   it('delivers a message sent twice with one id only once, as WhatsApp does', async () => {

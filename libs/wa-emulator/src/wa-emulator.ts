@@ -28,6 +28,17 @@ export interface EmulatorEvents {
  * the jobs live beside it: pairing.ts (linking), message-relay.ts (messages both ways), iq-handlers.ts
  * (queries), app-state-server.ts (settings synced from the phone), directory.ts (accounts and groups).
  */
+/** An attachment a simulated phone sends. */
+export interface PeerMedia {
+  from: string;
+  to: string;
+  kind: 'image' | 'video' | 'audio' | 'document';
+  bytes: Buffer;
+  mimetype: string;
+  caption?: string | undefined;
+  fileName?: string | undefined;
+}
+
 export class WaEmulator extends EventEmitter<EmulatorEvents> {
   private readonly serverStatic: KeyPair = Curve.generateKeyPair();
   private readonly authority: CertificateAuthority = createCertificateAuthority(this.serverStatic.public);
@@ -154,6 +165,37 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
   /** A member's phone writes to a group: every linked client of the other members gets it. */
   peerSendGroupText(options: { from: string; group: string; text: string; id?: string }): Promise<string> {
     return this.relay.peerSendGroupText(options);
+  }
+
+  /**
+   * A simulated account's phone sends an attachment to `to`'s linked clients, as WhatsApp's app does:
+   * encrypted under a fresh media key and uploaded to the media host, the message naming its direct
+   * path, key and hashes. Returns the message id and the direct path (see `mediaDownloads`).
+   */
+  async peerSendMedia(options: PeerMedia): Promise<{ id: string; directPath: string }> {
+    const uploaded = await this.media.upload(options.bytes, options.kind);
+    const described = { ...uploaded, mimetype: options.mimetype, mediaKeyTimestamp: Math.floor(Date.now() / 1000) };
+    const caption = options.caption === undefined ? {} : { caption: options.caption };
+    const message: proto.IMessage =
+      options.kind === 'image'
+        ? { imageMessage: { ...described, ...caption } }
+        : options.kind === 'video'
+          ? { videoMessage: { ...described, ...caption } }
+          : options.kind === 'audio'
+            ? { audioMessage: { ...described, ptt: false } }
+            : { documentMessage: { ...described, ...caption, fileName: options.fileName ?? 'file' } };
+    const id = await this.relay.peerSendMessage({ from: options.from, to: options.to, message, attrs: { type: 'media', mediatype: options.kind } });
+    return { id, directPath: uploaded.directPath };
+  }
+
+  /** How often clients downloaded the attachment at `directPath` from the media host. */
+  mediaDownloads(directPath: string): number {
+    return this.media.downloads(directPath);
+  }
+
+  /** The media host forgets the attachment at `directPath` (WhatsApp's media expires): its downloads answer 404. */
+  expireMedia(directPath: string): void {
+    this.media.expire(directPath);
   }
 
   /** The attachment of a message a simulated device received, decrypted as a phone does (hash and MAC checked). */

@@ -5,3 +5,4 @@ export * from './webhook-mapping.js';
 export * from './recent-ids.js';
 export * from './inbound.js';
 export * from './jids.js';
+export * from './media-download.js';

@@ -55,14 +55,14 @@ describe('message.revoked webhook body', () => {
   });
 
   it('maps our own messages from us to the chat, with the ack from our store named as WAHA names it', () => {
-    const mine = toWebhookMessage({ ...original, key: { ...original.key, fromMe: true } }, 1, session.meJid);
+    const mine = toWebhookMessage({ ...original, key: { ...original.key, fromMe: true } }, 1, session);
     expect(mine).toMatchObject({ from: session.meJid, to: '15550002222@s.whatsapp.net', ack: 1, ackName: 'SERVER' });
-    expect(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'].map((_, index) => toWebhookMessage(original, index - 1, session.meJid).ackName)).toEqual(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED']);
+    expect(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED'].map((_, index) => toWebhookMessage(original, index - 1, session).ackName)).toEqual(['ERROR', 'PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED']);
   });
 
-  it("describes a message's attachment in media (type and file name), and none for a text", () => {
+  it("describes a message's attachment in media (type, file name, our media endpoint), and none for a text", () => {
     const document = { ...original, message: { documentMessage: { mimetype: 'application/pdf', fileName: 'invoice.pdf', caption: 'your invoice' } } };
-    expect(toWebhookMessage(document, 2, session.meJid)).toMatchObject({ hasMedia: true, body: 'your invoice', media: { url: null, mimetype: 'application/pdf', filename: 'invoice.pdf' } });
-    expect(toWebhookMessage(original, 2, session.meJid)).toMatchObject({ hasMedia: false, media: {} });
+    expect(toWebhookMessage(document, 2, session)).toMatchObject({ hasMedia: true, body: 'your invoice', media: { url: `/api/v1/sessions/${session.id}/messages/${original.key.id}/media`, mimetype: 'application/pdf', filename: 'invoice.pdf' } });
+    expect(toWebhookMessage(original, 2, session)).toMatchObject({ hasMedia: false, media: {} });
   });
 });

@@ -1,8 +1,6 @@
 import { BufferJSON, proto } from '@whiskeysockets/baileys';
-import { ackName, webhookEnvelope, type EventSession, type MessageAckWebhook, type MessageEditedWebhook, type MessageReactionWebhook, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
-import { innerMessage, textOf } from './message-mapping.js';
-
-const MEDIA_TYPES = ['imageMessage', 'videoMessage', 'audioMessage', 'documentMessage', 'stickerMessage'] as const;
+import { ackName, mediaPath, webhookEnvelope, type EventSession, type MessageAckWebhook, type MessageEditedWebhook, type MessageReactionWebhook, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
+import { attachmentOf, innerMessage, textOf } from './message-mapping.js';
 
 interface StoredRaw {
   key?: { remoteJid?: string | null; fromMe?: boolean | null; id?: string | null; participant?: string | null };
@@ -45,17 +43,16 @@ export function toWebhookRaw(storedRaw: unknown): WebhookRawMessage {
 }
 
 /**
- * A stored message (its `raw`, `ack` and, once edited, its `text`) in the webhook's message shape
- * (`payload.after` / `payload.before`).
+ * A stored message (its `raw`, `ack` and, once edited, its `text`) of `session` in the webhook's message
+ * shape (`payload.after` / `payload.before`).
  */
-export function toWebhookMessage(storedRaw: unknown, ack: number, me: string, text?: string | null): WebhookMessage {
+export function toWebhookMessage(storedRaw: unknown, ack: number, session: Pick<EventSession, 'id' | 'meJid'>, text?: string | null): WebhookMessage {
+  const me = session.meJid;
   const data = toWebhookRaw(storedRaw);
   const content = innerMessage(proto.Message.fromObject(data.message));
   const chat = data.key.remoteJid;
   const fromMe = data.key.fromMe;
-  // The attachment's description; `url` stays null until the gateway serves media itself.
-  const attachmentType = MEDIA_TYPES.find((type) => content?.[type] != null);
-  const attachment = attachmentType === undefined ? undefined : (content?.[attachmentType] as { mimetype?: string | null; fileName?: string | null });
+  const attachment = attachmentOf(content)?.content;
   return {
     id: data.key.id,
     timestamp: data.messageTimestamp,
@@ -66,7 +63,8 @@ export function toWebhookMessage(storedRaw: unknown, ack: number, me: string, te
     to: fromMe ? chat : me,
     participant: data.key.participant ?? '',
     hasMedia: attachment !== undefined,
-    media: attachment === undefined ? {} : { url: null, mimetype: attachment.mimetype ?? null, filename: attachment.fileName ?? null },
+    // `url`: the gateway's media endpoint, relative to its base URL (the webhook does not know how it is reached).
+    media: attachment === undefined ? {} : { url: mediaPath(session.id, data.key.id), mimetype: attachment.mimetype ?? null, filename: attachment.fileName ?? null },
     ack,
     ackName: ackName(ack),
     replyTo: content?.extendedTextMessage?.contextInfo?.stanzaId ?? '',
@@ -93,31 +91,30 @@ export interface StoredForWebhook {
 
 /** The `message.revoked` body exactly as the webhook reference describes it. */
 export function buildMessageRevokedWebhook(input: RevokedEventInput): MessageRevokedWebhook {
-  const me = input.session.meJid;
   return webhookEnvelope('message.revoked', input.eventId, input.session, {
-    after: toWebhookMessage(input.revoke.raw, input.revoke.ack, me),
-    before: input.original === null ? {} : toWebhookMessage(input.original.raw, input.original.ack, me, input.original.text),
+    after: toWebhookMessage(input.revoke.raw, input.revoke.ack, input.session),
+    before: input.original === null ? {} : toWebhookMessage(input.original.raw, input.original.ack, input.session, input.original.text),
     _data: toWebhookRaw(input.revoke.raw),
   });
 }
 
 export function buildMessageReceivedWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook }): MessageReceivedWebhook {
-  return webhookEnvelope('message.received', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid));
+  return webhookEnvelope('message.received', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session));
 }
 
 /** `message.ack`: the stored message with the ack it just reached. */
 export function buildMessageAckWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook }): MessageAckWebhook {
-  return webhookEnvelope('message.ack', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid, input.message.text));
+  return webhookEnvelope('message.ack', input.eventId, input.session, toWebhookMessage(input.message.raw, input.message.ack, input.session, input.message.text));
 }
 
 /** `message.reaction`: the reaction as a message, with what it reacts to and the emoji ("" when taken back). */
 export function buildMessageReactionWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook; target: string; emoji: string }): MessageReactionWebhook {
-  const reaction = toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid);
+  const reaction = toWebhookMessage(input.message.raw, input.message.ack, input.session);
   return webhookEnvelope('message.reaction', input.eventId, input.session, { ...reaction, reaction: { text: input.emoji, messageId: input.target } });
 }
 
 /** `message.edited`: the edit as a message whose body is the new text, naming the message it edits. */
 export function buildMessageEditedWebhook(input: { eventId: string; session: EventSession; message: StoredForWebhook; target: string; text: string }): MessageEditedWebhook {
-  const edit = toWebhookMessage(input.message.raw, input.message.ack, input.session.meJid);
+  const edit = toWebhookMessage(input.message.raw, input.message.ack, input.session);
   return webhookEnvelope('message.edited', input.eventId, input.session, { ...edit, body: input.text, editedMessageId: input.target });
 }

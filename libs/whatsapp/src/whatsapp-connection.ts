@@ -1,7 +1,9 @@
 import type { Agent } from 'node:https';
-import makeWASocket, { DisconnectReason, type BinaryNode, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
+import makeWASocket, { DEF_MEDIA_HOST, DisconnectReason, type BinaryNode, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
+import type { Dispatcher } from 'undici';
 import { GatewayError } from '@wagw/contracts';
 import { classifyUpdate, classifyUpsert, contentFromRaw, mediaContent, quotableFromRaw, type OutgoingMedia, reactionKey, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
+import { downloadAttachment, type DownloadedMedia, type MediaDownloadLimits } from './media-download.js';
 import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
 
 export type TerminalReason = 'logged_out' | 'lease_lost' | 'stopped' | 'released';
@@ -26,8 +28,11 @@ export interface ConnectionOptions {
   auth: SessionAuthState;
   logger: BaileysLogger;
   callbacks: ConnectionCallbacks;
-  /** `waWebSocketUrl` (and `fetchAgent`, trusting its media host) when pointed at an emulator; empty for WhatsApp itself. */
-  socketOptions: { waWebSocketUrl?: string; fetchAgent?: Agent };
+  /**
+   * `waWebSocketUrl` (and `fetchAgent` for uploads, `mediaDispatcher` for downloads, trusting its media
+   * host) when pointed at an emulator; empty for WhatsApp itself.
+   */
+  socketOptions: { waWebSocketUrl?: string; fetchAgent?: Agent; mediaDispatcher?: Dispatcher };
   /** A message from our store as stored (`raw`): Baileys asks for the original when a peer requests a retry. */
   storedRaw(chat: string, id: string): Promise<unknown>;
 }
@@ -125,7 +130,8 @@ export class WhatsAppConnection {
     const socket = makeWASocket({
       auth: this.options.auth.state,
       logger: this.options.logger,
-      ...this.options.socketOptions,
+      ...(this.options.socketOptions.waWebSocketUrl === undefined ? {} : { waWebSocketUrl: this.options.socketOptions.waWebSocketUrl }),
+      ...(this.options.socketOptions.fetchAgent === undefined ? {} : { fetchAgent: this.options.socketOptions.fetchAgent }),
       // History sync off: a fresh login would otherwise wait ~20 s for it.
       shouldSyncHistoryMessage: () => false,
       syncFullHistory: false,
@@ -298,6 +304,16 @@ export class WhatsAppConnection {
    */
   async markRead(chat: string, messages: Array<{ id: string; sender?: string | undefined }>): Promise<void> {
     await this.connected().readMessages(messages.map((message) => readKey(chat, message)));
+  }
+
+  /**
+   * The attachment of a stored message (`raw`), downloaded from the media host WhatsApp names for this
+   * login (media_conn) and decrypted: see downloadAttachment.
+   */
+  async downloadMedia(raw: unknown, limits: Omit<MediaDownloadLimits, 'dispatcher'>): Promise<DownloadedMedia> {
+    const mediaConnection = await this.connected().refreshMediaConn(false);
+    const host = mediaConnection.hosts[0]?.hostname ?? DEF_MEDIA_HOST;
+    return downloadAttachment(raw, host, { ...limits, dispatcher: this.options.socketOptions.mediaDispatcher });
   }
 
   private report(events: Array<InboundEvent | null>): void {

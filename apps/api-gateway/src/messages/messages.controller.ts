@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { ApiHeader } from '@nestjs/swagger';
-import { ackName, GatewayError, markReadResultSchema, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, sendResultSchema, type MarkReadResult, type MessageView, type Page, type Principal, type SendResult } from '@wagw/contracts';
+import { ApiHeader, ApiProduces, ApiResponse } from '@nestjs/swagger';
+import { ackName, GatewayError, markReadResultSchema, mediaPath, storedMediaSchema, messagePageSchema, messageViewSchema, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, sendResultSchema, type MarkReadResult, type MessageView, type Page, type Principal, type SendResult } from '@wagw/contracts';
 import { CurrentPrincipal, RequireCapability } from '@wagw/auth';
-import { SessionCommandsService } from '@wagw/command-client';
+import { MediaDownloadsService, SessionCommandsService } from '@wagw/command-client';
 import { MessagesRepository, type StoredMessage } from '@wagw/db';
 import { parseInput, PathParam } from '@wagw/http';
 import { chatJid, idempotencyKeyOf, sessionIdParam, userJid, waMessageId } from '../validation.js';
@@ -62,6 +62,7 @@ const editBody = z
 const markReadBody = z
   .strictObject({ chat: chatJid.meta({ description: 'The chat the message lives in, when the same id is in several.' }).optional() })
   .register(apiRequestSchemas, { id: 'MarkReadRequest', examples: [{}, { chat: '15551234567@s.whatsapp.net' }] });
+const mediaQuery = z.strictObject({ chat: chatJid.meta({ description: 'The chat the message lives in, when the same id is in several.' }).optional() });
 const listQuery = z.strictObject({
   chat: chatJid.meta({ description: 'Only messages of this chat.' }).optional(),
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
@@ -76,7 +77,18 @@ const REVOKE_DESCRIPTION = `Deletes the message identified by \`mid\` in the pat
 - Requires the **\`send\`** capability.
 - **404 \`not_found\`** — the session or message does not exist or is not owned by your organization.`;
 
+/**
+ * A `Content-Disposition` naming the file: the name as given (RFC 5987, UTF-8) and an ASCII fallback,
+ * so that no quote, control character or path in a sender's file name reaches the header as such.
+ */
+function attachmentDisposition(fileName: string): string {
+  const base = fileName.split(/[\\/]/).pop() ?? '';
+  const ascii = base.replace(/[^\w.\- ]/g, '_').slice(0, 150) || 'file';
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base.slice(0, 150))}`;
+}
+
 function toMessageView(message: StoredMessage): MessageView {
+  const media = storedMediaSchema.safeParse(message.media);
   return {
     id: message.waMessageId,
     chat: message.chatJid,
@@ -87,6 +99,7 @@ function toMessageView(message: StoredMessage): MessageView {
     timestamp: Number(message.timestamp),
     ack: message.ack,
     ackName: ackName(message.ack),
+    media: media.success && !message.revokedAt ? { ...media.data, url: mediaPath(message.sessionId, message.waMessageId) } : null,
     revokedAt: message.revokedAt?.toISOString() ?? null,
   };
 }
@@ -97,6 +110,7 @@ export class MessagesController {
   constructor(
     private readonly commands: SessionCommandsService,
     private readonly messages: MessagesRepository,
+    private readonly mediaDownloads: MediaDownloadsService,
   ) {}
 
   /** Revoke a message (delete for everyone), exactly as the API reference describes it. */
@@ -231,6 +245,39 @@ export class MessagesController {
     await this.commands.requireSession(principal, sessionId);
     const { rows, nextCursor } = await this.messages.list(principal.orgId, sessionId, page);
     return { data: rows.map(toMessageView), nextCursor };
+  }
+
+  @Get(':mid/media')
+  @ApiRoute({
+    summary: "Download a message's attachment",
+    description:
+      "The decrypted file of an image, video, audio, document or sticker message, with its type as `Content-Type`. The first request downloads it from WhatsApp (through the worker holding the session, which must be connected) into the gateway's media cache; later ones are served from there until it is evicted (least recently read first, MEDIA_CACHE_MAX_BYTES). The download is checked against the hashes and MAC the sender put in the message.",
+  })
+  @RequireCapability('read')
+  @ApiPathParam('session', sessionIdParam, SESSION_PARAM)
+  @ApiPathParam('mid', waMessageId, 'The WhatsApp message id of a message with an attachment.')
+  @ApiQueryFrom(mediaQuery)
+  @ApiProduces('application/octet-stream')
+  @ApiResponse({ status: 200, description: 'The file, with `Content-Type`, `Content-Length` and `Content-Disposition`.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiErrors('not_found', 'validation_failed', 'conflict', 'session_not_connected', 'payload_too_large', 'media_unavailable', 'session_unavailable', 'timeout')
+  async media(
+    @CurrentPrincipal() principal: Principal,
+    @Param('session') session: string,
+    @Param('mid') mid: string,
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
+    const params = parseInput(z.object({ session: sessionIdParam, mid: waMessageId }), { session, mid }, 'path parameters');
+    const { chat } = parseInput(mediaQuery, query, 'query parameters');
+    const { file, media } = await this.mediaDownloads.fetch(principal, params.session, params.mid, chat);
+    void reply
+      .header('content-type', file.mimetype)
+      .header('content-length', String(file.bytes.length))
+      .header('content-disposition', attachmentDisposition(media.fileName ?? params.mid))
+      // A sender chose these bytes: never let a browser reinterpret them, and keep them out of shared caches.
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, max-age=3600');
+    return file.bytes;
   }
 
   @Get(':mid')

@@ -148,7 +148,9 @@ describe('OpenAPI document', () => {
         for (const [status, response] of Object.entries(operation.responses)) {
           if (status === '204') continue;
           // The event stream answers Server-Sent Events; its errors are JSON like every other.
-          const mediaType = where === 'get /api/v1/events' && status === '200' ? 'text/event-stream' : 'application/json';
+          // Two routes answer something else than JSON: the event stream, and an attachment's bytes.
+          const nonJson: Record<string, string> = { 'get /api/v1/events': 'text/event-stream', 'get /api/v1/sessions/{session}/messages/{mid}/media': 'application/octet-stream' };
+          const mediaType = status === '200' ? (nonJson[where] ?? 'application/json') : 'application/json';
           expect(response.content?.[mediaType]?.schema, `${where} ${status}`).toBeDefined();
           if (/^[45]/.test(status)) expect(response.content?.['application/json']?.schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/ErrorEnvelope' });
         }

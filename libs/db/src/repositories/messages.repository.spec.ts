@@ -10,7 +10,7 @@ const PHONE_CHAT = '15551230000@s.whatsapp.net';
 const LID_CHAT = '71234567890123@lid';
 
 function message(waMessageId: string, chatJid: string, fields: Partial<NewStoredMessage> = {}): NewStoredMessage {
-  return { waMessageId, chatJid, senderJid: null, fromMe: true, messageType: 'conversation', text: 'hello', timestamp: 1_700_000_000, ack: 1, raw: { key: { id: waMessageId, remoteJid: chatJid } }, ...fields };
+  return { waMessageId, chatJid, senderJid: null, fromMe: true, messageType: 'conversation', text: 'hello', media: null, timestamp: 1_700_000_000, ack: 1, raw: { key: { id: waMessageId, remoteJid: chatJid } }, ...fields };
 }
 
 function revokeOf(revokeId: string, chatJid: string): NewStoredMessage {

@@ -14,6 +14,8 @@ export interface NewStoredMessage {
   fromMe: boolean;
   messageType: string;
   text: string | null;
+  /** The attachment's description (`StoredMedia`), null without one. */
+  media: object | null;
   /** Unix seconds. */
   timestamp: number;
   ack: number;
@@ -40,9 +42,9 @@ export interface RevokeOutcome extends SentOutcome {
  */
 function messageInsert(fence: SessionFence, message: NewStoredMessage, now: Date, onConflict: 'take newer ack' | 'keep first'): Prisma.Sql {
   return Prisma.sql`
-    INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, timestamp, ack, raw, created_at)
+    INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, sender_jid, from_me, message_type, text, media, timestamp, ack, raw, created_at)
     SELECT ${uuidV7(now.getTime())}::uuid, ${fence.orgId}::uuid, ${fence.sessionId}::uuid, ${message.waMessageId}, ${message.chatJid}, ${message.senderJid}, ${message.fromMe},
-           ${message.messageType}, ${message.text}, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
+           ${message.messageType}, ${message.text}, ${message.media === null ? null : JSON.stringify(message.media)}::jsonb, ${BigInt(message.timestamp)}, ${message.ack}, ${JSON.stringify(message.raw)}::jsonb, ${utcTimestamp(now)}::timestamp
      WHERE EXISTS (SELECT 1 FROM fence)
     ${onConflict === 'take newer ack' ? Prisma.sql`ON CONFLICT (org_id, session_id, chat_jid, wa_message_id) DO UPDATE SET ack = GREATEST(messages.ack, EXCLUDED.ack)` : Prisma.sql`ON CONFLICT DO NOTHING`}`;
 }

@@ -10,7 +10,7 @@ import { OrganizationProvisioningRepository } from './system/organization-provis
 const CHAT = '15551230000@s.whatsapp.net';
 
 function message(waMessageId: string, fields: Partial<NewStoredMessage> = {}): NewStoredMessage {
-  return { waMessageId, chatJid: CHAT, senderJid: CHAT, fromMe: false, messageType: 'conversation', text: 'hi', timestamp: 1_700_000_000, ack: 1, raw: { key: { id: waMessageId } }, ...fields };
+  return { waMessageId, chatJid: CHAT, senderJid: CHAT, fromMe: false, messageType: 'conversation', text: 'hi', media: null, timestamp: 1_700_000_000, ack: 1, raw: { key: { id: waMessageId } }, ...fields };
 }
 
 /**
