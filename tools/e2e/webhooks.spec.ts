@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,7 +48,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
 
   beforeAll(async () => {
     await sink.start();
-    await system.start({ dispatcherEnv: { WEBHOOK_RETRY_SCHEDULE_MS: '0,3000,200' } });
+    await system.start({ dispatcherEnv: { WEBHOOK_RETRY_SCHEDULE_MS: '0,3000,200' }, workerEnv: { MEDIA_URL_ALLOW_PRIVATE_HOSTS: '127.0.0.1', MEDIA_MAX_BYTES: String(1024 * 1024) } });
     system.emulator.createAccount({ phone, pushName: 'Gateway Phone' });
     system.emulator.createAccount({ phone: peer, pushName: 'Peer' });
     tenant = await system.tenant();
@@ -278,6 +280,54 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     const revoked = await system.waitFor(async () => events('message.revoked').find((entry) => entry.body.data.payload.before?.id === taken.id), 'message.revoked for the draft');
     expect(revoked.body.data.payload.before).toMatchObject({ hasMedia: true, media: { url: `/api/v1/sessions/${sessionId}/messages/${taken.id}/media`, filename: 'draft.pdf' } });
     expect(await system.api(`/api/v1/sessions/${sessionId}/messages/${taken.id}/media`, { token: tenant.apiKey })).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+  });
+
+  it('sends an image and a document from a URL, fetched by the worker, that the peer decrypts byte for byte; a private, mistyped, missing or oversized one is refused with nothing sent', async () => {
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+    const pdf = Buffer.from('%PDF-1.4\n% a price list\n'.repeat(30));
+    const files = new Map<string, { type: string; bytes: Buffer }>([
+      ['/receipt.png', { type: 'image/png', bytes: png }],
+      ['/prices', { type: 'application/pdf; charset=binary', bytes: pdf }],
+      ['/huge.png', { type: 'image/png', bytes: Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)]) }],
+    ]);
+    const server = createServer((request, response) => {
+      if (request.url === '/moved') return void response.writeHead(302, { location: 'http://169.254.169.254/' }).end();
+      const file = files.get(request.url ?? '');
+      if (!file) return void response.writeHead(404).end();
+      response.writeHead(200, { 'content-type': file.type }).end(file.bytes);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const send = (body: Record<string, unknown>) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, ...body } });
+      const image = await send({ image: { url: `http://127.0.0.1:${port}/receipt.png`, caption: 'fetched' } });
+      expect(image).toMatchObject({ status: 200, body: { status: 'sent' } });
+      const document = await send({ document: { url: `http://127.0.0.1:${port}/prices`, fileName: 'prices.pdf' } });
+      expect(document).toMatchObject({ status: 200, body: { status: 'sent' } });
+      const atPeer = (id: unknown) => system.waitFor(async () => system.emulator.received(peer).find((entry) => entry.id === id), 'the peer to get the attachment');
+      const imageAtPeer = await atPeer(image.body['waMessageId']);
+      expect(imageAtPeer.message.imageMessage).toMatchObject({ caption: 'fetched', mimetype: 'image/png' });
+      expect((await system.emulator.decryptMedia(imageAtPeer.message)).bytes.equals(png)).toBe(true);
+      const documentAtPeer = await atPeer(document.body['waMessageId']);
+      expect(documentAtPeer.message.documentMessage).toMatchObject({ fileName: 'prices.pdf', mimetype: 'application/pdf' });
+      expect((await system.emulator.decryptMedia(documentAtPeer.message)).bytes.equals(pdf)).toBe(true);
+
+      const receivedBefore = system.emulator.received(peer).length;
+      // `localhost` is not an allowed host as written, and resolves to loopback: refused at connect time.
+      expect(await send({ image: { url: `http://localhost:${port}/receipt.png` } })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed', details: { field: 'image.url' } } } });
+      expect(await send({ image: { url: 'http://169.254.169.254/latest/meta-data' } })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed', message: expect.stringContaining('link-local') } } });
+      expect(await send({ image: { url: `http://127.0.0.1:${port}/moved` } })).toMatchObject({ status: 502, body: { error: { code: 'media_unavailable', details: { status: 302 } } } });
+      expect(await send({ image: { url: `http://127.0.0.1:${port}/gone.png` } })).toMatchObject({ status: 502, body: { error: { code: 'media_unavailable', details: { status: 404 } } } });
+      expect(await send({ image: { url: `http://127.0.0.1:${port}/prices`, mimetype: 'image/png' } })).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type', details: { detected: 'application/pdf' } } } });
+      expect(await send({ image: { url: `http://127.0.0.1:${port}/huge.png` } })).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large', details: { field: 'image.url' } } } });
+      expect(await send({ image: { url: 'ftp://127.0.0.1/receipt.png' } })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+      expect(await send({ image: { url: `http://127.0.0.1:${port}/receipt.png`, data: png.toString('base64'), mimetype: 'image/png' } })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(system.emulator.received(peer)).toHaveLength(receivedBefore);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('sends an image and a document from base64 that the peer decrypts byte for byte; a mistyped or malformed one is refused with nothing sent', async () => {

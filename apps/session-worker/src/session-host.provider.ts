@@ -37,6 +37,9 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
   ) {
     const endpointSettings = { websocketUrl: env.WA_WEBSOCKET_URL, trustRootKeyHex: env.WA_TRUST_ROOT_KEY, mediaCaPem: env.WA_MEDIA_CA };
     const socketOptions = whatsAppEndpointOptions(endpointSettings, (message) => logger.warn(message));
+    if (env.MEDIA_URL_ALLOW_PRIVATE_HOSTS.length > 0) {
+      logger.warn({ hosts: env.MEDIA_URL_ALLOW_PRIVATE_HOSTS }, 'media URLs may name these private hosts (MEDIA_URL_ALLOW_PRIVATE_HOSTS): for development and tests only');
+    }
     this.webhookQueues = new WebhookQueues(redis);
     const publishEvent = async (eventId: string, type: EventType): Promise<void> => {
       if (env.FAULT_INJECTION === 'exit-after-revoke-commit' && type === 'message.revoked') {
@@ -63,7 +66,7 @@ export class SessionHostService implements OnApplicationBootstrap, BeforeApplica
       placement,
       logger,
       socketOptions,
-      media: { cache: mediaCache, maxBytes: env.MEDIA_MAX_BYTES, cacheBudgetBytes: env.MEDIA_CACHE_MAX_BYTES, timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS },
+      media: { cache: mediaCache, urlPolicy: { allow: env.MEDIA_URL_ALLOW_PRIVATE_HOSTS }, maxBytes: env.MEDIA_MAX_BYTES, cacheBudgetBytes: env.MEDIA_CACHE_MAX_BYTES, timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS },
       endpoint: whatsAppEndpointLabel(endpointSettings),
       leaseTtlMs: env.SESSION_LEASE_TTL_MS,
     });

@@ -5,7 +5,7 @@ import { type CommandTarget, type MessagesRepository, type OutboxOperation, type
 import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
-import { checkMedia } from './media-check.js';
+import { checkMedia } from '@wagw/whatsapp/media-check';
 
 /** At most this many messages are marked read by one chat's mark-read (WhatsApp's own batches are of that order). */
 const MARK_READ_MAX = 100;
@@ -32,9 +32,11 @@ export interface RevokeRequest {
 export interface SendMediaRequest {
   chat: string;
   kind: MediaKind;
-  /** base64 */
-  data: string;
-  mimetype: string;
+  /** base64; or `url`, fetched by the worker. */
+  data?: string | undefined;
+  url?: string | undefined;
+  /** Required with `data`. */
+  mimetype?: string | undefined;
   caption?: string | undefined;
   fileName?: string | undefined;
   voiceNote?: boolean | undefined;
@@ -217,13 +219,15 @@ export class SessionCommandsService {
   sendMedia(principal: Principal, sessionId: string, body: SendMediaRequest, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
     return this.timed('send', async () => {
       const session = await this.replyTarget(principal, sessionId, body.chat, body.replyTo);
-      await checkMedia(body.kind, body.data, body.mimetype);
+      // Bytes in the body are checked here, before anything is written; a URL's by the worker that fetches it.
+      if (body.data !== undefined) await checkMedia(body.kind, body.data, body.mimetype ?? '');
       const command: SessionCommand = {
         type: 'send_media',
         chat: body.chat,
         kind: body.kind,
-        data: body.data,
-        mimetype: body.mimetype,
+        ...(body.data === undefined ? {} : { data: body.data }),
+        ...(body.url === undefined ? {} : { url: body.url }),
+        ...(body.mimetype === undefined ? {} : { mimetype: body.mimetype }),
         ...(body.caption ? { caption: body.caption } : {}),
         ...(body.fileName ? { fileName: body.fileName } : {}),
         ...(body.voiceNote ? { voiceNote: true } : {}),

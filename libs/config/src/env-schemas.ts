@@ -98,7 +98,9 @@ export const sessionWorkerEnvSchema = baseEnvSchema
     MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 ** 3).default(64 * 1024 ** 2),
     /** What the shared media cache (Postgres) holds at most, over every organization; least recently read files go first. */
     MEDIA_CACHE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 ** 4).default(512 * 1024 ** 2),
-    /** How long one download from WhatsApp's media host may take. */
+    /** Hosts (as written in the URL) a media URL may name although private or loopback: local development and tests only. */
+    MEDIA_URL_ALLOW_PRIVATE_HOSTS: commaList.default([]),
+    /** How long one download (from WhatsApp's media host, or of a media URL) may take. */
     MEDIA_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
     /** End-to-end tests only: make the worker die at a chosen point, as a crash would. */
     FAULT_INJECTION: z.enum(['exit-after-revoke-commit']).optional(),

@@ -30,9 +30,12 @@ export const sendMediaCommandSchema = z.object({
   type: z.literal('send_media'),
   chat: jid,
   kind: z.enum(MEDIA_KINDS),
-  /** The file, base64 (the outbox keeps only its hash, `storedRequest`). */
-  data: z.string().min(1),
-  mimetype: z.string().min(3).max(100),
+  /** The file, base64 (the outbox keeps only its hash, `storedRequest`); or `url`, which the worker fetches. */
+  data: z.string().min(1).optional(),
+  /** Where the worker fetches the file, through the SSRF guard, within MEDIA_MAX_BYTES. */
+  url: z.string().min(1).max(2048).optional(),
+  /** Required with `data`; with `url`, what the file's bytes (or, for a document, its server) say when absent. */
+  mimetype: z.string().min(3).max(100).optional(),
   caption: z.string().max(4096).optional(),
   fileName: z.string().min(1).max(255).optional(),
   /** Audio only: a voice note (push-to-talk) rather than an audio file. */
@@ -90,7 +93,7 @@ export const OPERATION_COMMAND_TYPES: ReadonlySet<SessionCommand['type']> = new 
 
 /** A command as its outbox row keeps it: an attachment by its hash and size, never its bytes. */
 export function storedRequest(command: SessionCommand): SessionCommand {
-  if (command.type !== 'send_media') return command;
+  if (command.type !== 'send_media' || command.data === undefined) return command;
   const bytes = Buffer.from(command.data, 'base64');
   return { ...command, data: `sha256:${createHash('sha256').update(bytes).digest('hex')} (${bytes.length} bytes)` };
 }

@@ -962,44 +962,64 @@ export interface components {
             image?: {
                 /**
                  * Format: base64
-                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES). Give `data` or `url`.
                  */
-                data: string;
+                data?: string;
+                /**
+                 * Format: uri
+                 * @description Where the worker fetches the file (http or https; no redirects followed, never a private or loopback address, within the worker's MEDIA_MAX_BYTES). Give `data` or `url`.
+                 */
+                url?: string;
                 /** @description image/jpeg, image/png or image/webp, as the bytes are. */
-                mimetype: string;
+                mimetype?: string;
                 /** @description Shown under the attachment. */
                 caption?: string;
             };
             video?: {
                 /**
                  * Format: base64
-                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES). Give `data` or `url`.
                  */
-                data: string;
+                data?: string;
+                /**
+                 * Format: uri
+                 * @description Where the worker fetches the file (http or https; no redirects followed, never a private or loopback address, within the worker's MEDIA_MAX_BYTES). Give `data` or `url`.
+                 */
+                url?: string;
                 /** @description video/mp4 or video/3gpp, as the bytes are. */
-                mimetype: string;
+                mimetype?: string;
                 /** @description Shown under the attachment. */
                 caption?: string;
             };
             audio?: {
                 /**
                  * Format: base64
-                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES). Give `data` or `url`.
                  */
-                data: string;
+                data?: string;
+                /**
+                 * Format: uri
+                 * @description Where the worker fetches the file (http or https; no redirects followed, never a private or loopback address, within the worker's MEDIA_MAX_BYTES). Give `data` or `url`.
+                 */
+                url?: string;
                 /** @description audio/ogg (a voice note wants Opus in Ogg), audio/mpeg, audio/mp4 or audio/aac, as the bytes are. */
-                mimetype: string;
+                mimetype?: string;
                 /** @description Send it as a voice note rather than an audio file. */
                 voiceNote?: boolean;
             };
             document?: {
                 /**
                  * Format: base64
-                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES).
+                 * @description The file, base64 (the whole request within the gateway's body limit, BODY_LIMIT_BYTES). Give `data` or `url`.
                  */
-                data: string;
-                /** @description Any type; shown as a file. */
-                mimetype: string;
+                data?: string;
+                /**
+                 * Format: uri
+                 * @description Where the worker fetches the file (http or https; no redirects followed, never a private or loopback address, within the worker's MEDIA_MAX_BYTES). Give `data` or `url`.
+                 */
+                url?: string;
+                /** @description Any type; shown as a file. With `url` and none given, what the server says. */
+                mimetype?: string;
                 fileName: string;
                 /** @description Shown under the attachment. */
                 caption?: string;

@@ -4,6 +4,8 @@ import type { AuditEntry, AuthStateRepository, MediaCacheRepository, MessagesRep
 import type { Logger } from '@wagw/observability';
 import type { RedisConnection } from '@wagw/queue';
 import { bareJid, loadPostgresAuthState, WhatsAppConnection, type BaileysLogger, type ConnectionOptions, type SentMessage, type TerminalReason } from '@wagw/whatsapp';
+import { fetchGuarded, GuardedFetchError, type DestinationPolicy, type FetchedFile } from '@wagw/webhooks';
+import { checkMediaBytes, mimetypeOfFetched } from '@wagw/whatsapp/media-check';
 import { MessageRecorder } from './message-recorder.js';
 
 export interface RunnerDependencies {
@@ -29,6 +31,8 @@ export interface MediaDownloads {
   cache: MediaCacheRepository;
   /** MEDIA_MAX_BYTES: the largest attachment downloaded. */
   maxBytes: number;
+  /** MEDIA_URL_ALLOW_PRIVATE_HOSTS: hosts a media URL may name although private (tests, local development). */
+  urlPolicy: DestinationPolicy;
   /** MEDIA_CACHE_MAX_BYTES: what the whole cache holds, at most. */
   cacheBudgetBytes: number;
   timeoutMs: number;
@@ -38,6 +42,23 @@ const QR_TTL_MS = 60_000;
 
 /** A write to the session row that names the status it leaves the session in. */
 type StatusPatch = Parameters<SessionsRepository['updateAsOwner']>[1] & { status: SessionStatus };
+
+/** A failed fetch of a media URL, as the caller reads it: what they sent is refused (4xx), or the URL's server failed (502). */
+function fetchFailure(kind: string, url: string, error: unknown): GatewayError {
+  if (!(error instanceof GuardedFetchError)) return new GatewayError('media_unavailable', `the ${kind} could not be fetched: ${String(error)}`, { url });
+  const details = { field: `${kind}.url`, url, ...(error.status === undefined ? {} : { status: error.status }) };
+  switch (error.failure) {
+    case 'invalid_url':
+    case 'blocked':
+      return new GatewayError('validation_failed', `the ${kind} URL is refused: ${error.message}`, details);
+    case 'too_large':
+      return new GatewayError('payload_too_large', `the ${kind} at the URL is too large: ${error.message} (MEDIA_MAX_BYTES)`, details);
+    case 'redirect':
+    case 'status':
+    case 'network':
+      return new GatewayError('media_unavailable', `the ${kind} could not be fetched: ${error.message}`, details);
+  }
+}
 
 /** `outcomeRecorded`: the operation's outcome was written with the message (no separate outbox write needed). */
 export type CommandResult = { sent: SentMessage; outcomeRecorded: boolean } | { pairingCode: string } | { loggedOut: true } | MarkReadResult | MediaCachedResult;
@@ -253,7 +274,8 @@ export class SessionRunner {
       }
       case 'send_media': {
         const quoted = await this.quotedFor(command.chat, command.replyTo);
-        const media = { kind: command.kind, bytes: Buffer.from(command.data, 'base64'), mimetype: command.mimetype, caption: command.caption, fileName: command.fileName, voiceNote: command.voiceNote };
+        const { bytes, mimetype } = await this.attachmentOf(command);
+        const media = { kind: command.kind, bytes, mimetype, caption: command.caption, fileName: command.fileName, voiceNote: command.voiceNote };
         return this.recordSentMessage(await connection.sendMedia(command.chat, media, messageId, quoted), operation);
       }
       case 'revoke': {
@@ -285,6 +307,26 @@ export class SessionRunner {
         await this.finished;
         return { loggedOut: true };
     }
+  }
+
+  /**
+   * The file a media send carries: its base64 (checked by the gateway), or fetched from its URL through
+   * the SSRF guard within MEDIA_MAX_BYTES and checked here, as the gateway checks bytes in the body.
+   */
+  private async attachmentOf(command: Extract<SessionCommand, { type: 'send_media' }>): Promise<{ bytes: Buffer; mimetype: string }> {
+    if (command.data !== undefined) return { bytes: Buffer.from(command.data, 'base64'), mimetype: command.mimetype ?? 'application/octet-stream' };
+    if (command.url === undefined) throw new GatewayError('validation_failed', 'the attachment has neither data nor url');
+    const media = this.deps.media;
+    if (!media) throw new GatewayError('not_configured', 'this worker fetches no media URLs');
+    let fetched: FetchedFile;
+    try {
+      fetched = await fetchGuarded(command.url, { policy: media.urlPolicy, maxBytes: media.maxBytes, timeoutMs: media.timeoutMs });
+    } catch (error) {
+      throw fetchFailure(command.kind, command.url, error);
+    }
+    const mimetype = command.mimetype ?? (await mimetypeOfFetched(command.kind, fetched.bytes, fetched.contentType));
+    await checkMediaBytes(command.kind, fetched.bytes, mimetype);
+    return { bytes: fetched.bytes, mimetype };
   }
 
   /** A received attachment, downloaded, checked and decrypted into the media cache. */

@@ -1,3 +1,4 @@
 export * from './standard-webhooks.js';
 export * from './ssrf-guard.js';
 export * from './secret-box.js';
+export * from './guarded-fetch.js';

@@ -27,16 +27,28 @@ const revokeBody = z
 /** What a message sends: text, or one attachment. */
 const MESSAGE_CONTENTS = ['text', 'image', 'video', 'audio', 'document'] as const;
 const caption = z.string().max(4096).meta({ description: 'Shown under the attachment.' }).optional();
-const mediaData = z.base64().meta({ description: 'The file, base64 (the whole request within the gateway\'s body limit, BODY_LIMIT_BYTES).' });
+const mediaData = z.base64().meta({ description: 'The file, base64 (the whole request within the gateway\'s body limit, BODY_LIMIT_BYTES). Give `data` or `url`.' });
+const mediaUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(2048)
+  .refine((value) => !/^[a-z]+:\/\/[^/]*@/i.test(value), 'credentials in the URL are not allowed')
+  .meta({ description: "Where the worker fetches the file (http or https; no redirects followed, never a private or loopback address, within the worker's MEDIA_MAX_BYTES). Give `data` or `url`." })
+  .optional();
 const mimetype = z.string().min(3).max(100);
+/** Exactly one source per attachment, and a declared type with base64 (a fetched file's bytes can say it). */
+const oneSource = (media: { data?: string | undefined; url?: string | undefined; mimetype?: string | undefined }): boolean => (media.data === undefined) !== (media.url === undefined) && (media.url !== undefined || media.mimetype !== undefined);
+const ONE_SOURCE = { message: 'give the file as data (base64, with its mimetype) or as url' };
 const sendBody = z
   .strictObject({
     chat: chatJid.meta({ description: 'The chat to send to: a user or group JID.' }),
     text: z.string().min(1).max(4096).optional(),
-    image: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'image/jpeg, image/png or image/webp, as the bytes are.' }), caption }).optional(),
-    video: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'video/mp4 or video/3gpp, as the bytes are.' }), caption }).optional(),
-    audio: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'audio/ogg (a voice note wants Opus in Ogg), audio/mpeg, audio/mp4 or audio/aac, as the bytes are.' }), voiceNote: z.boolean().meta({ description: 'Send it as a voice note rather than an audio file.' }).optional() }).optional(),
-    document: z.strictObject({ data: mediaData, mimetype: mimetype.meta({ description: 'Any type; shown as a file.' }), fileName: z.string().min(1).max(255), caption }).optional(),
+    image: z.strictObject({ data: mediaData.optional(), url: mediaUrl, mimetype: mimetype.meta({ description: 'image/jpeg, image/png or image/webp, as the bytes are.' }).optional(), caption }).refine(oneSource, ONE_SOURCE).optional(),
+    video: z.strictObject({ data: mediaData.optional(), url: mediaUrl, mimetype: mimetype.meta({ description: 'video/mp4 or video/3gpp, as the bytes are.' }).optional(), caption }).refine(oneSource, ONE_SOURCE).optional(),
+    audio: z
+      .strictObject({ data: mediaData.optional(), url: mediaUrl, mimetype: mimetype.meta({ description: 'audio/ogg (a voice note wants Opus in Ogg), audio/mpeg, audio/mp4 or audio/aac, as the bytes are.' }).optional(), voiceNote: z.boolean().meta({ description: 'Send it as a voice note rather than an audio file.' }).optional() })
+      .refine(oneSource, ONE_SOURCE)
+      .optional(),
+    document: z.strictObject({ data: mediaData.optional(), url: mediaUrl, mimetype: mimetype.meta({ description: 'Any type; shown as a file. With `url` and none given, what the server says.' }).optional(), fileName: z.string().min(1).max(255), caption }).refine(oneSource, ONE_SOURCE).optional(),
     replyTo: waMessageId.meta({ description: 'Quote this message (its WhatsApp id) in the reply.' }).optional(),
   })
   .refine((body) => MESSAGE_CONTENTS.filter((content) => body[content] !== undefined).length === 1, { message: `give exactly one of ${MESSAGE_CONTENTS.join(', ')}` })
@@ -45,6 +57,7 @@ const sendBody = z
     examples: [
       { chat: '15551234567@s.whatsapp.net', text: 'Your order has shipped.' },
       { chat: '15551234567@s.whatsapp.net', document: { data: 'JVBERi0xLjQK…', mimetype: 'application/pdf', fileName: 'invoice-42.pdf', caption: 'Your invoice' } },
+      { chat: '15551234567@s.whatsapp.net', image: { url: 'https://shop.example.com/receipts/42.png', caption: 'Your receipt' } },
     ],
   });
 const reactBody = z

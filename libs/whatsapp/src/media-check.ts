@@ -23,7 +23,11 @@ function canonical(mimetype: string): string {
  * the one declared. Answers the decoded size; `unsupported_media_type` (415) for a type that does not fit.
  */
 export async function checkMedia(kind: MediaKind, data: string, declaredMimetype: string): Promise<number> {
-  const bytes = Buffer.from(data, 'base64');
+  return checkMediaBytes(kind, Buffer.from(data, 'base64'), declaredMimetype);
+}
+
+/** `checkMedia` for bytes in hand (an attachment the worker fetched from its URL). */
+export async function checkMediaBytes(kind: MediaKind, bytes: Buffer, declaredMimetype: string): Promise<number> {
   if (bytes.length === 0) throw new GatewayError('validation_failed', `${kind}.data is empty`, { field: `${kind}.data` });
   if (kind === 'document') return bytes.length;
   const declared = canonical(declaredMimetype);
@@ -35,4 +39,17 @@ export async function checkMedia(kind: MediaKind, data: string, declaredMimetype
     throw new GatewayError('unsupported_media_type', `the ${kind}'s bytes are ${sniffed ? sniffed.mime : 'of no type we recognise'}, not the declared ${declaredMimetype}`, { field: `${kind}.data`, declared: declaredMimetype, detected: sniffed?.mime ?? null });
   }
   return bytes.length;
+}
+
+/**
+ * The type of an attachment fetched from a URL when the caller declared none: for an image, video or
+ * audio what its bytes are (then checked as any declared type is), for a document what the server
+ * said it is.
+ */
+export async function mimetypeOfFetched(kind: MediaKind, bytes: Buffer, contentType: string | null): Promise<string> {
+  if (kind !== 'document') {
+    const sniffed = await fileTypeFromBuffer(bytes);
+    if (sniffed) return sniffed.mime;
+  }
+  return contentType ?? 'application/octet-stream';
 }
