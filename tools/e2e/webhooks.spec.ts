@@ -385,6 +385,30 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     expect(payload.before._data).toMatchObject({ key: { participant: payload.before.participant }, pushName: 'Member' });
   });
 
+  it("a group's per-member receipts raise our message's ack to its furthest member, one message.ack per step; our own devices' receipts count for nothing", async () => {
+    const first = '15553000004';
+    const second = '15553000005';
+    system.emulator.createAccount({ phone: first, pushName: 'First' });
+    system.emulator.createAccount({ phone: second, pushName: 'Second' });
+    const group = system.emulator.createGroup({ subject: 'Receipts', members: [phone, first, second], admins: [phone] });
+    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: group.jid, text: 'meeting at 10' } });
+    expect(sent).toMatchObject({ status: 200, body: { status: 'sent' } });
+    const mid = sent.body['waMessageId'] as string;
+    await system.waitFor(async () => [first, second].every((member) => system.emulator.received(member).some((entry) => entry.id === mid)) || undefined, 'both members to get it');
+    const acks = () => events('message.ack').filter((entry) => entry.body.data.payload['id'] === mid).map((entry) => entry.body.data.payload['ackName']);
+    const stored = async () => (await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { token: tenant.apiKey })).body['ackName'];
+    system.emulator.peerReceipt({ from: first, to: phone, group: group.jid, messageIds: [mid], type: 'delivery' });
+    await system.waitFor(async () => (acks().length === 1 ? true : undefined), 'message.ack DEVICE');
+    // The second member's delivery is no further than the first's.
+    system.emulator.peerReceipt({ from: second, to: phone, group: group.jid, messageIds: [mid], type: 'delivery' });
+    system.emulator.peerReceipt({ from: second, to: phone, group: group.jid, messageIds: [mid], type: 'read' });
+    await system.waitFor(async () => (acks().length === 2 ? true : undefined), 'message.ack READ');
+    system.emulator.peerReceipt({ from: first, to: phone, group: group.jid, messageIds: [mid], type: 'read' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(acks()).toEqual(['DEVICE', 'READ']);
+    expect(await stored()).toBe('READ');
+  });
+
   it('every message.revoked carries every key the reference shows, "" where WhatsApp gave none', () => {
     const revoked = events('message.revoked');
     expect(revoked.length).toBeGreaterThanOrEqual(3);

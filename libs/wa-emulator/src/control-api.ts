@@ -128,8 +128,9 @@ export function createControlApi(emulator: WaEmulator): Server {
       if (type !== 'delivery' && type !== 'read' && type !== 'played') throw new ControlError(400, 'validation_failed', '"type" must be delivery, read or played');
       const messageIds = strings(body, 'messageIds');
       if (messageIds.length === 0) throw new ControlError(400, 'validation_failed', '"messageIds" must name at least one message');
-      emulator.peerReceipt({ from: phone, to: text(body, 'to'), messageIds, type });
-      return { phone, to: text(body, 'to'), messageIds, type };
+      const group = typeof body['group'] === 'string' ? body['group'] : undefined;
+      emulator.peerReceipt({ from: phone, to: text(body, 'to'), messageIds, type, group });
+      return { phone, to: text(body, 'to'), messageIds, type, ...(group === undefined ? {} : { group }) };
     }],
     ['POST', /^\/accounts\/(\d+)\/push-name$/, async ([phone = ''], body) => {
       await emulator.setPushName(phone, text(body, 'pushName'));

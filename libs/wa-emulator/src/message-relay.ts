@@ -152,19 +152,22 @@ export class MessageRelay {
   }
 
   /**
-   * A simulated account's phone receipts messages a linked client of `to` sent it, as WhatsApp relays
-   * receipts: one `<receipt>` naming the first id, the rest in its `<list>`, to every linked device of
+   * A simulated account's phone receipts messages a linked client of `to` sent it (in `group`, when
+   * given: as one member), as WhatsApp relays receipts: one `<receipt>` naming the first id, the rest in its `<list>`, to every linked device of
    * the sender (queued for one that is offline).
    */
-  peerReceipt(options: { from: string; to: string; messageIds: string[]; type: ReceiptType }): void {
+  peerReceipt(options: { from: string; to: string; messageIds: string[]; type: ReceiptType; group?: string | undefined }): void {
     const [first, ...rest] = options.messageIds;
     if (first === undefined) throw new Error('a receipt needs at least one message id');
     const sender = this.directory.account(options.from);
     const recipients = [...this.directory.account(options.to).companions.values()].filter((device) => !device.loggedOut);
     if (recipients.length === 0) throw new Error(`account ${options.to} has no linked device`);
+    if (options.group !== undefined && !this.directory.groups.get(options.group)?.members.has(options.from)) throw new Error(`${options.from} is not in ${options.group}`);
+    // In a group the receipt comes from the group, naming the member (by LID, as the group addresses it).
+    const origin: Record<string, string> = options.group === undefined ? { from: pnJid(sender.phone) } : { from: options.group, participant: lidJid(sender.lid) };
     const stanza = node(
       'receipt',
-      { from: pnJid(sender.phone), id: first, t: String(Math.floor(Date.now() / 1000)), ...(options.type === 'delivery' ? {} : { type: options.type }) },
+      { ...origin, id: first, t: String(Math.floor(Date.now() / 1000)), ...(options.type === 'delivery' ? {} : { type: options.type }) },
       rest.length === 0 ? undefined : [node('list', {}, rest.map((id) => node('item', { id })))],
     );
     for (const device of recipients) this.deliverToLinked(device, stanza);

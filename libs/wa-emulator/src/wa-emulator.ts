@@ -157,8 +157,8 @@ export class WaEmulator extends EventEmitter<EmulatorEvents> {
     return this.relay.peerRevoke(options);
   }
 
-  /** A simulated account's phone receipts messages `to`'s linked client sent it: delivered, read or played. */
-  peerReceipt(options: { from: string; to: string; messageIds: string[]; type: ReceiptType }): void {
+  /** A simulated account's phone receipts messages `to`'s linked client sent it (in `group`, as a member): delivered, read or played. */
+  peerReceipt(options: { from: string; to: string; messageIds: string[]; type: ReceiptType; group?: string | undefined }): void {
     this.relay.peerReceipt(options);
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { proto, type WAMessage } from '@whiskeysockets/baileys';
-import { classifyUpdate, classifyUpsert } from './inbound.js';
+import { classifyReceipt, classifyUpdate, classifyUpsert } from './inbound.js';
 
 const me = '15550001111:12@s.whatsapp.net';
 const peer = '15550002222@s.whatsapp.net';
@@ -53,5 +53,23 @@ describe('classifyUpdate', () => {
     expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: false }, { status: Status.READ })).toBeNull();
     expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: Status.SERVER_ACK })).toBeNull();
     expect(classifyUpdate({ remoteJid: peer, id: 'X', fromMe: true }, { status: Status.ERROR })).toBeNull();
+  });
+});
+
+describe('classifyReceipt (a group member\'s receipt)', () => {
+  const group = '120363025246125888@g.us';
+  const me = ['15550001111@s.whatsapp.net', '71234567890123@lid'];
+  const ours = { remoteJid: group, id: 'M1', fromMe: true };
+
+  it("is an ack of our message: DEVICE for a delivery, READ for a read, PLAYED for a play", () => {
+    expect(classifyReceipt({ key: ours, receipt: { userJid: '15550002222@s.whatsapp.net', receiptTimestamp: 1 } }, me)).toEqual({ kind: 'ack', chat: group, id: 'M1', ack: 2 });
+    expect(classifyReceipt({ key: ours, receipt: { userJid: '15550002222@s.whatsapp.net', readTimestamp: 2 } }, me)).toEqual({ kind: 'ack', chat: group, id: 'M1', ack: 3 });
+    expect(classifyReceipt({ key: ours, receipt: { userJid: '15550002222@s.whatsapp.net', playedTimestamp: 3 } }, me)).toEqual({ kind: 'ack', chat: group, id: 'M1', ack: 4 });
+  });
+
+  it("is nothing from one of our own devices (by number or LID, any device), or about someone else's message", () => {
+    expect(classifyReceipt({ key: ours, receipt: { userJid: '15550001111:3@s.whatsapp.net', readTimestamp: 2 } }, me)).toBeNull();
+    expect(classifyReceipt({ key: ours, receipt: { userJid: '71234567890123@lid', readTimestamp: 2 } }, me)).toBeNull();
+    expect(classifyReceipt({ key: { ...ours, fromMe: false }, receipt: { userJid: '15550002222@s.whatsapp.net', readTimestamp: 2 } }, me)).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
-import { proto, type AnyMessageContent, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
+import { proto, type AnyMessageContent, type MessageUserReceiptUpdate, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
 import { MESSAGE_ACKS, type MediaKind } from '@wagw/contracts';
 import type { NewStoredMessage } from '@wagw/db';
+import { bareJid } from './jids.js';
 import { ackOfStatus, innerMessage, messageTypeOf, textOf, toStoredMessage } from './message-mapping.js';
 
 /**
@@ -69,6 +70,19 @@ export function classifyUpdate(key: WAMessageKey, update: Partial<WAMessage>): I
   if (key.fromMe !== true || typeof update.status !== 'number') return null;
   const ack = ackOfStatus(update.status);
   return ack > MESSAGE_ACKS.SERVER ? { kind: 'ack', chat: key.remoteJid, id: key.id, ack } : null;
+}
+
+/**
+ * A group member's receipt for one of our messages (Baileys' `message-receipt.update`) as an ack: the
+ * group message's stored ack is how far it got with its furthest member (DEVICE once one member's
+ * device has it, READ once one read or played it). Our own devices' receipts (`me`) say nothing about
+ * the recipients and are skipped.
+ */
+export function classifyReceipt(update: MessageUserReceiptUpdate, me: readonly string[]): InboundEvent | null {
+  const { key, receipt } = update;
+  if (!key.id || !key.remoteJid || key.fromMe !== true || !receipt.userJid || me.includes(bareJid(receipt.userJid))) return null;
+  const ack = receipt.playedTimestamp ? MESSAGE_ACKS.PLAYED : receipt.readTimestamp ? MESSAGE_ACKS.READ : receipt.receiptTimestamp ? MESSAGE_ACKS.DEVICE : null;
+  return ack === null ? null : { kind: 'ack', chat: key.remoteJid, id: key.id, ack };
 }
 
 /** A sent Baileys message as we report it. */

@@ -2,7 +2,8 @@ import type { Agent } from 'node:https';
 import makeWASocket, { DEF_MEDIA_HOST, DisconnectReason, type BinaryNode, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '@wagw/contracts';
-import { classifyUpdate, classifyUpsert, contentFromRaw, mediaContent, quotableFromRaw, type OutgoingMedia, reactionKey, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
+import { classifyReceipt, classifyUpdate, classifyUpsert, contentFromRaw, mediaContent, quotableFromRaw, type OutgoingMedia, reactionKey, readKey, revokeKey, toSentMessage, type InboundEvent, type SentMessage } from './inbound.js';
+import { bareJid } from './jids.js';
 import { downloadAttachment, type DownloadedMedia, type MediaDownloadLimits } from './media-download.js';
 import { LeaseLostError, type BaileysLogger, type SessionAuthState } from './postgres-auth-state.js';
 
@@ -125,6 +126,12 @@ export class WhatsAppConnection {
     return this.options.auth.state.creds.me?.id ?? null;
   }
 
+  /** This login's own user, as a phone number and as a LID, without device. */
+  private ownJids(): string[] {
+    const me = this.options.auth.state.creds.me;
+    return [me?.id, me?.lid].filter((jid): jid is string => typeof jid === 'string').map(bareJid);
+  }
+
   start(): void {
     if (this.terminated) return;
     const socket = makeWASocket({
@@ -151,6 +158,8 @@ export class WhatsAppConnection {
     socket.ws.on('CB:ack,class:message', (ack: BinaryNode) => this.onServerAck(ack));
     socket.ev.on('messages.upsert', (upsert) => this.report(upsert.messages.map((message) => classifyUpsert(message, this.me))));
     socket.ev.on('messages.update', (updates) => this.report(updates.map(({ key, update }) => classifyUpdate(key, update))));
+    // A group's receipts come per member.
+    socket.ev.on('message-receipt.update', (updates) => this.report(updates.map((update) => classifyReceipt(update, this.ownJids()))));
     socket.ev.on('connection.update', (update) => {
       if (socket !== this.socket) return;
       if (update.qr) this.options.callbacks.onQr(update.qr);

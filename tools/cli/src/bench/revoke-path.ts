@@ -31,6 +31,9 @@ const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1);
 const IDLE_SETTLE_MS = 30_000;
 const HEAP_SNAPSHOT = process.env['BENCH_HEAP_SNAPSHOT'] === '1';
 const IDLE_WINDOW_MS = 20_000;
+/** The image sent beside the text sends: a real 1×1 PNG padded to about 100 KB (the type check reads its header). */
+const IMAGE_BYTES = 100 * 1024;
+const ONE_PIXEL_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
 
 interface Target {
   baseUrl: string;
@@ -274,6 +277,13 @@ async function main(): Promise<void> {
       const session = sessionIds[sendCursor % sessionIds.length] ?? '';
       return { method: 'POST', path: `/api/v1/sessions/${session}/messages`, body: JSON.stringify({ chat: `${peer}@s.whatsapp.net`, text: `benchmark send ${sendCursor}` }) };
     };
+    const imageData = Buffer.concat([ONE_PIXEL_PNG, Buffer.alloc(IMAGE_BYTES - ONE_PIXEL_PNG.length, 0x5a)]).toString('base64');
+    let imageCursor = 0;
+    const nextImage = (): { method: 'POST'; path: string; body: string } => {
+      imageCursor += 1;
+      const session = sessionIds[imageCursor % sessionIds.length] ?? '';
+      return { method: 'POST', path: `/api/v1/sessions/${session}/messages`, body: JSON.stringify({ chat: `${peer}@s.whatsapp.net`, image: { data: imageData, mimetype: 'image/png', caption: `benchmark image ${imageCursor}` } }) };
+    };
     const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
     const peerJid = `${peer}@s.whatsapp.net`;
     const runBaileysFloor = async (concurrency: number, total: number, answered: string[] = []): Promise<LatencySummary & { errors: number }> => {
@@ -281,7 +291,8 @@ async function main(): Promise<void> {
       answered.push(...ran.sentIds);
       return { ...latencySummary(ran.latenciesMs, ran.wallMs), errors: ran.errors };
     };
-    const targets: Record<'gateway' | 'floor' | 'send', Target> = {
+    const targets: Record<'gateway' | 'floor' | 'send' | 'image', Target> = {
+      image: { baseUrl: gatewayUrl, apiKey: key.key, next: nextImage },
       gateway: { baseUrl: gatewayUrl, apiKey: key.key, next },
       floor: { baseUrl: `http://127.0.0.1:${floorPort}`, apiKey: key.key, next },
       send: { baseUrl: gatewayUrl, apiKey: key.key, next: nextSend },
@@ -341,6 +352,14 @@ async function main(): Promise<void> {
     const sendCpuPerMessage = sendCpu.perUnit(sendRuns.reduce((sum, result) => sum + result.count + result.errors, 0));
     const send = { c16: summarize(sendRuns) };
     process.stdout.write(`send     c=16  ${send.c16.throughputPerSecond.toFixed(0)}/s p50 ${send.c16.p50Ms.toFixed(2)} ms p99 ${send.c16.p99Ms.toFixed(2)} ms errors ${send.c16.errors}\n`);
+    // Image sends: the same path plus the type check, Baileys' encryption and the upload to the media host.
+    await load(targets.image, 16, 50, agent, sentAt('image warm-up'));
+    const imageCpu = startCpuMeter(processes, 'bench (emulator and load)');
+    const imageRuns: Array<LatencySummary & { errors: number }> = [];
+    for (let run = 0; run < RUNS; run += 1) imageRuns.push(await load(targets.image, 16, Math.ceil(REQUESTS / 3), agent, sentAt('image c16')));
+    const imageCpuPerMessage = imageCpu.perUnit(imageRuns.reduce((sum, result) => sum + result.count + result.errors, 0));
+    const imageSend = { bytes: IMAGE_BYTES, c16: summarize(imageRuns) };
+    process.stdout.write(`image    c=16  ${imageSend.c16.throughputPerSecond.toFixed(0)}/s p50 ${imageSend.c16.p50Ms.toFixed(2)} ms p99 ${imageSend.c16.p99Ms.toFixed(2)} ms errors ${imageSend.c16.errors}\n`);
     // Memory as the load left the heaps, with no traffic.
     await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
     const idle = { ...idleBeforeLoad, residentMiBAfterLoad: residentMiB(processes), proportionalMiBAfterLoad: residentMiB(processes, 'pss'), v8HeapAfterLoad: await v8Heaps(metricsPorts) };
@@ -355,6 +374,10 @@ async function main(): Promise<void> {
         FROM outbox_operations WHERE kind = 'revoke' AND completed_at IS NOT NULL`;
     // What the peer's phone decrypted, per revoke answered `sent`, at each concurrency.
     const allSent = [...answeredSent.values()].flat();
+    // One image as the peer's phone opens it: the bytes sent are the bytes that arrived.
+    const firstImage = answeredSent.get('image c16')?.[0];
+    const imageAtPeer = firstImage === undefined ? undefined : await waitFor(async () => emulator.received(peer).find((entry) => entry.id === firstImage), 'an image at the peer', 10_000);
+    if (imageAtPeer && (await emulator.decryptMedia(imageAtPeer.message)).bytes.toString('base64') !== imageData) throw new Error('the image the peer decrypted is not the one sent');
     await waitFor(async () => (deliveryReport(allSent, emulator.received(peer), [], { phone: peer, deviceId: 0 }).lost === 0 ? true : undefined), 'every revoke at the peer', 10_000).catch(() => undefined);
     const countAtPeer = (ids: readonly string[]) => {
       const { sent, received, lost, duplicated } = deliveryReport(ids, emulator.received(peer), [], { phone: peer, deviceId: 0 });
@@ -386,6 +409,7 @@ async function main(): Promise<void> {
       p50AtC1OverBaileysFloor: +((results['gateway']?.['c1']?.p50Ms ?? 0) / (results['baileys']?.['c1']?.p50Ms ?? 1)).toFixed(2),
       cpuPerRevoke,
       send: { ...send, cpuMsPerMessage: { ...sendCpuPerMessage, ours: sumOf(sendCpuPerMessage, ours) } },
+      imageSend: { ...imageSend, cpuMsPerMessage: { ...imageCpuPerMessage, ours: sumOf(imageCpuPerMessage, ours) } },
       idle: { ...idle, ...afterLoad },
       targets: { cpuMsPerRevokeAtC16: 6, c1P50Ms: 8, c1P50OverBaileysFloor: 1.5, c16ThroughputPerSecond: 200, baileysFloorCpuRatio: 0.6, sendC16ThroughputPerSecond: 150, idleStackCpuMsPerSecond: 20, idleAppsResidentMiB: 400 },
       delivery,
