@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
@@ -174,6 +174,18 @@ describe('the web dashboard, in a real browser', { timeout: 180_000 }, () => {
     revokeOutboxId = (await revoked.locator('dt:text-is("outboxId") + dd').textContent())?.trim() ?? '';
     await system.waitFor(async () => system.emulator.received(friend).find((message) => message.id === revokeId), 'the friend to get the REVOKE');
     await expect.poll(() => row.textContent()).toContain('revoked');
+  });
+
+  it("shows a friend's document as it arrives, and downloads it from the page byte for byte under its file name", async () => {
+    const pdf = Buffer.from('%PDF-1.4\n% ticket attachment\n'.repeat(40));
+    const sent = await system.emulator.peerSendMedia({ from: friend, to: phone, kind: 'document', bytes: pdf, mimetype: 'application/pdf', fileName: 'ticket-42.pdf', caption: 'the log you asked for' });
+    const row = page.locator(`tr[data-message="${sent.id}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await expect.poll(() => row.getByTestId('message-attachment').textContent()).toContain('ticket-42.pdf');
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Download ticket-42.pdf' }).click()]);
+    expect(download.suggestedFilename()).toBe('ticket-42.pdf');
+    const path = await download.path();
+    expect(readFileSync(path).equals(pdf)).toBe(true);
   });
 
   it("shows the message.revoked delivery delivered, and replays a failed delivery from the page", async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedRequest, storedSendResult, type MarkReadResult, type MediaKind, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
+import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedRequest, storedSendResult, type CommandOutcome, type MarkReadResult, type MediaKind, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
 import { type CommandTarget, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
@@ -304,7 +304,14 @@ export class SessionCommandsService {
   }
 
   async dispatchControl(principal: Principal, session: WhatsAppSession, command: SessionCommand, timeoutMs: number = this.timeoutMs): Promise<unknown> {
-    const outcome = await this.dispatcher.dispatch({ commandId: crypto.randomUUID(), orgId: principal.orgId, sessionId: session.id, command }, timeoutMs);
+    let outcome: CommandOutcome;
+    try {
+      outcome = await this.dispatcher.dispatch({ commandId: crypto.randomUUID(), orgId: principal.orgId, sessionId: session.id, command }, timeoutMs);
+    } catch (error) {
+      // A control command has no outbox row to read its outcome from later: the caller may try again.
+      if (error instanceof DispatchTimeoutError) throw new GatewayError('timeout', `the session worker did not answer within ${timeoutMs} ms; try again`, { session: session.id });
+      throw error;
+    }
     if (!outcome.ok) throw new GatewayError(outcome.error.code, outcome.error.message, outcome.error.details);
     return outcome.result;
   }

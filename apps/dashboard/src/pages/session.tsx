@@ -139,7 +139,10 @@ function Messages({ session }: { session: Session }) {
                 </td>
                 <td>{message.chat}</td>
                 <td>{message.fromMe ? 'me' : (message.sender ?? message.chat)}</td>
-                <td>{message.revokedAt ? <em>revoked <Time iso={message.revokedAt} /></em> : (message.text ?? <span class="muted">({message.type})</span>)}</td>
+                <td>
+                  {message.revokedAt ? <em>revoked <Time iso={message.revokedAt} /></em> : (message.text ?? <span class="muted">({message.type})</span>)}
+                  {message.media ? <Attachment session={session.id} message={message} media={message.media} /> : null}
+                </td>
                 <td data-testid="message-ack">
                   <StatusBadge status={ACK_LABELS[message.ackName]} />
                 </td>
@@ -156,6 +159,47 @@ function Messages({ session }: { session: Session }) {
         </table>
       ) : null}
     </Section>
+  );
+}
+
+/** Bytes as a person reads them. */
+function sizeOf(bytes: number | null): string {
+  if (bytes === null) return '';
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * A message's attachment: what it is, and a button that downloads it through the media endpoint (with
+ * the tab's credentials, which a plain link could not carry) and saves it under its file name.
+ */
+function Attachment({ session, message, media }: { session: string; message: Message; media: NonNullable<Message['media']> }) {
+  const download = useMutation({
+    mutationFn: async () => {
+      const { data, error, response } = await client().GET('/api/v1/sessions/{session}/messages/{mid}/media', {
+        params: { path: { session, mid: message.id }, query: { chat: message.chat } },
+        parseAs: 'blob',
+      });
+      if (error !== undefined || !response.ok || !(data instanceof Blob)) return unwrap(Promise.resolve({ data: undefined, error, response }));
+      const url = URL.createObjectURL(data);
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = media.fileName ?? `${media.kind}-${message.id}`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      return undefined;
+    },
+  });
+  const name = media.fileName ?? media.kind;
+  return (
+    <div class="attachment" data-testid="message-attachment">
+      <span>
+        📎 {name} <span class="muted">{[media.mimetype, sizeOf(media.size)].filter(Boolean).join(', ')}</span>
+      </span>{' '}
+      <button type="button" disabled={download.isPending} onClick={() => download.mutate()} aria-label={`Download ${name}`}>
+        Download
+      </button>
+      <ErrorText error={download.error} />
+    </div>
   );
 }
 
