@@ -330,6 +330,51 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     }
   });
 
+  it('sends a video and a voice note, from base64 and from a URL, that the peer decrypts byte for byte', async () => {
+    // An MP4 (an `ftyp` box, isom) and an Ogg Opus page (`OpusHead`): what WhatsApp takes as video and voice.
+    const mp4 = Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), Buffer.alloc(4000, 1)]);
+    const page = Buffer.alloc(27);
+    page.write('OggS', 0);
+    page[5] = 2;
+    page[26] = 1;
+    const opus = Buffer.concat([page, Buffer.from([19]), Buffer.from('OpusHead'), Buffer.from([1, 1, 0x38, 1, 0x80, 0xbb, 0, 0, 0, 0, 0]), Buffer.alloc(3000, 2)]);
+    const server = createServer((request, response) => {
+      const file = request.url === '/clip.mp4' ? mp4 : request.url === '/note.ogg' ? opus : null;
+      if (!file) return void response.writeHead(404).end();
+      response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(file);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const send = (body: Record<string, unknown>) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, ...body } });
+      const sent = [
+        { body: { video: { data: mp4.toString('base64'), mimetype: 'video/mp4', caption: 'the clip' } }, field: 'videoMessage', bytes: mp4 },
+        { body: { video: { url: `${origin}/clip.mp4` } }, field: 'videoMessage', bytes: mp4 },
+        { body: { audio: { data: opus.toString('base64'), mimetype: 'audio/ogg; codecs=opus', voiceNote: true } }, field: 'audioMessage', bytes: opus },
+        { body: { audio: { url: `${origin}/note.ogg`, voiceNote: true } }, field: 'audioMessage', bytes: opus },
+      ] as const;
+      for (const { body, field, bytes } of sent) {
+        const answer = await send(body);
+        expect(answer, JSON.stringify(body).slice(0, 80)).toMatchObject({ status: 200, body: { status: 'sent' } });
+        const atPeer = await system.waitFor(async () => system.emulator.received(peer).find((entry) => entry.id === answer.body['waMessageId']), `the peer to get the ${field}`);
+        expect(atPeer.message[field]).toBeTruthy();
+        expect((await system.emulator.decryptMedia(atPeer.message)).bytes.equals(bytes)).toBe(true);
+        if (field === 'audioMessage') expect(atPeer.message.audioMessage?.ptt).toBe(true);
+      }
+      // Idempotent as a text is: the same file again under one key is the first send replayed, another file a reused key.
+      const keyed = (data: Buffer) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, headers: { 'idempotency-key': 'video-once' }, body: { chat: `${peer}@s.whatsapp.net`, video: { data: data.toString('base64'), mimetype: 'video/mp4' } } });
+      const once = await keyed(mp4);
+      expect(once).toMatchObject({ status: 200, body: { status: 'sent', replayed: false } });
+      expect(await keyed(mp4)).toMatchObject({ status: 200, body: { waMessageId: once.body['waMessageId'], replayed: true } });
+      expect(await keyed(Buffer.concat([mp4, Buffer.from('other')]))).toMatchObject({ status: 422, body: { error: { code: 'idempotency_key_reused' } } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(system.emulator.received(peer).filter((entry) => entry.id === once.body['waMessageId'])).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('sends an image and a document from base64 that the peer decrypts byte for byte; a mistyped or malformed one is refused with nothing sent', async () => {
     // A real 1×1 PNG, and a PDF-looking document.
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');

@@ -245,7 +245,10 @@ export class SessionCommandsService {
   }
 
   private async run(principal: Principal, session: CommandTarget, kind: 'send' | 'revoke', command: SessionCommand, idempotencyKey: string | null, respondAsync = false): Promise<SendResult> {
-    const requestHash = canonicalHash({ kind, session: session.id, command });
+    // An attachment is hashed as the outbox keeps it (its bytes by their SHA-256): the same request, and
+    // the file's bytes read once instead of once more as JSON.
+    const request = storedRequest(command);
+    const requestHash = canonicalHash({ kind, session: session.id, command: request });
     if (idempotencyKey !== null) {
       const earlier = await this.outbox.findByIdempotencyKey(principal.orgId, idempotencyKey);
       if (earlier) return this.replay(principal, session, earlier, requestHash, command);
@@ -257,7 +260,7 @@ export class SessionCommandsService {
       kind,
       idempotencyKey,
       requestHash,
-      request: storedRequest(command),
+      request,
       deadline: new Date(Date.now() + this.timeoutMs),
     });
     // Lost a race with a concurrent request carrying the same key.
