@@ -19,7 +19,9 @@ export class ApiGatewayModule {
     return {
       module: ApiGatewayModule,
       imports: [
-        DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }),
+        // Generic plans, as in the worker: the hot statements (session and message lookups by key, the
+        // outbox insert and its foreign-key checks) were planned again on every call.
+        DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, genericPlans: true }),
         RedisModule.forRoot({
           url: env.REDIS_URL,
           connectionName: 'api-gateway',
