@@ -43,8 +43,8 @@ export function attachmentOf(message: proto.IMessage | null): { field: Attachmen
   return field === undefined || !message ? null : { field, content: message[field] as proto.Message.IImageMessage & proto.Message.IDocumentMessage };
 }
 
-/** A protobuf uint64 (a number, a Long or its JSON `{low, high}`) as a number; null when absent. */
-function uint64(value: unknown): number | null {
+/** A protobuf uint64 (a number, a string, a Long or its JSON `{low, high}`, depending on the path) as a number; null when absent. */
+export function uint64(value: unknown): number | null {
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && value !== '') return Number(value);
   if (value && typeof value === 'object' && 'low' in value) {

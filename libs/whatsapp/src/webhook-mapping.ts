@@ -1,6 +1,6 @@
 import { BufferJSON, proto } from '@whiskeysockets/baileys';
 import { ackName, mediaPath, webhookEnvelope, type EventSession, type MessageAckWebhook, type MessageEditedWebhook, type MessageReactionWebhook, type MessageReceivedWebhook, type MessageRevokedWebhook, type WebhookMessage, type WebhookRawMessage } from '@wagw/contracts';
-import { attachmentOf, innerMessage, textOf } from './message-mapping.js';
+import { attachmentOf, innerMessage, textOf, uint64 } from './message-mapping.js';
 
 interface StoredRaw {
   key?: { remoteJid?: string | null; fromMe?: boolean | null; id?: string | null; participant?: string | null };
@@ -8,17 +8,6 @@ interface StoredRaw {
   messageTimestamp?: unknown;
   pushName?: string | null;
   broadcast?: boolean | null;
-}
-
-/** Protobuf uint64 fields arrive as numbers, strings or `{low, high}` objects depending on the path. */
-function toNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') return Number(value);
-  if (value && typeof value === 'object' && 'low' in value) {
-    const { low, high } = value as { low: number; high?: number };
-    return (low >>> 0) + (high ?? 0) * 2 ** 32;
-  }
-  return 0;
 }
 
 /** The raw message as the webhook's `_data`: enums as names, 64-bit numbers as numbers, bytes as base64. */
@@ -35,7 +24,7 @@ export function toWebhookRaw(storedRaw: unknown): WebhookRawMessage {
       // participant, our own messages no pushName), so consumers typed from the reference never miss one.
       participant: raw.key?.participant ?? '',
     },
-    messageTimestamp: toNumber(raw.messageTimestamp),
+    messageTimestamp: uint64(raw.messageTimestamp) ?? 0,
     pushName: raw.pushName ?? '',
     broadcast: raw.broadcast === true,
     message: message ?? {},
