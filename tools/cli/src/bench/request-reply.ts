@@ -139,6 +139,16 @@ async function main(): Promise<void> {
       rmSync(workDir, { recursive: true, force: true });
     };
   }
+  try {
+    await measureAll(redisUrl);
+  } finally {
+    // A failed run must not leave its Redis behind.
+    await stopRedis?.();
+  }
+  process.exit(0);
+}
+
+async function measureAll(redisUrl: string): Promise<void> {
   const results: Record<string, Record<string, RunResult & { runs: RunResult[] }>> = {};
   for (const mechanism of MECHANISMS) {
     results[mechanism] = {};
@@ -172,8 +182,6 @@ async function main(): Promise<void> {
   mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'bench', 'results', 'request-reply.json'), `${JSON.stringify(output, null, 2)}\n`);
   process.stdout.write(`ratios to the raw Redis floor: ${JSON.stringify(ratios)}\nwritten to bench/results/request-reply.json\n`);
-  await stopRedis?.();
-  process.exit(0);
 }
 
 main().catch((error: unknown) => {
