@@ -18,6 +18,30 @@ interface Envelope {
 
 const parsed = (hit: ReceivedWebhook): Envelope => JSON.parse(hit.body) as Envelope;
 
+/** A real 1×1 PNG. */
+const ONE_PIXEL_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+
+/**
+ * A local HTTP server handing out `files` by path (a `status` instead answers with it and `location`),
+ * where media URLs point; `close` ends it.
+ */
+async function serveFiles(files: Record<string, { type?: string; bytes?: Buffer; status?: number; location?: string }>): Promise<{ origin: string; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    const file = files[request.url ?? ''];
+    if (!file) return void response.writeHead(404).end();
+    if (file.status !== undefined) return void response.writeHead(file.status, file.location ? { location: file.location } : {}).end();
+    response.writeHead(200, { 'content-type': file.type ?? 'application/octet-stream' }).end(file.bytes);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 function verifiedBy(secret: string, hit: ReceivedWebhook): boolean {
   try {
     new Webhook(secret).verify(hit.body, {
@@ -61,6 +85,9 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     await sink.stop();
   });
 
+  /** `POST …/messages` to the peer's chat, with `body` beside `chat`. */
+  const send = (body: Record<string, unknown>) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, ...body } });
+
   const events = (type: string): Array<{ hit: ReceivedWebhook; body: Envelope }> =>
     sink
       .hits('/hook')
@@ -101,7 +128,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
   });
 
   it('our own revoke through the API produces exactly one message.revoked', async () => {
-    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'sent by mistake' } });
+    const sent = await send({ text: 'sent by mistake' });
     const mid = sent.body['waMessageId'] as string;
     const revoke = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'DELETE', token: tenant.apiKey, body: {} });
     expect(revoke.status).toBe(200);
@@ -120,7 +147,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
   });
 
   it("a peer's delivery and read receipts become one signed message.ack each and the stored ack; a late or repeated receipt adds none", async () => {
-    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'your order shipped' } });
+    const sent = await send({ text: 'your order shipped' });
     const mid = sent.body['waMessageId'] as string;
     await system.waitFor(async () => system.emulator.received(peer).find((message) => message.id === mid), 'the peer to get the message');
     const acks = () => events('message.ack').filter((entry) => entry.body.data.payload['id'] === mid);
@@ -151,7 +178,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
 
     const unknown = await system.api(`/api/v1/sessions/${sessionId}/messages/3EB0000000000000000000/read`, { method: 'POST', token: tenant.apiKey });
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
-    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'mine' } });
+    const sent = await send({ text: 'mine' });
     const own = await system.api(`/api/v1/sessions/${sessionId}/messages/${sent.body['waMessageId'] as string}/read`, { method: 'POST', token: tenant.apiKey });
     expect(own).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
     const bad = await system.api(`/api/v1/sessions/${sessionId}/messages/${id}/read`, { method: 'POST', token: tenant.apiKey, body: { chat: 5 } });
@@ -175,7 +202,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
   });
 
   it("reacts through the API and takes the reaction back, each seen by the peer; the peer's reaction to our message is one message.reaction", async () => {
-    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'rate us' } });
+    const sent = await send({ text: 'rate us' });
     const mid = sent.body['waMessageId'] as string;
     const reactionsAtPeer = () => system.emulator.received(peer).flatMap((entry) => (entry.message.reactionMessage?.key?.id === mid ? [entry.message.reactionMessage.text ?? ''] : []));
     const reacted = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}/reaction`, { method: 'PUT', token: tenant.apiKey, body: { emoji: '👍' } });
@@ -199,7 +226,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
   });
 
   it('edits our text through the API (the peer sees the edit, our store the new text, one message.edited); a replay sends nothing; a peer\'s edit arrives once', async () => {
-    const sent = await system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, text: 'teh order shipped' } });
+    const sent = await send({ text: 'teh order shipped' });
     const mid = sent.body['waMessageId'] as string;
     const editsAtPeer = () => system.emulator.received(peer).filter((entry) => entry.message.protocolMessage?.key?.id === mid && entry.edit === '1');
     const edited = await system.api(`/api/v1/sessions/${sessionId}/messages/${mid}`, { method: 'PATCH', token: tenant.apiKey, body: { text: 'the order shipped' }, headers: { 'idempotency-key': `edit-${mid}` } });
@@ -231,8 +258,8 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
   });
 
   it("receives a peer's image: stored with its metadata, announced with our media URL, downloaded once from WhatsApp and served byte for byte; another org gets 404", async () => {
-    // A real 1×1 PNG, with 2 KiB of trailing bytes so that it spans many AES blocks.
-    const png = Buffer.concat([Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64'), Buffer.alloc(2048, 7)]);
+    // The PNG with 2 KiB of trailing bytes, so that it spans many AES blocks.
+    const png = Buffer.concat([ONE_PIXEL_PNG, Buffer.alloc(2048, 7)]);
     const sent = await system.emulator.peerSendMedia({ from: peer, to: phone, kind: 'image', bytes: png, mimetype: 'image/png', caption: 'the damage' });
     const url = `/api/v1/sessions/${sessionId}/messages/${sent.id}/media`;
     const received = await system.waitFor(async () => events('message.received').find((entry) => entry.body.data.payload['id'] === sent.id), 'message.received for the image');
@@ -283,23 +310,16 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
   });
 
   it('sends an image and a document from a URL, fetched by the worker, that the peer decrypts byte for byte; a private, mistyped, missing or oversized one is refused with nothing sent', async () => {
-    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+    const png = ONE_PIXEL_PNG;
     const pdf = Buffer.from('%PDF-1.4\n% a price list\n'.repeat(30));
-    const files = new Map<string, { type: string; bytes: Buffer }>([
-      ['/receipt.png', { type: 'image/png', bytes: png }],
-      ['/prices', { type: 'application/pdf; charset=binary', bytes: pdf }],
-      ['/huge.png', { type: 'image/png', bytes: Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)]) }],
-    ]);
-    const server = createServer((request, response) => {
-      if (request.url === '/moved') return void response.writeHead(302, { location: 'http://169.254.169.254/' }).end();
-      const file = files.get(request.url ?? '');
-      if (!file) return void response.writeHead(404).end();
-      response.writeHead(200, { 'content-type': file.type }).end(file.bytes);
+    const host = await serveFiles({
+      '/receipt.png': { type: 'image/png', bytes: png },
+      '/prices': { type: 'application/pdf; charset=binary', bytes: pdf },
+      '/huge.png': { type: 'image/png', bytes: Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)]) },
+      '/moved': { status: 302, location: 'http://169.254.169.254/' },
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const port = new URL(host.origin).port;
     try {
-      const send = (body: Record<string, unknown>) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, ...body } });
       const image = await send({ image: { url: `http://127.0.0.1:${port}/receipt.png`, caption: 'fetched' } });
       expect(image).toMatchObject({ status: 200, body: { status: 'sent' } });
       const document = await send({ document: { url: `http://127.0.0.1:${port}/prices`, fileName: 'prices.pdf' } });
@@ -325,8 +345,7 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(system.emulator.received(peer)).toHaveLength(receivedBefore);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await host.close();
     }
   });
 
@@ -338,15 +357,9 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
     page[5] = 2;
     page[26] = 1;
     const opus = Buffer.concat([page, Buffer.from([19]), Buffer.from('OpusHead'), Buffer.from([1, 1, 0x38, 1, 0x80, 0xbb, 0, 0, 0, 0, 0]), Buffer.alloc(3000, 2)]);
-    const server = createServer((request, response) => {
-      const file = request.url === '/clip.mp4' ? mp4 : request.url === '/note.ogg' ? opus : null;
-      if (!file) return void response.writeHead(404).end();
-      response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(file);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const host = await serveFiles({ '/clip.mp4': { bytes: mp4 }, '/note.ogg': { bytes: opus } });
+    const origin = host.origin;
     try {
-      const send = (body: Record<string, unknown>) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, ...body } });
       const sent = [
         { body: { video: { data: mp4.toString('base64'), mimetype: 'video/mp4', caption: 'the clip' } }, field: 'videoMessage', bytes: mp4 },
         { body: { video: { url: `${origin}/clip.mp4` } }, field: 'videoMessage', bytes: mp4 },
@@ -370,16 +383,14 @@ describe('webhooks end to end: worker → Postgres → dispatcher → subscriber
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(system.emulator.received(peer).filter((entry) => entry.id === once.body['waMessageId'])).toHaveLength(1);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await host.close();
     }
   });
 
   it('sends an image and a document from base64 that the peer decrypts byte for byte; a mistyped or malformed one is refused with nothing sent', async () => {
-    // A real 1×1 PNG, and a PDF-looking document.
-    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+    // The PNG, and a PDF-looking document.
+    const png = ONE_PIXEL_PNG;
     const pdf = Buffer.from('%PDF-1.4\n% an invoice\n'.repeat(50));
-    const send = (body: Record<string, unknown>) => system.api(`/api/v1/sessions/${sessionId}/messages`, { method: 'POST', token: tenant.apiKey, body: { chat: `${peer}@s.whatsapp.net`, ...body } });
     const image = await send({ image: { data: png.toString('base64'), mimetype: 'image/png', caption: 'your receipt' } });
     expect(image).toMatchObject({ status: 200, body: { status: 'sent' } });
     const document = await send({ document: { data: pdf.toString('base64'), mimetype: 'application/pdf', fileName: 'invoice-42.pdf' } });
