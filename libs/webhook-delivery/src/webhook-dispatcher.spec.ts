@@ -297,9 +297,11 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
     const keep = { removeOnFail: false, attempts: 3 } as const;
     // Written as a broken or foreign producer would: the types are bypassed on purpose.
     await queues.deliveries.add('attempt', { deliveryId: tenant.orgId, attempt: -1 } as unknown as DeliveryJobData, { ...keep, jobId: `malformed-d-${tenant.orgId}` });
+    const jobId = `malformed-d-${tenant.orgId}`;
     const failed = await waitFor(async () => {
-      const job = await queues.deliveries.getJob(`malformed-d-${tenant.orgId}`);
-      return (await job?.getState()) === 'failed' ? job : undefined;
+      const job = await queues.deliveries.getJob(jobId);
+      // Read again once failed: the copy read before the state may predate the failure (no attempt counted yet).
+      return (await job?.getState()) === 'failed' ? queues.deliveries.getJob(jobId) : undefined;
     }, 'the malformed job failed');
     expect(failed?.attemptsMade).toBe(1);
     expect(failed?.failedReason).toMatch(/^malformed job/);
