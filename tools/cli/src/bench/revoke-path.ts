@@ -26,10 +26,14 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const REQUESTS = Number(process.env['BENCH_REVOKES'] ?? 1_500);
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 4);
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1);
-// V8 shrinks each heap once, some 30 s after the process started ("memory reducer", tens of ms of CPU):
-// the idle window opens after that, so it sees the steady state.
+// V8 shrinks each heap once some seconds after start-up's last major collection ("memory reducer", 100 ms
+// of CPU and more): the idle window opens 30 s after the sessions connected and 50 s after the last app
+// started, past that, so it sees the steady state.
 const IDLE_SETTLE_MS = 30_000;
+const IDLE_SETTLE_AFTER_START_MS = 50_000;
 const HEAP_SNAPSHOT = process.env['BENCH_HEAP_SNAPSHOT'] === '1';
+// BENCH_ONLY=idle measures the stack at rest, prints it and stops: no load, no results file.
+const IDLE_ONLY = process.env['BENCH_ONLY'] === 'idle';
 const IDLE_WINDOW_MS = 20_000;
 /** The image sent beside the text sends: a real 1×1 PNG padded to about 100 KB (the type check reads its header). */
 const IMAGE_BYTES = 100 * 1024;
@@ -183,8 +187,8 @@ async function v8Heaps(ports: Record<string, number>): Promise<Record<string, { 
  * The whole stack with no traffic (sessions connected, nothing sent yet): CPU per second of the apps, Postgres
  * and Redis over a window of its own, and the apps' resident memory at its end.
  */
-async function measureIdle(processes: Record<string, number | undefined>, db: DbClient, redisUrl: string) {
-  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+async function measureIdle(processes: Record<string, number | undefined>, db: DbClient, redisUrl: string, appsStartedAt: number) {
+  await new Promise((resolve) => setTimeout(resolve, Math.max(IDLE_SETTLE_MS, appsStartedAt + IDLE_SETTLE_AFTER_START_MS - Date.now())));
   const redis = new Redis(redisUrl);
   const counters = await storeCounters(db, redis);
   const cpu = startCpuMeter(processes, 'bench (emulator and load)');
@@ -231,6 +235,7 @@ async function main(): Promise<void> {
     metricsPorts['webhook-dispatcher'] = dispatcherPort;
     const dispatcher = await spawnApp('webhook-dispatcher', { ...common, HEALTH_PORT: String(dispatcherPort), WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'), DATABASE_POOL_SIZE: '10' }, dispatcherPort);
     children.push(dispatcher);
+    const appsStartedAt = Date.now();
     const baileysFloor = fork(join(REPO_ROOT, 'tools', 'cli', 'dist', 'bench', 'baileys-floor.js'), [stores.databaseUrl, emulator.url, emulator.rootPublicKey.toString('hex')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(baileysFloor);
     const floorReady = askBaileysFloor(baileysFloor, null, 'ready');
@@ -253,9 +258,14 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${SESSIONS} sessions connected through the emulator\n`);
     const processes = { 'api-gateway': gateway.pid, ...Object.fromEntries(workers.map((worker, n) => [`session-worker-${n + 1}`, worker.pid])), 'webhook-dispatcher': dispatcher.pid };
-    const idleBeforeLoad = await measureIdle(processes, db, stores.redisUrl);
+    const idleBeforeLoad = await measureIdle(processes, db, stores.redisUrl, appsStartedAt);
     if (HEAP_SNAPSHOT) await writeHeapSnapshots(processes, metricsPorts, 'at rest');
     process.stdout.write(`idle: ${idleBeforeLoad.stackCpuMsPerSecond} ms/s CPU (whole stack), three apps ${idleBeforeLoad.appsResidentMiB} MiB resident, ${idleBeforeLoad.appsProportionalMiB} MiB proportional ${JSON.stringify(idleBeforeLoad.residentMiB)}\n`);
+    if (IDLE_ONLY) {
+      process.stdout.write(`idle CPU ms/s by process: ${JSON.stringify(idleBeforeLoad.cpuMsPerSecond)}; V8 heaps ${JSON.stringify(await v8Heaps(metricsPorts))}; store work per second ${JSON.stringify(idleBeforeLoad.storeWorkPerSecond)}\n`);
+      await db.$disconnect();
+      return;
+    }
     const sessionRows = new SessionsRepository(db);
     if ((await Promise.all(sessionIds.map((id) => sessionRows.findById(org.id, id)))).some((row) => row?.status !== 'connected')) throw new Error('a session is not connected');
 
