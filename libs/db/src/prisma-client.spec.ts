@@ -47,4 +47,33 @@ describe('prepared statements', () => {
       await db.$disconnect();
     }
   });
+
+  it('runs a HotSql transaction on one connection: committed when the work resolves, rolled back when it throws (real Postgres)', async () => {
+    const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 2 });
+    const name = `hot-sql-tx-${Date.now()}`;
+    const count = async () => (await db.organization.count({ where: { name } }));
+    try {
+      const backends = await hotSql(db).transaction(async (tx) => {
+        await tx.count(Prisma.sql`INSERT INTO organizations (id, name, created_at, updated_at) VALUES (gen_random_uuid(), ${name}, now(), now())`);
+        // Not yet visible to another connection: the insert waits for the commit.
+        expect(await count()).toBe(0);
+        const [first] = await tx.rows<{ pid: number }>(Prisma.sql`SELECT pg_backend_pid() AS pid`);
+        const [second] = await tx.rows<{ pid: number }>(Prisma.sql`SELECT pg_backend_pid() AS pid`);
+        return [first?.pid, second?.pid];
+      });
+      expect(backends[0]).toBe(backends[1]);
+      expect(await count()).toBe(1);
+      await expect(
+        hotSql(db).transaction(async (tx) => {
+          await tx.count(Prisma.sql`INSERT INTO organizations (id, name, created_at, updated_at) VALUES (gen_random_uuid(), ${name}, now(), now())`);
+          throw new Error('changed its mind');
+        }),
+      ).rejects.toThrow('changed its mind');
+      expect(await count()).toBe(1);
+      await expect(hotSql(db).transaction(async (tx) => tx.transaction(async () => 1))).rejects.toThrow('cannot be opened inside another');
+    } finally {
+      await db.organization.deleteMany({ where: { name } });
+      await db.$disconnect();
+    }
+  });
 });

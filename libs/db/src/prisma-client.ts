@@ -45,9 +45,31 @@ export function preparedStatementNames(limit = PREPARED_STATEMENTS_MAX): (query:
  */
 export class HotSql {
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: pg.Pool | pg.PoolClient,
     private readonly nameOf: (query: { sql: string }) => string,
   ) {}
+
+  /**
+   * Runs `work` in one transaction on one connection of the pool (its statements through the HotSql it
+   * is given), committed when `work` resolves and rolled back when it throws. A connection whose
+   * rollback failed is dropped from the pool rather than handed out again mid-transaction.
+   */
+  async transaction<Result>(work: (sql: HotSql) => Promise<Result>): Promise<Result> {
+    if (!(this.pool instanceof pg.Pool)) throw new Error('a transaction cannot be opened inside another');
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(new HotSql(client, this.nameOf));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
 
   async rows<Row extends object>(statement: Prisma.Sql): Promise<Row[]> {
     return (await this.query<Row>(statement)).rows;

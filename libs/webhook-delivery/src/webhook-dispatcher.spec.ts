@@ -51,8 +51,8 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
     destinationPolicy: { allow: ['127.0.0.1'] },
   };
 
-  function startDispatcher(overrides: Partial<DispatcherSettings> = {}): WebhookDispatcher {
-    const dispatcher = new WebhookDispatcher({ redisUrl, redis, events, deliveries, endpoints, secretKey, logger: createLogger('dispatcher-test', 'silent') }, { ...settings, ...overrides });
+  function startDispatcher(overrides: Partial<DispatcherSettings> = {}, fanOut: Pick<EventFanOutRepository, 'fanOutNext'> = events): WebhookDispatcher {
+    const dispatcher = new WebhookDispatcher({ redisUrl, redis, events: fanOut, deliveries, endpoints, secretKey, logger: createLogger('dispatcher-test', 'silent') }, { ...settings, ...overrides });
     dispatcher.start();
     running.push(dispatcher);
     return dispatcher;
@@ -454,5 +454,21 @@ describe('WebhookDispatcher (real Postgres, Redis and BullMQ; a local sink)', { 
     expect(sink.hits('/orphaned-first')).toHaveLength(0);
     await waitFor(async () => (await deliveryOf(target.id, eventId))?.status === 'delivered', 'delivered through the relay');
     expect(Date.now() - now.getTime()).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it('reads events twice for an announcement (a second look) and once for each periodic read', async () => {
+    const tenant = await createTestTenant(db);
+    await endpoint(tenant.orgId, sink.url('/passes'));
+    let passes = 0;
+    const counted = { fanOutNext: (...args: Parameters<EventFanOutRepository['fanOutNext']>) => ((passes += 1), events.fanOutNext(...args)) };
+    // The periodic read every 1 s; starting is an announcement of its own.
+    startDispatcher({ relayDelayMs: 2_000 }, counted);
+    await waitFor(() => passes === 2 && true, 'the start-up read and its second look');
+    await waitFor(() => passes === 3 && true, 'the first periodic read', 3_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(passes).toBe(3);
+    const eventId = await revokedEvent(tenant.orgId);
+    await waitFor(() => passes === 5 && true, 'the announced read and its second look', 900);
+    await waitFor(async () => fannedOut(eventId), 'the announced event fanned out');
   });
 });

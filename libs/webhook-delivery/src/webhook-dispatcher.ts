@@ -32,7 +32,7 @@ export interface DispatcherSettings {
 export interface DispatcherDependencies {
   redisUrl: string;
   redis: RedisConnection;
-  events: EventFanOutRepository;
+  events: Pick<EventFanOutRepository, 'fanOutNext'>;
   deliveries: DeliveryAttemptsRepository;
   endpoints: WebhookEndpointsRepository;
   /** Opens the endpoints' signing secrets (stored encrypted). */
@@ -93,6 +93,8 @@ export class WebhookDispatcher {
   private readonly workerConnections: RedisConnection[] = [];
   /** A fan-out was asked for while one ran: run another after it. */
   private fanOutWanted = false;
+  /** Whether a pass wanted now should be followed by a second look (announcements want one, the periodic read not). */
+  private secondLookWanted = false;
   private fanningOut: Promise<void> | null = null;
   private stopping = false;
   private relayTimer: NodeJS.Timeout | null = null;
@@ -158,7 +160,8 @@ export class WebhookDispatcher {
     const every = Math.max(250, Math.floor(this.settings.relayDelayMs / 2));
     this.requestFanOut();
     this.relayTimer = setInterval(() => {
-      this.requestFanOut();
+      // The periodic read is itself the second look of whatever it misses: the next one finds it.
+      this.requestFanOut({ secondLook: false });
       this.relaying ??= this.relay()
         .catch((error: unknown) => this.deps.logger.error({ err: error }, 'webhook relay failed'))
         .finally(() => (this.relaying = null));
@@ -187,10 +190,11 @@ export class WebhookDispatcher {
     if (overdue.length > 0) this.deps.logger.info({ deliveries: overdue.length }, 'relay re-published attempts that were left behind');
   }
 
-  /** Reads the committed events now (or right after the read in progress), and once more a moment later. */
-  private requestFanOut(): void {
+  /** Reads the committed events now (or right after the read in progress), and once more a moment later unless told not to. */
+  private requestFanOut({ secondLook = true }: { secondLook?: boolean } = {}): void {
     if (this.stopping) return;
     this.fanOutWanted = true;
+    this.secondLookWanted ||= secondLook;
     this.fanningOut ??= this.fanOutWhileWanted()
       .catch((error: unknown) => this.deps.logger.error({ err: error }, 'webhook fan-out failed; the next announcement or periodic read retries it'))
       .finally(() => (this.fanningOut = null));
@@ -199,8 +203,9 @@ export class WebhookDispatcher {
   private async fanOutWhileWanted(): Promise<void> {
     let secondLook = false;
     while (!this.stopping && (this.fanOutWanted || secondLook)) {
-      secondLook = this.fanOutWanted;
+      secondLook = this.fanOutWanted && this.secondLookWanted;
       this.fanOutWanted = false;
+      this.secondLookWanted = false;
       // Another dispatcher holding the pass heard the same announcement and reads after it.
       while (!this.stopping && (await this.fanOutPass()) === 'more') continue;
       if (secondLook) await new Promise((resolve) => setTimeout(resolve, FAN_OUT_SECOND_LOOK_MS));

@@ -1,4 +1,5 @@
-import type { DbClient } from '../../prisma-client.js';
+import { Prisma } from '../../generated/client.js';
+import { hotSql, type DbClient, type HotSql } from '../../prisma-client.js';
 import { utcTimestamp } from '../sql-time.js';
 
 /** One event the fan-out read, with the deliveries it made for it (none when no endpoint wants it). */
@@ -25,7 +26,12 @@ const FAN_OUT_LOCK = 0x7761_6677; // 'waff'
  * only move rows along: each delivery stays within its event's organization.
  */
 export class EventFanOutRepository {
-  constructor(private readonly db: DbClient) {}
+  private readonly sql: HotSql;
+
+  constructor(db: DbClient) {
+    // Through pg: a pass runs on every announcement of committed events and on the periodic read.
+    this.sql = hotSql(db);
+  }
 
   /**
    * Fans out up to `limit` events committed after the fan-out cursor: one delivery per enabled endpoint
@@ -41,11 +47,11 @@ export class EventFanOutRepository {
   async fanOutNext(limit: number, { now = new Date(), firstAttemptAt = now }: { now?: Date; firstAttemptAt?: Date } = {}): Promise<FanOutPass> {
     const at = utcTimestamp(now);
     const due = utcTimestamp(firstAttemptAt);
-    return this.db.$transaction(async (tx) => {
+    return this.sql.transaction(async (tx) => {
       // Its own statement: the read below must see the cursor as the previous holder committed it.
-      const [lock] = await tx.$queryRaw<Array<{ held: boolean }>>`SELECT pg_try_advisory_xact_lock(${FAN_OUT_LOCK}::bigint) AS held`;
+      const [lock] = await tx.rows<{ held: boolean }>(Prisma.sql`SELECT pg_try_advisory_xact_lock(${FAN_OUT_LOCK}::bigint) AS held`);
       if (!lock?.held) return { held: false, events: [] };
-      const events = await tx.$queryRaw<FannedOutEvent[]>`
+      const events = await tx.rows<FannedOutEvent>(Prisma.sql`
         WITH batch AS (
           SELECT event.id, event.org_id, event.session_id, event.type, event.created_at, event.tx_id, event.published_at
             FROM domain_events event, event_fan_out_cursor cursor
@@ -67,10 +73,10 @@ export class EventFanOutRepository {
           ON CONFLICT DO NOTHING
           RETURNING id, event_id
         )
-        SELECT batch.id::text AS "eventId", batch.created_at AS "createdAt",
+        SELECT batch.id::text AS "eventId", batch.created_at AT TIME ZONE 'UTC' AS "createdAt",
                ARRAY(SELECT created.id::text FROM created WHERE created.event_id = batch.id) AS "deliveryIds"
           FROM batch
-         ORDER BY batch.tx_id, batch.id`;
+         ORDER BY batch.tx_id, batch.id`);
       return { held: true, events };
     });
   }
