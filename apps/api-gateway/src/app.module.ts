@@ -21,7 +21,7 @@ export class ApiGatewayModule {
       imports: [
         // Generic plans, as in the worker: the hot statements (session and message lookups by key, the
         // outbox insert and its foreign-key checks) were planned again on every call.
-        DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, genericPlans: true }),
+        DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, idleTimeoutMs: env.DATABASE_POOL_IDLE_MS, genericPlans: true }),
         RedisModule.forRoot({
           url: env.REDIS_URL,
           connectionName: 'api-gateway',

@@ -24,6 +24,8 @@ export const baseEnvSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   REDIS_URL: url(['redis:', 'rediss:']),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** Unset: the pool's own default (POOL_IDLE_TIMEOUT_MS in libs/db); 0 keeps idle connections open. */
+  DATABASE_POOL_IDLE_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
 });
 
 /** How login JWTs minted by the tenant's frontend are verified. Without a JWKS URL only API keys work. */

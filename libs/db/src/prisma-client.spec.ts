@@ -1,6 +1,6 @@
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { Prisma } from './generated/client.js';
-import { createDbClient, hotSql, preparedStatementNames } from './prisma-client.js';
+import { createDbClient, hotSql, POOL_IDLE_TIMEOUT_MS, preparedStatementNames } from './prisma-client.js';
 
 describe('prepared statements', () => {
   it('names each distinct statement once, and runs the ones past the limit unprepared', () => {
@@ -73,6 +73,37 @@ describe('prepared statements', () => {
       await expect(hotSql(db).transaction(async (tx) => tx.transaction(async () => 1))).rejects.toThrow('cannot be opened inside another');
     } finally {
       await db.organization.deleteMany({ where: { name } });
+      await db.$disconnect();
+    }
+  });
+});
+
+describe('idle connections', () => {
+  const backendOf = async (db: ReturnType<typeof createDbClient>) => (await hotSql(db).rows<{ pid: number }>(Prisma.sql`SELECT pg_backend_pid() AS pid`))[0]?.pid;
+
+  it("keeps a connection idle for longer than pg's 10 s default, and closes it after the configured time (real Postgres)", async () => {
+    // Only the pool's idle timers run on the fake clock; the sockets and Postgres stay real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1 });
+    try {
+      const first = await backendOf(db);
+      vi.advanceTimersByTime(11_000);
+      expect(await backendOf(db)).toBe(first);
+      vi.advanceTimersByTime(POOL_IDLE_TIMEOUT_MS + 1_000);
+      expect(await backendOf(db)).not.toBe(first);
+    } finally {
+      vi.useRealTimers();
+      await db.$disconnect();
+    }
+  });
+
+  it('closes idle connections after idleTimeoutMs when given (real Postgres)', async () => {
+    const db = createDbClient({ databaseUrl: inject('databaseUrl'), poolSize: 1, idleTimeoutMs: 200 });
+    try {
+      const first = await backendOf(db);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await backendOf(db)).not.toBe(first);
+    } finally {
       await db.$disconnect();
     }
   });

@@ -7,7 +7,7 @@
 // Driven over IPC by revoke-path.ts: `{ type: 'pair', sessions }`, then `{ type: 'run', ... }`.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { authStateStatements, type AuthStateStore } from '@wagw/db';
+import { authStateStatements, POOL_IDLE_TIMEOUT_MS, type AuthStateStore } from '@wagw/db';
 import { createLogger } from '@wagw/observability';
 import { whatsAppEndpointOptions } from '@wagw/wa-emulator';
 import { loadPostgresAuthState, WhatsAppConnection, type BaileysLogger } from '@wagw/whatsapp';
@@ -25,7 +25,8 @@ export type FloorReply =
 const [databaseUrl, websocketUrl, trustRootKeyHex] = process.argv.slice(2);
 if (!databaseUrl || !websocketUrl || !trustRootKeyHex) throw new Error('usage: baileys-floor <databaseUrl> <websocketUrl> <trustRootKeyHex>');
 
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
+// Idle connections kept as the apps keep them (see floor-server.ts).
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS });
 const logger = createLogger('baileys-floor', 'silent') as unknown as BaileysLogger;
 const socketOptions = whatsAppEndpointOptions({ websocketUrl, trustRootKeyHex }, () => undefined);
 const send = (reply: FloorReply): void => void process.send?.(reply);

@@ -134,6 +134,8 @@ export function startCpuMeter(named: Record<string, number | undefined>, benchLa
 export interface StoreWork {
   /** Transactions committed; a statement outside a transaction counts as one. */
   postgresTransactions: number;
+  /** Of those, the ones that wrote (each took a transaction id): each waits for a WAL flush at commit. */
+  postgresWriteTransactions: number;
   /** Statements, BEGIN, COMMIT and those run by foreign-key triggers included (pg_stat_statements). */
   postgresStatements: number;
   /** The most frequent statements: calls per unit, and mean planning and execution time in Postgres. */
@@ -144,8 +146,16 @@ export interface StoreWork {
 
 export interface StoreCounters {
   commits: number;
+  transactionIds: number;
   redisCalls: number;
 }
+
+/**
+ * A backend reports its commit counters (pg_stat_database) at most once a second while busy, and 10 s
+ * after it went idle (Postgres' PGSTAT_IDLE_INTERVAL): counts are read once this has passed with no load,
+ * so that none of the work before a window lands in it, and all of the work in it does.
+ */
+const PG_STATS_FLUSH_WAIT_MS = 11_000;
 
 async function redisCalls(redis: Redis): Promise<number> {
   return (await redis.info('commandstats'))
@@ -154,22 +164,32 @@ async function redisCalls(redis: Redis): Promise<number> {
     .reduce((sum, line) => sum + Number(/calls=(\d+)/.exec(line)?.[1] ?? 0), 0);
 }
 
+/** Transaction ids handed out so far: one per transaction that wrote; read at once, unlike pg_stat_database. */
+async function transactionIds(db: DbClient): Promise<number> {
+  return Number((await db.$queryRaw<Array<{ next: string }>>`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS next`)[0]?.next ?? 0);
+}
+
 async function commits(db: DbClient): Promise<number> {
   return Number((await db.$queryRaw<Array<{ commits: bigint }>>`SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()`)[0]?.commits ?? 0);
 }
 
-/** Starts counting: resets pg_stat_statements and reads the commit and Redis command counters. */
+/**
+ * Starts counting: resets pg_stat_statements and reads the commit, transaction id and Redis command
+ * counters, once the commits of the work before are reported (PG_STATS_FLUSH_WAIT_MS).
+ */
 export async function storeCounters(db: DbClient, redis: Redis): Promise<StoreCounters> {
   await db.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await new Promise((resolve) => setTimeout(resolve, PG_STATS_FLUSH_WAIT_MS));
   await db.$queryRawUnsafe('SELECT pg_stat_statements_reset()');
-  return { commits: await commits(db), redisCalls: await redisCalls(redis) };
+  return { commits: await commits(db), transactionIds: await transactionIds(db), redisCalls: await redisCalls(redis) };
 }
 
-/** The work done since `before`, per unit; our own counter reads are left out. */
-export async function storeWorkSince(db: DbClient, redis: Redis, before: StoreCounters, units: number): Promise<StoreWork> {
+/** The work done since `before`, per unit; our own counter reads are left out. `atRest`: no load in the window. */
+export async function storeWorkSince(db: DbClient, redis: Redis, before: StoreCounters, units: number, { atRest = false } = {}): Promise<StoreWork> {
   const redisAfter = await redisCalls(redis);
-  // pg_stat counters are flushed lazily.
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const writeTransactions = (await transactionIds(db)) - before.transactionIds;
+  // At rest what is not reported yet at the end matches what was not at the start; after a load, all of it is waited for.
+  if (!atRest) await new Promise((resolve) => setTimeout(resolve, PG_STATS_FLUSH_WAIT_MS));
   const statements = await db.$queryRaw<Array<{ calls: bigint; plan_ms: number; exec_ms: number; query: string }>>`
     SELECT calls, mean_plan_time AS plan_ms, mean_exec_time AS exec_ms, query FROM pg_stat_statements
      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat%'
@@ -179,6 +199,7 @@ export async function storeWorkSince(db: DbClient, redis: Redis, before: StoreCo
   const perUnit = (value: number): number => +(value / units).toFixed(2);
   return {
     postgresTransactions: perUnit(transactions),
+    postgresWriteTransactions: perUnit(writeTransactions),
     postgresStatements: perUnit(statements.reduce((sum, row) => sum + Number(row.calls), 0)),
     topStatements: statements.slice(0, 15).map((row) => ({
       calls: perUnit(Number(row.calls)),

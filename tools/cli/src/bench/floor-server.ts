@@ -4,12 +4,14 @@
 // and nothing else. Run as its own process, like the gateway. Args: databaseUrl redisUrl port.
 import Fastify from 'fastify';
 import pg from 'pg';
+import { POOL_IDLE_TIMEOUT_MS } from '@wagw/db';
 import { createRedisConnection } from '@wagw/queue';
 
 const [databaseUrl, redisUrl, port] = process.argv.slice(2);
 if (!databaseUrl || !redisUrl || !port) throw new Error('usage: floor-server <databaseUrl> <redisUrl> <port>');
 
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+// Idle connections kept as the apps keep them: a phase of the benchmark must not pay for the pause before it.
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS });
 const redis = createRedisConnection(redisUrl, 'bench-floor');
 const app = Fastify({ logger: false });
 

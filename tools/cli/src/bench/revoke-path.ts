@@ -146,8 +146,6 @@ async function seedMessages(db: DbClient, orgId: string, sessionIds: string[], p
  */
 async function measureStoreWork(db: DbClient, redisUrl: string, run: () => Promise<{ count: number }>): Promise<StoreWork> {
   const redis = new Redis(redisUrl);
-  // Let background work from the warm-up settle; pg_stat counters are flushed lazily.
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
   const before = await storeCounters(db, redis);
   const { count } = await run();
   const work = await storeWorkSince(db, redis, before, count);
@@ -196,7 +194,7 @@ async function measureIdle(processes: Record<string, number | undefined>, db: Db
   const cpuMsPerSecond = cpu.perUnit(IDLE_WINDOW_MS / 1000);
   const resident = residentMiB(processes);
   const proportional = residentMiB(processes, 'pss');
-  const storeWorkPerSecond = await storeWorkSince(db, redis, counters, IDLE_WINDOW_MS / 1000);
+  const storeWorkPerSecond = await storeWorkSince(db, redis, counters, IDLE_WINDOW_MS / 1000, { atRest: true });
   await redis.quit();
   return {
     windowSeconds: IDLE_WINDOW_MS / 1000,
@@ -430,7 +428,7 @@ async function main(): Promise<void> {
     writeBenchResult('revoke-path', output);
     process.stdout.write(`ratio to floor: ${JSON.stringify(output.ratioToFloor)}\n`);
     process.stdout.write(`revokes and sends answered sent ${delivery.all.sent}, decrypted by the peer ${delivery.all.received}, lost ${delivery.all.lost}, duplicated ${delivery.all.duplicated}, undecryptable ${delivery.all.undecryptable}\n`);
-    process.stdout.write(`per revoke: ${workPerRevoke.postgresStatements} Postgres statements in ${workPerRevoke.postgresTransactions} transactions, ${workPerRevoke.redisCommands} Redis commands\n`);
+    process.stdout.write(`per revoke: ${workPerRevoke.postgresStatements} Postgres statements in ${workPerRevoke.postgresTransactions} transactions (${workPerRevoke.postgresWriteTransactions} writing), ${workPerRevoke.redisCommands} Redis commands\n`);
     process.stdout.write(`CPU ms per revoke (ours: gateway + worker + dispatcher + Postgres + Redis; floor: bare Baileys + Postgres + Redis): ${JSON.stringify(cpuPerRevoke)}\n`);
     process.stdout.write(`CPU ms per request by process: ${JSON.stringify(cpuMsPerRequest)}\nwrote bench/results/revoke-path.json\n`);
     await agent.close();

@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     const ratio = +((output.results.burst.throughputPerSecond ?? 0) / (output.results.floor.throughputPerSecond ?? 1)).toFixed(2);
     const resultName = DISPATCHERS === 1 ? 'webhook-fanout' : `webhook-fanout-${DISPATCHERS}-dispatchers`;
     writeBenchResult(resultName, { ...output, ratioToFloor: ratio });
-    process.stdout.write(`${JSON.stringify(output.results)} ratio ${ratio}\nper delivery: ${workPerDelivery?.postgresStatements ?? 0} Postgres statements in ${workPerDelivery?.postgresTransactions ?? 0} transactions, ${workPerDelivery?.redisCommands ?? 0} Redis commands; CPU ms ${JSON.stringify(cpuMsPerDelivery)}\nwrote bench/results/${resultName}.json\n`);
+    process.stdout.write(`${JSON.stringify(output.results)} ratio ${ratio}\nper delivery: ${workPerDelivery?.postgresStatements ?? 0} Postgres statements in ${workPerDelivery?.postgresTransactions ?? 0} transactions (${workPerDelivery?.postgresWriteTransactions ?? 0} writing), ${workPerDelivery?.redisCommands ?? 0} Redis commands; CPU ms ${JSON.stringify(cpuMsPerDelivery)}\nwrote bench/results/${resultName}.json\n`);
     await agent.close();
     await queues.close();
     publisher.disconnect();
