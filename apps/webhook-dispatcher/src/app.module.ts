@@ -14,7 +14,7 @@ export class WebhookDispatcherModule {
     return {
       module: WebhookDispatcherModule,
       imports: [
-        DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, idleTimeoutMs: env.DATABASE_POOL_IDLE_MS }),
+        DbModule.forRoot({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, idleTimeoutMs: env.DATABASE_POOL_IDLE_MS, genericPlans: true }),
         RedisModule.forRoot({ url: env.REDIS_URL, connectionName: 'webhook-dispatcher', onError: (error) => logger.warn({ err: error }, 'redis connection error') }),
         HealthModule,
       ],

@@ -1,5 +1,6 @@
 import type { DbClient } from '../prisma-client.js';
 import { Prisma } from '../generated/client.js';
+import { limitLiteral } from './pagination.js';
 
 /**
  * A position in an organization's event stream: after the event `eventId` of the transaction `txId`.
@@ -63,6 +64,6 @@ export class EventStreamRepository {
          AND (tx_id, id) > (${cursor.txId}::xid8, ${cursor.eventId}::uuid)
          AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
        ORDER BY tx_id, id
-       LIMIT ${limit}`);
+       LIMIT ${limitLiteral(limit)}`);
   }
 }

@@ -3,7 +3,7 @@ import { hotSql, type DbClient, type HotSql } from '../prisma-client.js';
 import { Prisma, type StoredMessage } from '../generated/client.js';
 import { auditInsertAfter, type AuditEntry } from './audit-log.repository.js';
 import { uuidV7 } from './ids.js';
-import { decodeCursor, isUuid, toPage, type PageRequest } from './pagination.js';
+import { decodeCursor, isUuid, limitLiteral, toPage, type PageRequest } from './pagination.js';
 import { fenceRow, type SessionFence } from './session-fence.js';
 import { utcTimestamp } from './sql-time.js';
 
@@ -218,7 +218,7 @@ export class MessagesRepository {
       SELECT wa_message_id AS "waMessageId", raw FROM messages
        WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND chat_jid = ${chatJid} AND NOT from_me AND ack < ${MESSAGE_ACKS.READ} AND revoked_at IS NULL
          AND message_type NOT IN ('reactionMessage', 'protocolMessage')
-       ORDER BY timestamp DESC, created_at DESC LIMIT ${limit}`);
+       ORDER BY timestamp DESC, created_at DESC LIMIT ${limitLiteral(limit)}`);
   }
 
   /** Raises messages someone sent in `chat` to READ (this session read them), as the worker holding `fence`. */

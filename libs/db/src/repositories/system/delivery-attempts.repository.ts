@@ -1,7 +1,7 @@
 import { hotSql, type DbClient, type HotSql } from '../../prisma-client.js';
 import { Prisma, type DeliveryStatus, type DomainEvent, type WebhookEndpoint } from '../../generated/client.js';
 import { utcTimestamp } from '../sql-time.js';
-import { isUuid } from '../pagination.js';
+import { isUuid, limitLiteral } from '../pagination.js';
 
 /** What one attempt needs: the delivery's state, where and how to sign, and what to send. */
 export interface DeliveryForAttempt {
@@ -126,6 +126,6 @@ export class DeliveryAttemptsRepository {
       SELECT id::text AS id, attempts FROM webhook_deliveries
        WHERE status = 'pending' AND next_attempt_at < ${utcTimestamp(before)}::timestamp
        ORDER BY next_attempt_at
-       LIMIT ${limit}`);
+       LIMIT ${limitLiteral(limit)}`);
   }
 }

@@ -1,6 +1,7 @@
 import { Prisma } from '../../generated/client.js';
 import { hotSql, type DbClient, type HotSql } from '../../prisma-client.js';
 import { utcTimestamp } from '../sql-time.js';
+import { limitLiteral } from '../pagination.js';
 
 /** One event the fan-out read, with the deliveries it made for it (none when no endpoint wants it). */
 export interface FannedOutEvent {
@@ -59,7 +60,7 @@ export class EventFanOutRepository {
              AND (event.tx_id, event.id) > (cursor.tx_id, cursor.event_id)
              AND event.tx_id < pg_snapshot_xmin(pg_current_snapshot())
            ORDER BY event.tx_id, event.id
-           LIMIT ${limit}
+           LIMIT ${limitLiteral(limit)}
         ), moved AS (
           UPDATE event_fan_out_cursor SET tx_id = last.tx_id, event_id = last.id, updated_at = ${at}::timestamp
             FROM (SELECT tx_id, id FROM batch ORDER BY tx_id DESC, id DESC LIMIT 1) last
