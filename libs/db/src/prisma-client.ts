@@ -85,6 +85,11 @@ export class HotSql {
     }
   }
 
+  /** One round trip that touches no table: whether a connection of the pool answers. */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
   async rows<Row extends object>(statement: Prisma.Sql): Promise<Row[]> {
     return (await this.query<Row>(statement)).rows;
   }

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DbModule } from '@wagw/db';
+import { DB_CLIENT, DbModule, type DbClient } from '@wagw/db';
 import { findFreePort } from '@wagw/embedded';
 import { createLogger } from '@wagw/observability';
 import { RedisModule } from '@wagw/queue';
@@ -33,6 +33,16 @@ describe('health endpoints', () => {
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+  });
+
+  it("asks Postgres through pg, not Prisma's client, whose query compiler would then load in every app", async () => {
+    app = await healthApp(inject('redisUrl'));
+    expect((await fetch(`${await app.getUrl()}/readyz`)).status).toBe(200);
+    // One connection in the pool: Prisma's client prepares each statement it sends, by name, on it.
+    const db = app.get<DbClient>(DB_CLIENT);
+    const prepared = await db.$queryRaw<Array<{ statement: string }>>`SELECT statement FROM pg_prepared_statements`;
+    expect(prepared.length).toBeGreaterThan(0);
+    expect(prepared.map((row) => row.statement)).not.toContain('SELECT 1');
   });
 
   it('stays live but answers 503 on readiness when Redis is unreachable', async () => {

@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { z } from 'zod';
 import { apiSchemas } from '@wagw/contracts';
 import { API_KEY_SCHEME, apiRequestSchemas, LOGIN_JWT_SCHEME } from './api-docs.js';
+import { documentHealthRoutes } from './health-docs.js';
 
 export const OPENAPI_JSON_PATH = 'openapi.json';
 export const DOCS_PATH = 'docs';
@@ -34,6 +35,7 @@ function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
  * copy checked in at docs/openapi.json can be compared with it.
  */
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+  documentHealthRoutes();
   const config = new DocumentBuilder()
     .setOpenAPIVersion('3.1.0')
     .setTitle('WhatsApp Gateway')
