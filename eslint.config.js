@@ -34,6 +34,10 @@ const productionRules = {
   '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
   '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
 };
+const baileysRestriction = {
+  paths: [{ name: '@whiskeysockets/baileys', message: 'Baileys stays inside libs/whatsapp: use its adapter (WhatsAppConnection, InboundEvent, SentMessage).' }],
+  patterns: [{ group: ['@whiskeysockets/baileys/*'], message: 'Baileys stays inside libs/whatsapp.' }],
+};
 const testFiles = ['**/*.spec.ts', '**/*.test.ts', '**/*.fixture.ts', '**/test/**/*.ts'];
 
 export default tseslint.config(
@@ -64,8 +68,18 @@ export default tseslint.config(
     // protocol-level results may use it.
     files: ['**/*.ts'],
     ignores: ['libs/whatsapp/**', 'libs/wa-emulator/**', 'tools/e2e/**', ...testFiles],
+    rules: { 'no-restricted-imports': ['error', baileysRestriction] },
+  },
+  {
+    // The emulator is tooling (tests, the demo, benchmarks). A product process that talks to one needs
+    // only its certificate trust, `@wagw/wa-emulator/trust`, not its servers (19 modules in the worker).
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['libs/whatsapp/**', 'libs/wa-emulator/**', 'libs/testing/**', ...testFiles],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: '@whiskeysockets/baileys', message: 'Baileys stays inside libs/whatsapp: use its adapter (WhatsAppConnection, InboundEvent, SentMessage).' }], patterns: [{ group: ['@whiskeysockets/baileys/*'], message: 'Baileys stays inside libs/whatsapp.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { ...baileysRestriction, paths: [...baileysRestriction.paths, { name: '@wagw/wa-emulator', message: 'Product code imports only @wagw/wa-emulator/trust: the emulator itself is tooling.' }] },
+      ],
     },
   },
   {

@@ -8,7 +8,7 @@ import { DatabaseProbe, SessionPlacementRepository } from '@wagw/db/system';
 import { Counter, Gauge, type Logger, type Registry } from '@wagw/observability';
 import { REDIS, WebhookQueues, type RedisConnection } from '@wagw/queue';
 import { SessionHost } from '@wagw/session-runtime';
-import { whatsAppEndpointLabel, whatsAppEndpointOptions } from '@wagw/wa-emulator';
+import { whatsAppEndpointLabel, whatsAppEndpointOptions } from '@wagw/wa-emulator/trust';
 
 export const WORKER_ENV = Symbol('WORKER_ENV');
 export const WORKER_LOGGER = Symbol('WORKER_LOGGER');

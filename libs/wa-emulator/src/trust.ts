@@ -2,6 +2,8 @@ import { Agent } from 'node:https';
 import { Agent as FetchDispatcher } from 'undici';
 import { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 
+// Also exported alone, as `@wagw/wa-emulator/trust`: the session worker needs these and none of the emulator.
+
 /**
  * Makes this process's Baileys accept a WhatsApp emulator's certificates. Only for a process configured
  * to talk to an emulator (tests, the local demo): it must never happen in production, so it always
