@@ -33,6 +33,15 @@ const productionRules = {
   '@typescript-eslint/switch-exhaustiveness-check': 'error',
   '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
   '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+  // zod compiles a schema's fast path on its first parse: one built inside a function (per request) is
+  // compiled again on every call. Factories that run once, at module load, say so with a disable comment.
+  'no-restricted-syntax': [
+    'error',
+    {
+      selector: ":function CallExpression[callee.object.name='z'][callee.property.name!=/^(toJSONSchema|prettifyError|treeifyError|flattenError)$/]",
+      message: 'Build zod schemas once, at module level: one built per call is compiled again on every parse.',
+    },
+  ],
 };
 const baileysRestriction = {
   paths: [{ name: '@whiskeysockets/baileys', message: 'Baileys stays inside libs/whatsapp: use its adapter (WhatsAppConnection, InboundEvent, SentMessage).' }],

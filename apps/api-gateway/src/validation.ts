@@ -19,6 +19,7 @@ export const waMessageId = z.string().regex(/^[A-Za-z0-9_-]{6,128}$/, 'must be a
  * One schema per kind of id in a path. Every id is a UUID: checked as one here, a malformed id is a 400
  * naming the parameter and never reaches SQL (where Postgres would refuse it as a uuid: a 500).
  */
+// eslint-disable-next-line no-restricted-syntax -- called at module load only, once per parameter below
 const idOf = (kind: string): z.ZodUUID => z.uuid({ message: `must be ${kind} id (UUID)` });
 export const sessionIdParam = idOf('a session');
 export const webhookIdParam = idOf('a webhook endpoint');
@@ -26,10 +27,12 @@ export const deliveryIdParam = idOf('a delivery');
 export const apiKeyIdParam = idOf('an API key');
 export const operationIdParam = idOf('an operation (outboxId)');
 
+const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,255}$/);
+
 /** `Idempotency-Key` header: printable ASCII, at most 255 characters; absent means none. */
 export function idempotencyKeyOf(header: unknown): string | null {
   if (header === undefined) return null;
-  const parsed = z.string().regex(/^[\x21-\x7e]{1,255}$/).safeParse(header);
+  const parsed = idempotencyKeyHeader.safeParse(header);
   if (!parsed.success) throw new GatewayError('validation_failed', 'invalid headers', { fields: { 'Idempotency-Key': 'must be 1-255 printable ASCII characters' } });
   return parsed.data;
 }

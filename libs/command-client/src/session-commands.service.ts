@@ -9,6 +9,8 @@ import { checkMedia } from '@wagw/whatsapp/media-check';
 
 /** At most this many messages are marked read by one chat's mark-read (WhatsApp's own batches are of that order). */
 const MARK_READ_MAX = 100;
+/** An outbox id as the route takes it; built once (zod compiles a schema on its first parse). */
+const operationIdSchema = z.uuid();
 
 /** A stored group message's author as its key names them (LID or phone number), for a receipt or reaction; none in a 1:1 chat. */
 function participantOf(raw: unknown): string | undefined {
@@ -239,7 +241,7 @@ export class SessionCommandsService {
 
   async operation(principal: Principal, outboxId: string): Promise<OutboxOperation> {
     // The route validates the id; a caller that did not still gets a 404, never a uuid error from SQL.
-    const found = z.uuid().safeParse(outboxId).success ? await this.outbox.get(principal.orgId, outboxId) : null;
+    const found = operationIdSchema.safeParse(outboxId).success ? await this.outbox.get(principal.orgId, outboxId) : null;
     if (!found) throw new GatewayError('not_found', 'operation not found', { operation: outboxId });
     return found;
   }

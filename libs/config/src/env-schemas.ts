@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
+// Called at module load only, once per URL setting.
 const url = (protocols: readonly string[]) =>
+  // eslint-disable-next-line no-restricted-syntax
   z
     .string()
     .trim()

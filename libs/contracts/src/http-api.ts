@@ -253,11 +253,13 @@ export const auditLogEntrySchema = z
   .register(apiSchemas, { id: 'AuditLogEntry' });
 
 /** A cursor page of `item`, registered under `id`. */
+/* eslint-disable no-restricted-syntax -- called at module load only, once per page type */
 function pageOf<T extends z.ZodType>(item: T, id: string) {
   return z
     .object({ data: z.array(item), nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }) })
     .register(apiSchemas, { id });
 }
+/* eslint-enable no-restricted-syntax */
 
 export const sessionPageSchema = pageOf(sessionViewSchema, 'SessionPage');
 export const messagePageSchema = pageOf(messageViewSchema, 'MessagePage');
