@@ -57,6 +57,42 @@ describe('migrations', () => {
     expect(await applyMigrations(url, MIGRATIONS_DIR)).toEqual({ applied: [], alreadyApplied: all.length });
   });
 
+  it('ties hot rows to their organization through their session alone: no second key to lock, the same integrity', async () => {
+    const url = await emptyDatabase();
+    await applyMigrations(url, MIGRATIONS_DIR);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // Each foreign key makes an insert lock the row it names; the organization's row is shared by every
+      // insert of the tenant, so a key to it that the session's compound key already implies is pure cost.
+      const { rows: keys } = await client.query<{ child: string }>(
+        `SELECT conrelid::regclass::text AS child FROM pg_constraint
+          WHERE contype = 'f' AND confrelid = 'organizations'::regclass AND conrelid::regclass::text = ANY($1) ORDER BY 1`,
+        [['messages', 'outbox_operations', 'webhook_deliveries']],
+      );
+      expect(keys).toEqual([]);
+
+      const [orgA, orgB, sessionB] = ['0190a000-0000-7000-8000-00000000000a', '0190a000-0000-7000-8000-00000000000b', '0190a000-0000-7000-8000-0000000000b1'];
+      await client.query(`INSERT INTO organizations (id, name, updated_at) VALUES ($1, 'a', now()), ($2, 'b', now())`, [orgA, orgB]);
+      await client.query(`INSERT INTO whatsapp_sessions (id, org_id, name, created_by, updated_at) VALUES ($1, $2, 'b', 'test', now())`, [sessionB, orgB]);
+      const message = (org: string, id: string) =>
+        client.query(`INSERT INTO messages (id, org_id, session_id, wa_message_id, chat_jid, from_me, message_type, timestamp, raw) VALUES ($1::uuid, $2, $3, $1::text, 'chat', true, 'conversation', 1, '{}')`, [id, org, sessionB]);
+      const outbox = (org: string, id: string) =>
+        client.query(`INSERT INTO outbox_operations (id, org_id, session_id, kind, request_hash, request, deadline, updated_at) VALUES ($1, $2, $3, 'revoke', 'h', '{}', now(), now())`, [id, org, sessionB]);
+      // Another organization's session is refused, as before: the compound key names (org, session).
+      await expect(message(orgA, '0190a000-0000-7000-8000-0000000000c1')).rejects.toThrow(/foreign key/);
+      await expect(outbox(orgA, '0190a000-0000-7000-8000-0000000000c2')).rejects.toThrow(/foreign key/);
+      await message(orgB, '0190a000-0000-7000-8000-0000000000c3');
+      await outbox(orgB, '0190a000-0000-7000-8000-0000000000c4');
+      // Deleting the organization still takes its rows with it, through the session.
+      await client.query('DELETE FROM organizations WHERE id = $1', [orgB]);
+      const { rows: left } = await client.query<{ rows: number }>('SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM outbox_operations) AS rows');
+      expect(Number(left[0]?.rows)).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('lets concurrent deployers race safely: one applies, the others find nothing to do', async () => {
     const url = await emptyDatabase();
     const results = await Promise.all([applyMigrations(url, MIGRATIONS_DIR), applyMigrations(url, MIGRATIONS_DIR), applyMigrations(url, MIGRATIONS_DIR)]);
