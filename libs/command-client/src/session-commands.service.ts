@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { decodeLease, GatewayError, messageIdFor, redisKeys, storedOperationError, storedRequest, storedSendResult, type CommandOutcome, type MarkReadResult, type MediaKind, type Principal, type SendResult, type SessionCommand } from '@wagw/contracts';
-import { type CommandTarget, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
+import { type CommandMessage, type CommandTarget, type MessagesRepository, type OutboxOperation, type OutboxRepository, type SessionsRepository, type WhatsAppSession } from '@wagw/db';
 import type { RedisConnection } from '@wagw/queue';
 import { revokeSenderOf } from '@wagw/whatsapp/jids';
 import { DispatchTimeoutError, type CommandDispatcher } from './command-dispatcher.js';
@@ -113,10 +113,21 @@ export class SessionCommandsService {
     return session;
   }
 
-  /** The session a send goes to, and (both lookups at once) the message it replies to, which must be in `chat`. */
+  /**
+   * The session a command goes to and the stored message it acts on, in one lookup. A missing session
+   * answers 404 for the session, whatever the message; a missing message is the caller's to answer.
+   */
+  private async requireTargetWithMessage(principal: Principal, sessionId: string, messageId: string, chat: string | undefined): Promise<{ session: CommandTarget; stored: CommandMessage | null }> {
+    const found = await this.sessions.commandTargetWithMessage(principal.orgId, sessionId, messageId, chat);
+    if (!found) throw new GatewayError('not_found', 'session not found', { session: sessionId });
+    return { session: found.target, stored: found.message };
+  }
+
+  /** The session a send goes to, and (in the same lookup) the message it replies to, which must be in `chat`. */
   private async replyTarget(principal: Principal, sessionId: string, chat: string, replyTo: string | undefined): Promise<CommandTarget> {
-    const [session, quoted] = await Promise.all([this.requireTarget(principal, sessionId), replyTo ? this.messages.findForCommand(principal.orgId, sessionId, replyTo, chat) : null]);
-    if (replyTo && !quoted) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo });
+    if (!replyTo) return this.requireTarget(principal, sessionId);
+    const { session, stored } = await this.requireTargetWithMessage(principal, sessionId, replyTo, chat);
+    if (!stored) throw new GatewayError('not_found', 'the message to reply to is not in this chat', { replyTo });
     return session;
   }
 
@@ -132,8 +143,7 @@ export class SessionCommandsService {
   }
 
   private async revokeUntimed(principal: Principal, sessionId: string, messageId: string, body: RevokeRequest, idempotencyKey: string | null): Promise<SendResult> {
-    // Both lookups at once: a missing session still answers 404 for the session, whatever the message.
-    const [session, stored] = await Promise.all([this.requireTarget(principal, sessionId), this.messages.findForCommand(principal.orgId, sessionId, messageId, body.chat)]);
+    const { session, stored } = await this.requireTargetWithMessage(principal, sessionId, messageId, body.chat);
     if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
     const sender = body.sender === undefined || body.sender === '' ? undefined : revokeSenderOf(stored, body.sender);
     if (body.sender && !sender) throw new GatewayError('not_found', 'message not found for this sender', { message: messageId, sender: body.sender });
@@ -175,7 +185,7 @@ export class SessionCommandsService {
    */
   react(principal: Principal, sessionId: string, messageId: string, body: { emoji: string; chat?: string | undefined }, idempotencyKey: string | null): Promise<SendResult> {
     return this.timed('send', async () => {
-      const [session, stored] = await Promise.all([this.requireTarget(principal, sessionId), this.messages.findForCommand(principal.orgId, sessionId, messageId, body.chat)]);
+      const { session, stored } = await this.requireTargetWithMessage(principal, sessionId, messageId, body.chat);
       if (!stored) throw new GatewayError('not_found', 'message not found', { session: sessionId, message: messageId });
       const sender = participantOf(stored.raw);
       const fromMe = (stored.raw as { key?: { fromMe?: unknown } } | null)?.key?.fromMe === true;

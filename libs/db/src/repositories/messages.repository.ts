@@ -118,19 +118,6 @@ export class MessagesRepository {
   }
 
   /**
-   * What a send or revoke needs of a stored message (`find`'s choice, fewer columns), in one statement
-   * through `pg` (see HotSql): it runs on every revoke and every reply.
-   */
-  async findForCommand(orgId: string, sessionId: string, waMessageId: string, chat?: string): Promise<{ chatJid: string; senderJid: string | null; raw: unknown } | null> {
-    if (!isUuid(sessionId)) return null;
-    const [row] = await this.sql.rows<{ chatJid: string; senderJid: string | null; raw: unknown }>(Prisma.sql`
-      SELECT chat_jid AS "chatJid", sender_jid AS "senderJid", raw FROM messages
-       WHERE org_id = ${orgId}::uuid AND session_id = ${sessionId}::uuid AND wa_message_id = ${waMessageId} AND (${chat ?? null}::text IS NULL OR chat_jid = ${chat ?? null})
-       ORDER BY created_at LIMIT 1`);
-    return row ?? null;
-  }
-
-  /**
    * Stores a message someone sent to the session and writes its `message.received` event (or, for a
    * reaction, `message.reaction`) in the same
    * statement, once, as the worker holding `fence`: a message seen again (offline queue replayed,

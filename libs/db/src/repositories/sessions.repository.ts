@@ -23,6 +23,13 @@ export interface CommandTarget {
   status: SessionStatus;
 }
 
+/** A stored message a command acts on (a revoke, a reaction, a reply's quote), as the command needs it. */
+export interface CommandMessage {
+  chatJid: string;
+  senderJid: string | null;
+  raw: unknown;
+}
+
 export class SessionsRepository {
   private readonly sql: HotSql;
 
@@ -50,6 +57,29 @@ export class SessionsRepository {
     if (!isUuid(sessionId)) return null;
     const [row] = await this.sql.rows<CommandTarget>(Prisma.sql`SELECT id::text AS id, status::text AS status FROM whatsapp_sessions WHERE org_id = ${orgId}::uuid AND id = ${sessionId}::uuid`);
     return row ?? null;
+  }
+
+  /**
+   * The session a command goes to and the stored message it acts on (`waMessageId`, in `chat` when
+   * given; the first stored when the id is in several chats), in one statement: null when the session
+   * is not this organization's, `message: null` when the message is not stored. Through `pg` (see HotSql):
+   * it runs on every revoke, reaction and reply.
+   */
+  async commandTargetWithMessage(orgId: string, sessionId: string, waMessageId: string, chat?: string): Promise<{ target: CommandTarget; message: CommandMessage | null } | null> {
+    if (!isUuid(sessionId)) return null;
+    const [row] = await this.sql.rows<CommandTarget & { found: boolean; chatJid: string | null; senderJid: string | null; raw: unknown }>(Prisma.sql`
+      SELECT session.id::text AS id, session.status::text AS status, message.chat_jid IS NOT NULL AS found,
+             message.chat_jid AS "chatJid", message.sender_jid AS "senderJid", message.raw
+        FROM whatsapp_sessions session
+        LEFT JOIN LATERAL (
+          SELECT chat_jid, sender_jid, raw FROM messages
+           WHERE org_id = session.org_id AND session_id = session.id AND wa_message_id = ${waMessageId} AND (${chat ?? null}::text IS NULL OR chat_jid = ${chat ?? null})
+           ORDER BY created_at LIMIT 1
+        ) message ON true
+       WHERE session.org_id = ${orgId}::uuid AND session.id = ${sessionId}::uuid`);
+    if (!row) return null;
+    const target: CommandTarget = { id: row.id, status: row.status };
+    return { target, message: row.found && row.chatJid !== null ? { chatJid: row.chatJid, senderJid: row.senderJid, raw: row.raw } : null };
   }
 
   findByName(orgId: string, name: string): Promise<WhatsAppSession | null> {
