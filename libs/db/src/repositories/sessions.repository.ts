@@ -67,9 +67,8 @@ export class SessionsRepository {
    */
   async commandTargetWithMessage(orgId: string, sessionId: string, waMessageId: string, chat?: string): Promise<{ target: CommandTarget; message: CommandMessage | null } | null> {
     if (!isUuid(sessionId)) return null;
-    const [row] = await this.sql.rows<CommandTarget & { found: boolean; chatJid: string | null; senderJid: string | null; raw: unknown }>(Prisma.sql`
-      SELECT session.id::text AS id, session.status::text AS status, message.chat_jid IS NOT NULL AS found,
-             message.chat_jid AS "chatJid", message.sender_jid AS "senderJid", message.raw
+    const [row] = await this.sql.rows<CommandTarget & { chatJid: string | null; senderJid: string | null; raw: unknown }>(Prisma.sql`
+      SELECT session.id::text AS id, session.status::text AS status, message.chat_jid AS "chatJid", message.sender_jid AS "senderJid", message.raw
         FROM whatsapp_sessions session
         LEFT JOIN LATERAL (
           SELECT chat_jid, sender_jid, raw FROM messages
@@ -79,7 +78,8 @@ export class SessionsRepository {
        WHERE session.org_id = ${orgId}::uuid AND session.id = ${sessionId}::uuid`);
     if (!row) return null;
     const target: CommandTarget = { id: row.id, status: row.status };
-    return { target, message: row.found && row.chatJid !== null ? { chatJid: row.chatJid, senderJid: row.senderJid, raw: row.raw } : null };
+    // chat_jid is never null in a stored message: null here means the lateral join found none.
+    return { target, message: row.chatJid === null ? null : { chatJid: row.chatJid, senderJid: row.senderJid, raw: row.raw } };
   }
 
   findByName(orgId: string, name: string): Promise<WhatsAppSession | null> {
